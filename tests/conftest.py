@@ -1,0 +1,80 @@
+"""Shared fixtures: real speech made with espeak-ng, written as files plus a JSON-lines index.
+
+Audio generation is session-scoped (espeak-ng takes ~0.1 s per sentence); tests that modify files
+copy them first. Other test files may add fixtures here; keep each one small and general.
+"""
+import json
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+ESPEAK_RATE = 22050          # espeak-ng's native output rate
+SENTENCES = (
+    "a great rascal put in north",
+    "the room was empty when he entered",
+    "italian rusks",
+    "he was going home after victory",
+    "pray help yourself to wine",
+    "dry and of magnificent bouquet",
+)
+
+
+def speak(text, path, sample_rate=16000, voice="en-us", speed=175):
+    """Write `text` spoken by espeak-ng to `path` (mono, 16-bit) at `sample_rate`.
+
+    Returns the duration in seconds.
+    """
+    native = f"{path}.native.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", native, text],
+                   check=True, capture_output=True)
+    audio, rate = soundfile.read(native, dtype="float32")
+    os.remove(native)
+    if rate != sample_rate:
+        import soxr
+        audio = soxr.resample(audio, rate, sample_rate)
+    soundfile.write(path, audio, sample_rate, subtype="PCM_16")
+    return len(audio) / sample_rate
+
+
+def write_index(path, entries):
+    """Write a JSON-lines index: one {"key", "duration", "text", ...} object a line."""
+    with open(path, "w", encoding="utf-8") as f:
+        for entry in entries:
+            f.write(json.dumps(entry) + "\n")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def speech_corpus(tmp_path_factory):
+    """Six espeak-ng utterances at 16 kHz and their index: dict(dir, index, entries)."""
+    root = tmp_path_factory.mktemp("speech")
+    entries = []
+    for i, text in enumerate(SENTENCES):
+        path = root / f"utt-{i:02d}.wav"
+        duration = speak(text, str(path))
+        entries.append({"key": str(path), "duration": duration, "text": text,
+                        "speaker": "espeak-en-us"})
+    return {"dir": root, "index": write_index(root / "index.jsonl", entries),
+            "entries": entries}
+
+
+@pytest.fixture
+def corpus_copy(speech_corpus, tmp_path):
+    """A private copy of speech_corpus (files and index) that a test may modify or break."""
+    root = tmp_path / "corpus"
+    shutil.copytree(speech_corpus["dir"], root)
+    entries = [dict(e, key=str(root / os.path.basename(e["key"])))
+               for e in speech_corpus["entries"]]
+    return {"dir": root, "index": write_index(root / "index.jsonl", entries),
+            "entries": entries}
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)

@@ -1,0 +1,274 @@
+"""Audio loading and the three acoustic feature kinds (spectrogram, MFCC, raw frames).
+
+Every feature kind yields the same number of frames for the same clip (one per `step_ms`, a frame
+for each full `window_ms` window), so a model's output length never depends on the feature kind
+and the seed's (381, 161) spectrogram pairs with a (381, 26) MFCC of the same clip.
+Features are returned un-normalised; normalisation statistics belong to the training partition
+(see data_generator.py).
+"""
+import dataclasses
+import hashlib
+import os
+import warnings
+
+import numpy as np
+import python_speech_features
+import soundfile
+import soxr
+from numpy.lib.stride_tricks import as_strided
+
+SAMPLE_RATE = 16000
+FEATURE_KINDS = ("spectrogram", "mfcc", "raw")
+SHORT_NAMES = {"spectrogram": "Spec", "mfcc": "MFCC", "raw": "Raw"}
+SPECTROGRAM_EPS = 1e-14          # the course toolkit's log floor
+SILENCE_PEAK = 1e-4              # a clip whose peak stays below this is treated as silent
+MFCC_MIN_FILTERS = 26            # python_speech_features' default filter-bank size
+RESAMPLE_QUALITY = "HQ"
+# Bump when the numbers a FeatureConfig produces change, so old disk caches are not reused.
+FEATURE_VERSION = 1
+
+_warned = set()
+
+
+class AudioError(ValueError):
+    """Audio that cannot be used (missing, unreadable, empty, silent); the message names the file."""
+
+
+def _warn_once(kind, message):
+    """Resampling and down-mixing are normal for some corpora: say so once, not per file."""
+    if kind not in _warned:
+        _warned.add(kind)
+        warnings.warn(message, stacklevel=3)
+
+
+def load_audio(path, sample_rate=SAMPLE_RATE):
+    """Read a sound file as float32 mono in [-1, 1] at `sample_rate`.
+
+    soundfile reads WAV/FLAC/OGG directly; other rates are resampled with soxr (high quality) and
+    multi-channel audio is averaged to mono, each announced by one warning per process.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise AudioError(f"audio file {path!r} does not exist (expected a WAV or FLAC file)")
+    try:
+        audio, file_rate = soundfile.read(path, dtype="float32", always_2d=True)
+    except Exception as err:  # libsndfile raises LibsndfileError/RuntimeError/TypeError by format
+        raise AudioError(f"cannot read audio file {path!r}: {err} "
+                         f"(expected a WAV, FLAC or OGG file readable by libsndfile)") from err
+    if audio.shape[0] == 0:
+        raise AudioError(f"audio file {path!r} is empty (0 samples); expected speech")
+    if not np.all(np.isfinite(audio)):
+        raise AudioError(f"audio file {path!r} holds NaN or infinite samples (corrupt file)")
+    if audio.shape[1] > 1:
+        _warn_once("stereo", f"{path!r} has {audio.shape[1]} channels: mixing down to mono "
+                             f"(said once; other multi-channel files are mixed the same way)")
+    audio = audio.mean(axis=1, dtype=np.float32) if audio.shape[1] > 1 else audio[:, 0]
+    if file_rate != sample_rate:
+        _warn_once("resample", f"{path!r} is sampled at {file_rate} Hz: resampling to "
+                               f"{sample_rate} Hz (said once; other files are resampled the same way)")
+        audio = soxr.resample(audio, file_rate, sample_rate, quality=RESAMPLE_QUALITY)
+        audio = np.ascontiguousarray(audio, dtype=np.float32)
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak < SILENCE_PEAK:
+        raise AudioError(f"audio file {path!r} is silent (peak amplitude {peak:.2g} < "
+                         f"{SILENCE_PEAK}); expected speech")
+    return audio
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureConfig:
+    """What a feature matrix is; equal configs give identical numbers (and share a disk cache)."""
+    kind: str = "spectrogram"
+    mfcc_dim: int = 13
+    step_ms: float = 10
+    window_ms: float = 20
+    max_freq: float = 8000
+    sample_rate: int = SAMPLE_RATE
+
+    def __post_init__(self):
+        if self.kind not in FEATURE_KINDS:
+            raise ValueError(f"feature kind {self.kind!r} is not one of {FEATURE_KINDS}")
+        if int(self.mfcc_dim) != self.mfcc_dim or self.mfcc_dim < 1:
+            raise ValueError(f"mfcc_dim must be a positive integer, got {self.mfcc_dim!r}")
+        if not 0 < self.step_ms <= self.window_ms:
+            raise ValueError(f"need 0 < step_ms <= window_ms, got step_ms={self.step_ms}, "
+                             f"window_ms={self.window_ms}")
+        if not 0 < self.max_freq <= self.sample_rate / 2:
+            raise ValueError(f"max_freq={self.max_freq} must be in (0, {self.sample_rate / 2}] "
+                             f"(the Nyquist frequency of {self.sample_rate} Hz)")
+        if self.hop_length < 1:
+            raise ValueError(f"step_ms={self.step_ms} is shorter than one sample")
+
+    @property
+    def hop_length(self):
+        return int(0.001 * self.step_ms * self.sample_rate)
+
+    @property
+    def window_length(self):
+        return int(0.001 * self.window_ms * self.sample_rate)
+
+    @property
+    def spectrogram_bins(self):
+        """Bins of the rfft at or below max_freq (161 for 320-sample windows and 8 kHz)."""
+        freqs = self.sample_rate / self.window_length * np.arange(self.window_length // 2 + 1)
+        return int(np.nonzero(freqs <= self.max_freq)[0][-1]) + 1
+
+    @property
+    def feature_dim(self):
+        return {"spectrogram": self.spectrogram_bins, "mfcc": int(self.mfcc_dim),
+                "raw": self.hop_length}[self.kind]
+
+    @property
+    def short_name(self):
+        return SHORT_NAMES[self.kind]
+
+    def num_frames(self, num_samples):
+        """Frames for a clip of `num_samples`: one per hop with a full window (0 if too short)."""
+        if num_samples < self.window_length:
+            return 0
+        return 1 + (num_samples - self.window_length) // self.hop_length
+
+    def cache_key(self):
+        """A short stable string naming these settings (and the feature code version)."""
+        fields = dataclasses.asdict(self)
+        if self.kind != "mfcc":
+            fields.pop("mfcc_dim")
+        text = repr(sorted(fields.items())) + f"|v{FEATURE_VERSION}"
+        return f"{self.kind}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
+
+
+def _power_spectrum(samples, fft_length, sample_rate, hop_length):
+    """The course toolkit's |rfft|^2 of Hann-windowed frames, scaled like matplotlib's specgram.
+
+    Frames are a strided view (no copy), so this is one vectorised rfft over all frames.
+    Returns (bins, frames) float64 and the bin frequencies.
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    n_frames = 1 + (len(samples) - fft_length) // hop_length
+    frames = as_strided(samples, shape=(n_frames, fft_length),
+                        strides=(samples.strides[0] * hop_length, samples.strides[0]),
+                        writeable=False)
+    window = np.hanning(fft_length)
+    scale = np.sum(window ** 2) * sample_rate
+    pxx = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
+    pxx[:, 1:-1] *= 2.0 / scale
+    pxx[:, (0, -1)] /= scale
+    freqs = float(sample_rate) / fft_length * np.arange(pxx.shape[1])
+    return pxx.T, freqs
+
+
+def spectrogram(audio, config=None, eps=SPECTROGRAM_EPS):
+    """Log power spectrogram (time, bins) float32: the seed's 20 ms Hann / 10 ms hop / 8 kHz."""
+    config = config or FeatureConfig()
+    _check_long_enough(audio, config)
+    pxx, _ = _power_spectrum(audio, config.window_length, config.sample_rate, config.hop_length)
+    return np.log(pxx[:config.spectrogram_bins].T + eps).astype(np.float32)
+
+
+def spectrogram_from_file(filename, step=10, window=20, max_freq=8000, eps=SPECTROGRAM_EPS):
+    """The course toolkit's entry point, kept for notebooks that call it."""
+    config = FeatureConfig("spectrogram", step_ms=step, window_ms=window, max_freq=max_freq)
+    return spectrogram(load_audio(filename, config.sample_rate), config, eps)
+
+
+def mfcc(audio, config=None):
+    """MFCC (time, mfcc_dim) float32 from python_speech_features.
+
+    The window is `window_ms` (not the library's 25 ms default) and the audio is cut to whole
+    frames, so the time axis matches the spectrogram's frame for frame.
+    """
+    config = config or FeatureConfig("mfcc")
+    _check_long_enough(audio, config)
+    n = config.num_frames(len(audio))
+    used = np.asarray(audio[:(n - 1) * config.hop_length + config.window_length], np.float64)
+    nfft = 1 << (config.window_length - 1).bit_length()
+    feats = python_speech_features.mfcc(
+        used, samplerate=config.sample_rate, winlen=config.window_ms / 1000,
+        winstep=config.step_ms / 1000, numcep=int(config.mfcc_dim),
+        nfilt=max(MFCC_MIN_FILTERS, int(config.mfcc_dim)), nfft=nfft)
+    return feats.astype(np.float32)
+
+
+def raw_frames(audio, config=None):
+    """Raw samples as (time, hop_length) non-overlapping frames, one per feature step."""
+    config = config or FeatureConfig("raw")
+    _check_long_enough(audio, config)
+    n = config.num_frames(len(audio))
+    return np.asarray(audio[:n * config.hop_length], np.float32).reshape(n, config.hop_length)
+
+
+def _check_long_enough(audio, config, name=None):
+    if len(audio) < config.window_length:
+        where = f"audio {name!r}" if name else "audio"
+        raise AudioError(f"{where} has {len(audio)} samples, shorter than one "
+                         f"{config.window_ms} ms window ({config.window_length} samples)")
+
+
+_FEATURE_FUNCTIONS = {"spectrogram": spectrogram, "mfcc": mfcc, "raw": raw_frames}
+
+
+def compute_features(audio, config, name=None):
+    """Un-normalised features (time, config.feature_dim) float32 of a mono waveform.
+
+    `name` (a file path) only serves error messages.
+    """
+    audio = np.asarray(audio)
+    if audio.ndim != 1:
+        raise ValueError(f"expected a mono waveform (1-D array) for {name or 'audio'}, "
+                         f"got shape {audio.shape}")
+    _check_long_enough(audio, config, name)
+    return _FEATURE_FUNCTIONS[config.kind](audio, config)
+
+
+def config_GPU(allow_growth=True, gpu_memory_fraction=None):
+    """Make the backend share the GPU politely; returns the visible device names.
+
+    TensorFlow grabs all GPU memory unless told otherwise; JAX preallocates 75% (controlled by
+    environment variables read when JAX first touches the GPU); PyTorch allocates on demand and
+    can be capped. On a CPU-only machine this does nothing and returns the CPU device.
+    """
+    import keras  # deferred: importing keras with TensorFlow takes seconds
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        devices = _config_tensorflow(allow_growth, gpu_memory_fraction)
+    elif backend == "jax":
+        devices = _config_jax(allow_growth, gpu_memory_fraction)
+    elif backend == "torch":
+        devices = _config_torch(gpu_memory_fraction)
+    else:
+        devices = ["cpu"]
+    print(", ".join(devices))
+    return devices
+
+
+def _config_tensorflow(allow_growth, gpu_memory_fraction):
+    import tensorflow as tf  # only reached under the TensorFlow backend
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, bool(allow_growth))
+        except RuntimeError as err:  # the GPU was already initialised by earlier work
+            warnings.warn(f"could not set memory growth on {gpu.name}: {err}")
+    if gpu_memory_fraction is not None and gpus:
+        warnings.warn("gpu_memory_fraction is not supported under TensorFlow 2; "
+                      "memory growth is used instead")
+    return [d.name for d in tf.config.list_logical_devices()]
+
+
+def _config_jax(allow_growth, gpu_memory_fraction):
+    if allow_growth:
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    if gpu_memory_fraction is not None:
+        os.environ["XLA_PYTHON_CLIENT_MEM_FRACTION"] = str(float(gpu_memory_fraction))
+    import jax
+    return [str(d) for d in jax.devices()]
+
+
+def _config_torch(gpu_memory_fraction):
+    import torch
+    if not torch.cuda.is_available():
+        return ["cpu"]
+    if gpu_memory_fraction is not None:
+        for i in range(torch.cuda.device_count()):
+            torch.cuda.set_per_process_memory_fraction(float(gpu_memory_fraction), i)
+    return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
