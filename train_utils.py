@@ -1,0 +1,226 @@
+"""Training, comparison and evaluation: the researcher's loop of the seed notebook.
+
+`train_model(audio_gen, builder)` trains with CTC and leaves under results/ a pickle (history,
+configuration, normalisation statistics, timings, CER/WER) and a `.keras` model; re-running the
+same call resumes an interrupted run or, when the run is complete, does nothing.
+`plot_comparison` / `comparison_table` compare runs; `get_predictions` / `evaluate` decode.
+"""
+import math
+import time
+from dataclasses import asdict
+
+import keras
+import numpy as np
+
+import models
+from vui import results as R
+from vui.ctc import CTCLoss
+from vui.inference import Evaluation, evaluate, get_predictions, predict_probabilities  # noqa: F401
+from vui.comparison import comparison_table, plot_comparison  # noqa: F401
+
+DEFAULT_EPOCHS = 20
+DEFAULT_MINIBATCH = 20
+SEED_LEARNING_RATE = 0.02
+SEED_MOMENTUM = 0.9
+SEED_CLIPNORM = 5.0
+
+
+def seed_optimizer(learning_rate=SEED_LEARNING_RATE):
+    """The seed's optimizer (Keras 2's `decay=1e-6` is gone in Keras 3 and is left out)."""
+    return keras.optimizers.SGD(learning_rate=learning_rate, momentum=SEED_MOMENTUM,
+                                nesterov=True, clipnorm=SEED_CLIPNORM)
+
+
+def model_name(audio_gen, model_builder):
+    """The seed's naming: feature prefix ("Spec", "MFCC", "Raw") + the builder's description."""
+    return f"{audio_gen.feature_config.short_name} {model_builder.describe()}"
+
+
+def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=DEFAULT_MINIBATCH,
+                optimizer=None, loss_limit=None, sort_by_duration=False, verbose=1,
+                results_dir=None, retrain=False, time_limit=None, augment=None, seed=0,
+                evaluate_after=True):
+    """Train `model_builder` on `audio_gen`'s training partition; returns the model's name.
+
+    `optimizer`: a Keras optimizer or a zero-argument factory; default the seed's SGD, a fresh one
+    per model. `loss_limit`: stop when the training loss exceeds it or turns NaN. `time_limit`:
+    seconds; training stops at the end of the epoch that would overrun it. `retrain`: ignore
+    finished results of the same name and train again from scratch.
+    """
+    name = model_name(audio_gen, model_builder)
+    pickle_path, model_path, backup_dir = R.run_paths(name, results_dir)
+    if not retrain and _finished(pickle_path, model_path):
+        print(f"'{name}' is already trained ({pickle_path}); loading it. Pass retrain=True to train again.")
+        return name
+    if retrain:
+        _clear_backup(backup_dir)
+
+    keras.utils.set_random_seed(seed)
+    model = model_builder.build(audio_gen.input_dim)
+    if verbose:
+        model.summary()
+    model.compile(optimizer=_fresh_optimizer(optimizer), loss=CTCLoss(),
+                  jit_compile=keras.backend.backend() == "jax")
+    train_data = _dataset(audio_gen, "train", model, minibatch_size, sort_by_duration, augment, True)
+    valid_data = _dataset(audio_gen, "validation", model, minibatch_size, sort_by_duration, None, False)
+
+    record = _new_record(name, audio_gen, model_builder, model, epochs, minibatch_size, seed)
+    stoppers = [LossLimit(loss_limit), TimeLimit(time_limit)]
+    callbacks = [keras.callbacks.BackupAndRestore(str(backup_dir)),
+                 HistoryRecorder(record, pickle_path), *stoppers]
+    model.fit(train_data, validation_data=valid_data, epochs=epochs, verbose=verbose,
+              callbacks=callbacks)
+    record["stopped"] = next((s.reason for s in stoppers if s.reason), None)
+
+    R.save_model_atomically(model, model_path)
+    model.vui_record = record
+    if evaluate_after:
+        result = evaluate(model, audio_gen, "validation", verbose=verbose)
+        record.update(cer=result.cer, wer=result.wer)
+        print(f"{name}: validation CER {result.cer:.2%}  WER {result.wer:.2%}")
+    record["completed"] = True
+    R.save_pickle(pickle_path, record)
+    return name
+
+
+def load_model(audio_gen_or_path, model_builder=None, results_dir=None):
+    """Load a trained model with its results record and exact `output_length`.
+
+    `T.load_model(audio_gen, builder)` as in the seed (the name follows from both), or
+    `T.load_model("results/NAME.keras")`.
+    """
+    if model_builder is None:
+        model_path = R.resolve_model_path(audio_gen_or_path)
+        pickle_path = model_path.with_suffix(".pickle")
+    else:
+        pickle_path, model_path, _ = R.run_paths(model_name(audio_gen_or_path, model_builder), results_dir)
+    if not model_path.exists():
+        raise FileNotFoundError(f"no trained model at {model_path}: train it first with T.train_model")
+    record = R.load_pickle(pickle_path)
+    model = keras.saving.load_model(model_path, compile=False)
+    builder = models.RNNModel.from_config(record["model_config"])
+    model.output_length = builder.output_length
+    model.vui_record = record
+    return model
+
+
+def _finished(pickle_path, model_path):
+    if not (pickle_path.exists() and model_path.exists()):
+        return False
+    return bool(R.load_pickle(pickle_path).get("completed"))
+
+
+def _clear_backup(backup_dir):
+    import shutil
+    shutil.rmtree(backup_dir, ignore_errors=True)
+
+
+def _fresh_optimizer(optimizer):
+    """Keras 3 optimizers cannot be shared by two models: build a fresh one per model."""
+    if optimizer is None:
+        return seed_optimizer()
+    if callable(optimizer) and not isinstance(optimizer, keras.optimizers.Optimizer):
+        return optimizer()
+    return optimizer.__class__.from_config(optimizer.get_config())
+
+
+def _dataset(audio_gen, partition, model, minibatch_size, sort_by_duration, augment, training):
+    return audio_gen.dataset(partition, output_length=model.output_length,
+                             batch_size=minibatch_size,
+                             sort_by_duration=sort_by_duration or None,
+                             shuffle=None if training else False,
+                             augment=augment if training else None)
+
+
+def _new_record(name, audio_gen, builder, model, epochs, minibatch_size, seed):
+    stats = audio_gen.normalization_stats()
+    return {
+        "name": name, "loss": [], "val_loss": [], "epoch_times": [], "learning_rate": [],
+        "model_config": builder.to_config(),
+        "feature_config": asdict(audio_gen.feature_config),
+        "normalization": {k: np.asarray(v) for k, v in stats.items()},
+        "params": int(model.count_params()), "epochs_requested": epochs,
+        "minibatch_size": minibatch_size, "seed": seed, "backend": keras.backend.backend(),
+        "train_utterances": len(audio_gen.train_audio_paths),
+        "train_audio_seconds": float(np.sum(audio_gen.train_durations)),
+        "completed": False, "stopped": None, "cer": None, "wer": None,
+    }
+
+
+class HistoryRecorder(keras.callbacks.Callback):
+    """Keeps the run's history in its pickle, rewritten atomically after every epoch.
+
+    On a resumed run (BackupAndRestore put the model back at `_initial_epoch`) the history of the
+    epochs already finished is read back, so the curves continue instead of restarting.
+    """
+
+    def __init__(self, record, pickle_path):
+        super().__init__()
+        self.record, self.pickle_path = record, pickle_path
+        self._epoch_start = None
+
+    def on_train_begin(self, logs=None):
+        done = getattr(self.model, "_initial_epoch", 0) or 0
+        if done and self.pickle_path.exists():
+            previous = R.load_pickle(self.pickle_path)
+            for key in ("loss", "val_loss", "epoch_times", "learning_rate"):
+                self.record[key] = list(previous.get(key, []))[:done]
+            print(f"Resuming '{self.record['name']}' after epoch {done}.")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.record["loss"].append(float(logs.get("loss", math.nan)))
+        self.record["val_loss"].append(float(logs.get("val_loss", math.nan)))
+        self.record["epoch_times"].append(time.perf_counter() - self._epoch_start)
+        self.record["learning_rate"].append(_current_learning_rate(self.model.optimizer))
+        R.save_pickle(self.pickle_path, self.record)
+
+
+def _current_learning_rate(optimizer):
+    try:
+        return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    except Exception:  # a schedule object that is not evaluated as a variable
+        return math.nan
+
+
+class LossLimit(keras.callbacks.Callback):
+    """Stops a run whose loss explodes past `limit` or turns NaN, and says so."""
+
+    def __init__(self, limit=None):
+        super().__init__()
+        self.limit = limit
+        self.reason = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = float((logs or {}).get("loss", 0.0))
+        if math.isnan(loss) or math.isinf(loss) or (self.limit is not None and loss > self.limit):
+            why = "is not finite" if not math.isfinite(loss) else f"exceeds loss_limit={self.limit}"
+            self.reason = f"training loss {loss} at batch {batch} {why}"
+            print(f"\nStopping: {self.reason}.")
+            self.model.stop_training = True
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stops at the end of the epoch after which another epoch would overrun `seconds`."""
+
+    def __init__(self, seconds=None):
+        super().__init__()
+        self.seconds = seconds
+        self._start = None
+        self.reason = None
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.seconds is None:
+            return
+        elapsed = time.perf_counter() - self._start
+        per_epoch = elapsed / max(1, epoch + 1 - (getattr(self.model, "_initial_epoch", 0) or 0))
+        if elapsed + per_epoch > self.seconds:
+            self.reason = f"time limit of {self.seconds:.0f} s reached after epoch {epoch + 1}"
+            print(f"\nStopping: {self.reason}.")
+            self.model.stop_training = True

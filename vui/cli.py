@@ -1,0 +1,201 @@
+"""The `vui` command: what a user does outside Jupyter.
+
+    vui corpus embedded|librispeech ...   build a corpus index
+    vui train      train a preset on a corpus
+    vui evaluate   CER/WER of a saved model on a partition
+    vui compare    loss curves (PNG) and the results table of saved runs
+    vui transcribe transcribe audio files (one line each, or --json)
+    vui lm         build an n-gram language model / tune its weights for a model
+    vui demo       the whole pipeline on the embedded corpus
+
+Heavy imports (Keras) happen inside the commands so `--help` answers at once.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+DEFAULT_CORPUS = Path("data/embedded")
+FEATURE_CHOICES = ("spectrogram", "mfcc13", "mfcc26", "raw")
+DECODER_CHOICES = ("greedy", "beam", "beam_lm")
+
+
+def _generator(corpus, features, minibatch_size=20, partitions=("train", "validation"),
+               max_duration=10.0):
+    import data_generator as DG
+    kind = "mfcc" if features.startswith("mfcc") else features
+    gen = DG.AudioGeneratorCached(spectrogram=kind == "spectrogram", raw=kind == "raw",
+                                  mfcc_dim=int(features[4:]) if kind == "mfcc" else 13,
+                                  minibatch_size=minibatch_size, max_duration=max_duration)
+    files = {"train": "train_corpus.json", "validation": "valid_corpus.json", "test": "test_corpus.json"}
+    loaders = {"train": gen.load_train_data, "validation": gen.load_validation_data,
+               "test": gen.load_test_data}
+    for part in ("train", *[p for p in partitions if p != "train"]):
+        index = Path(corpus) / files[part]
+        if not index.exists():
+            raise SystemExit(f"no {part} index {index}: build a corpus first (vui corpus embedded)")
+        loaders[part](str(index))
+    return gen
+
+
+def _preset(name):
+    import models as M
+    factory = getattr(M.presets, name, None)
+    if factory is None or name.startswith("_"):
+        raise SystemExit(f"unknown preset {name!r}; try one of: demo, model_0 .. model_4, final")
+    return factory()
+
+
+def cmd_corpus(args, rest):
+    if args.kind == "embedded":
+        from vui import tts_corpus
+        return tts_corpus.main(rest)
+    from vui import librispeech
+    return librispeech.main(rest)
+
+
+def cmd_train(args, _):
+    import train_utils as T
+    gen = _generator(args.corpus, args.features, args.batch_size)
+    name = T.train_model(gen, _preset(args.preset), epochs=args.epochs,
+                         minibatch_size=args.batch_size, optimizer=_optimizer(args),
+                         sort_by_duration=args.sort_by_duration, time_limit=args.time_limit,
+                         retrain=args.retrain)
+    print(name)
+
+
+def _optimizer(args):
+    import keras
+    if args.optimizer == "sgd":
+        return None if args.lr is None else (lambda: __import__("train_utils").seed_optimizer(args.lr))
+    return lambda: keras.optimizers.Adam(learning_rate=args.lr or 1e-3, clipnorm=5.0)
+
+
+def cmd_evaluate(args, _):
+    import train_utils as T
+    model = T.load_model(_model_path(args.model))
+    features = _features_of(model)
+    gen = _generator(args.corpus, features, partitions=("train", args.partition))
+    result = T.evaluate(model, gen, args.partition, decoder=args.decoder)
+    print(f"{args.partition}: CER {result.cer:.2%}  WER {result.wer:.2%}  ({result.utterances} "
+          f"utterances, decoder {result.decoder}, real-time factor {result.real_time_factor:.4f})")
+
+
+def _features_of(model):
+    cfg = model.vui_record["feature_config"]
+    return "mfcc%d" % cfg["mfcc_dim"] if cfg["kind"] == "mfcc" else cfg["kind"]
+
+
+def cmd_compare(args, _):
+    import pandas as pd
+    import train_utils as T
+    names = args.names or None
+    T.plot_comparison(model_names=names, save_path=args.out, show=False,
+                      min_loss=args.min_loss, max_loss=args.max_loss)
+    with pd.option_context("display.max_colwidth", 70, "display.width", 200):
+        print(T.comparison_table(model_names=names))
+    print(f"plot: {args.out or 'results/comparison.png'}")
+
+
+def _model_path(model):
+    from vui import results as R
+    return R.default_model() if model is None else R.resolve_model_path(model)
+
+
+def cmd_transcribe(args, _):
+    from vui.transcribe import existing_files, load_for_inference, transcribe_files
+    paths = existing_files(args.files)
+    model, config = load_for_inference(_model_path(args.model))
+    rows = transcribe_files(model, config, paths, decoder=args.decoder)
+    for row in rows:
+        if args.json:
+            print(json.dumps(row))
+        elif "error" in row:
+            print(f"error: {row['error']}", file=sys.stderr)
+        else:
+            print(row["transcript"])
+    return 1 if any("error" in r for r in rows) else 0
+
+
+def cmd_lm(args, rest):
+    from vui import lm_cli
+    return lm_cli.main(rest)
+
+
+def cmd_demo(args, _):
+    from vui import demo
+    return demo.run(minutes=args.minutes, corpus_root=args.corpus, fresh=args.fresh)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="vui", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("corpus", help="build a corpus index (embedded TTS corpus or LibriSpeech)",
+                       description="vui corpus embedded --help / vui corpus librispeech --help")
+    p.add_argument("kind", choices=("embedded", "librispeech"))
+    p.set_defaults(func=cmd_corpus, passthrough=True)
+
+    p = sub.add_parser("train", help="train a preset model on a corpus")
+    p.add_argument("--preset", default="demo", help="demo, model_0 .. model_4, final")
+    p.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="folder with *_corpus.json")
+    p.add_argument("--features", default="spectrogram", choices=FEATURE_CHOICES)
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=20)
+    p.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
+                   help="sgd: the seed's (lr 0.02, Nesterov, clipnorm 5)")
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--sort-by-duration", action="store_true")
+    p.add_argument("--time-limit", type=float, default=None, help="seconds")
+    p.add_argument("--retrain", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="CER/WER of a saved model on a partition")
+    p.add_argument("--model", default=None, help="results/NAME.keras (default: the demo's model)")
+    p.add_argument("--corpus", default=str(DEFAULT_CORPUS))
+    p.add_argument("--partition", default="validation", choices=("validation", "test"))
+    p.add_argument("--decoder", default="greedy", choices=DECODER_CHOICES)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("compare", help="plot loss curves and print the results table")
+    p.add_argument("names", nargs="*", help="model names (default: every run under results/)")
+    p.add_argument("--out", default=None, help="PNG path (default results/comparison.png)")
+    p.add_argument("--min-loss", type=float, default=None)
+    p.add_argument("--max-loss", type=float, default=None)
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("transcribe", help="transcribe audio files, one line each")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--model", default=None, help="results/NAME.keras (default: the demo's model)")
+    p.add_argument("--decoder", default="greedy", choices=DECODER_CHOICES)
+    p.add_argument("--json", action="store_true", help="one JSON object a line: file, transcript, timing")
+    p.set_defaults(func=cmd_transcribe)
+
+    p = sub.add_parser("lm", help="n-gram language model: build, tune (vui lm --help)",
+                       description="vui lm build --help / vui lm tune --help")
+    p.set_defaults(func=cmd_lm, passthrough=True)
+
+    p = sub.add_parser("demo", help="generate the embedded corpus, train the default model, report")
+    p.add_argument("--minutes", type=float, default=None, help="training time budget")
+    p.add_argument("--corpus", default=str(DEFAULT_CORPUS))
+    p.add_argument("--fresh", action="store_true", help="retrain even if the demo model exists")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if argv and argv[0] in ("corpus", "lm"):
+        # These hand everything after their first word to the module's own parser.
+        if argv[0] == "corpus":
+            args = parser.parse_args(argv[:2] if len(argv) > 1 else argv)
+            return args.func(args, argv[2:]) or 0
+        return cmd_lm(None, argv[1:]) or 0
+    args = parser.parse_args(argv)
+    return args.func(args, []) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""The demo: the whole pipeline on the embedded corpus, within the time budget of a 2-core CPU.
+
+corpus (generated once, reused) -> spectrogram features (cached) -> the demo preset (CNN + 2 x
+BiGRU) trained with CTC under a time budget -> validation CER/WER and a few transcripts -> the
+comparison plot -> the model becomes the default of `vui transcribe`.
+"""
+import time
+from pathlib import Path
+
+DEMO_TRAIN_MINUTES = 12.0     # training budget; corpus generation and evaluation come on top
+DEMO_EPOCHS = 40              # upper bound: the time budget usually ends training first
+DEMO_BATCH = 24
+DEMO_LEARNING_RATE = 2e-3
+DEMO_PREDICTIONS = 5
+
+
+def demo_optimizer(steps_per_epoch, epochs):
+    """Adam with a cosine decay over the run: trains much faster than the seed's SGD in minutes.
+
+    (Measured for the demo preset on the embedded corpus: see README "Demo".)
+    """
+    import keras
+    schedule = keras.optimizers.schedules.CosineDecay(
+        DEMO_LEARNING_RATE, decay_steps=max(1, steps_per_epoch * epochs), alpha=0.05)
+    return keras.optimizers.Adam(learning_rate=schedule, clipnorm=5.0)
+
+
+def run(minutes=None, corpus_root="data/embedded", fresh=False):
+    start = time.perf_counter()
+    minutes = DEMO_TRAIN_MINUTES if minutes is None else minutes
+    corpus_root = Path(corpus_root)
+
+    from vui import tts_corpus
+    print(f"[demo] 1/5 embedded corpus under {corpus_root} (reused when already there)")
+    tts_corpus.build_embedded_corpus(corpus_root)
+
+    import data_generator as DG
+    import models as M
+    import train_utils as T
+    from vui import results as R
+
+    print("[demo] 2/5 spectrogram features (cached under .cache/features)")
+    gen = DG.AudioGeneratorCached(spectrogram=True, minibatch_size=DEMO_BATCH)
+    gen.load_train_data(str(corpus_root / "train_corpus.json"))
+    gen.load_validation_data(str(corpus_root / "valid_corpus.json"))
+
+    builder = M.presets.demo()
+    epochs = DEMO_EPOCHS
+    steps = -(-len(gen.train_audio_paths) // DEMO_BATCH)
+    print(f"[demo] 3/5 training '{T.model_name(gen, builder)}' for up to {minutes:.0f} minutes")
+    name = T.train_model(gen, builder, epochs=epochs, minibatch_size=DEMO_BATCH,
+                         optimizer=lambda: demo_optimizer(steps, epochs), sort_by_duration=False,
+                         time_limit=60 * minutes, retrain=fresh, verbose=2)
+
+    model = T.load_model(gen, builder)
+    print("[demo] 4/5 validation (speaker variants and sentences never trained on)")
+    result = T.evaluate(model, gen, "validation")
+    print(f"[demo] validation CER {result.cer:.2%}  WER {result.wer:.2%} "
+          f"({result.utterances} utterances, greedy decoding)")
+    for i in range(min(DEMO_PREDICTIONS, len(gen.valid_audio_paths))):
+        T.get_predictions(gen, model, "validation", i, print_line=True, omit_true=False)
+
+    print("[demo] 5/5 comparison plot and table")
+    T.plot_comparison(model_names=[name], show=False)
+    print(T.comparison_table(model_names=[name]).to_string())
+    model_path = R.run_paths(name)[1]
+    R.set_default_model(model_path)
+    print(f"[demo] model: {model_path} (now the default of `vui transcribe`)")
+    print(f"[demo] plot: {R.RESULTS_DIR / 'comparison.png'}")
+    print(f"[demo] done in {(time.perf_counter() - start) / 60:.1f} minutes")
+    return 0

@@ -1,0 +1,130 @@
+"""From a trained model to transcripts and error rates.
+
+A model carries its training record (`model.vui_record`: feature settings and the training
+partition's normalisation statistics), so features are normalised with the statistics the model
+was trained with, whichever generator supplies the audio.
+"""
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm.auto import tqdm
+
+PREDICT_BATCH = 32
+PAD_FRAMES_TO = 32          # pad batch lengths to a multiple of this: fewer distinct shapes to trace
+RULE = "-" * 80
+
+
+@dataclass
+class Evaluation:
+    """Error rates over a partition, and what it cost to get them."""
+    cer: float
+    wer: float
+    utterances: int
+    audio_seconds: float
+    seconds: float
+    decoder: str
+    references: list = field(default_factory=list, repr=False)
+    hypotheses: list = field(default_factory=list, repr=False)
+
+    @property
+    def real_time_factor(self):
+        return self.seconds / max(self.audio_seconds, 1e-9)
+
+
+def as_decoder(decoder, model=None):
+    """A decoder object from a name ("greedy", "beam", "beam_lm") or pass one through.
+
+    For "beam_lm" the language model and the weights tuned for this model are read from its
+    record (`record["lm"]`, written by the alpha/beta search) unless a decoder object is given.
+    """
+    from vui.decoding import make_decoder
+    if decoder is None:
+        decoder = "greedy"
+    if not isinstance(decoder, str):
+        return decoder
+    options = {}
+    if decoder == "beam_lm":
+        lm = (getattr(model, "vui_record", None) or {}).get("lm")
+        if not lm:
+            raise ValueError("decoder 'beam_lm' needs a language model: this model's record has none; "
+                             "run `vui lm tune` (or vui.lm_tuning) first, or pass a decoder object")
+        options = {"lm_path": lm["path"], "alpha": lm["alpha"], "beta": lm["beta"]}
+    return make_decoder(decoder, **options)
+
+
+def normalized_features(model, audio_gen, partition, index):
+    """The utterance's features normalised with the model's own training statistics."""
+    stats = (getattr(model, "vui_record", None) or {}).get("normalization")
+    gen_stats = audio_gen.normalization_stats()
+    if stats is None or _same_stats(stats, gen_stats):
+        return audio_gen.get_features(partition, index)
+    paths = audio_gen.partition_data(partition)[0]
+    return (audio_gen.featurize(paths[index]) - stats["mean"]) / stats["std"]
+
+
+def _same_stats(a, b):
+    return all(np.allclose(np.asarray(a[k]), np.asarray(b[k])) for k in ("mean", "std"))
+
+
+def predict_probabilities(model, features, verbose=0):
+    """Softmax outputs for a list of (time, dim) feature matrices, each cut to its output length."""
+    order = np.argsort([len(f) for f in features])
+    out = [None] * len(features)
+    batches = [order[i:i + PREDICT_BATCH] for i in range(0, len(order), PREDICT_BATCH)]
+    for batch in tqdm(batches, desc="predict", disable=not verbose, leave=False):
+        longest = max(len(features[i]) for i in batch)
+        padded = -(-longest // PAD_FRAMES_TO) * PAD_FRAMES_TO
+        x = np.zeros((len(batch), padded, features[batch[0]].shape[1]), dtype="float32")
+        for row, i in enumerate(batch):
+            x[row, :len(features[i])] = features[i]
+        probs = np.asarray(model.predict_on_batch(x))
+        for row, i in enumerate(batch):
+            out[i] = probs[row, :int(model.output_length(len(features[i])))]
+    return out
+
+
+def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utterances=None,
+             verbose=1):
+    """CER and WER (jiwer) of `decoder` over a whole partition (or its first `max_utterances`)."""
+    from vui.metrics import cer_wer
+    decoder = as_decoder(decoder, model)
+    paths, durations, texts = audio_gen.partition_data(partition)
+    n = len(paths) if max_utterances is None else min(max_utterances, len(paths))
+    if n == 0:
+        raise ValueError(f"partition {partition!r} is empty: load it first (load_validation_data ...)")
+    features = [normalized_features(model, audio_gen, partition, i) for i in range(n)]
+    start = time.perf_counter()
+    probs = predict_probabilities(model, features, verbose=verbose)
+    hypotheses = [decoder.decode(p) for p in tqdm(probs, desc=f"decode ({decoder.name})",
+                                                  disable=not verbose, leave=False)]
+    seconds = time.perf_counter() - start
+    references = list(texts[:n])
+    cer, wer = cer_wer(references, hypotheses)
+    return Evaluation(cer=cer, wer=wer, utterances=n, audio_seconds=float(np.sum(durations[:n])),
+                      seconds=seconds, decoder=decoder.name, references=references,
+                      hypotheses=hypotheses)
+
+
+def get_predictions(audio_gen, model, partition, index, print_line=True, omit_true=False,
+                    decoder="greedy"):
+    """Print the true and decoded transcripts of one utterance, as the seed did; return its path.
+
+    Default: the seed's long form. With `print_line=False` or `omit_true=True`, the compact
+    form the seed's side-by-side listing uses ("TRUE: ..." / "PRED SPEC: ...").
+    """
+    paths, _, texts = audio_gen.partition_data(partition)
+    if not 0 <= index < len(paths):
+        raise IndexError(f"index {index} is outside partition {partition!r} ({len(paths)} utterances)")
+    probs = predict_probabilities(model, [normalized_features(model, audio_gen, partition, index)])[0]
+    predicted = as_decoder(decoder, model).decode(probs)
+    if print_line and not omit_true:
+        print(f"{RULE}\nTrue transcription:\n\n{texts[index]}\n{RULE}\n"
+              f"Predicted transcription:\n\n{predicted}\n{RULE}")
+    else:
+        if not omit_true:
+            print(f"TRUE:      {texts[index]}")
+        print(f"PRED {audio_gen.feature_config.short_name.upper()}: {predicted}")
+        if print_line:
+            print(RULE)
+    return paths[index]
