@@ -1,0 +1,268 @@
+"""Augmentation: each kind's shape, determinism under a seed, effect and identity at strength 0."""
+import dataclasses
+
+import numpy as np
+import pytest
+import scipy.signal as ss
+
+from vui import augment_dsp as dsp
+from vui.augment import (WAVEFORM_KINDS, AugmentConfig, Augmenter, NoiseConfig,
+                         SpecAugmentConfig, SpeedConfig, spec_augment)
+from utils import load_audio
+
+SR = 16000
+
+
+def tone(freq, seconds=1.0, sr=SR, amp=0.5):
+    t = np.arange(int(seconds * sr)) / sr
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def peak_hz(x, sr=SR):
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    return np.argmax(spectrum) * sr / len(x)
+
+
+def band_power(x, lo, hi, sr=SR):
+    f, p = ss.welch(x, fs=sr, nperseg=1024)
+    return p[(f >= lo) & (f < hi)].sum()
+
+
+@pytest.fixture(scope="module")
+def speech(speech_corpus):
+    return load_audio(speech_corpus["entries"][1]["key"])
+
+
+# ---------------------------------------------------------------- every waveform kind, generic
+@pytest.mark.parametrize("kind", WAVEFORM_KINDS)
+def test_kind_shape_dtype_determinism_and_change(kind, speech):
+    aug = Augmenter(AugmentConfig.waveform_only(kind))
+    a = aug.waveform(speech, SR, np.random.default_rng(7))
+    b = aug.waveform(speech, SR, np.random.default_rng(7))
+    assert a.dtype == np.float32 and a.ndim == 1
+    np.testing.assert_array_equal(a, b)
+    if kind != "speed":
+        assert a.shape == speech.shape
+    else:
+        assert 0.85 * len(speech) < len(a) < 1.15 * len(speech)
+    n = min(len(a), len(speech))
+    assert np.sqrt(np.mean((a[:n] - speech[:n]) ** 2)) > 1e-3, f"{kind} did not change the audio"
+    assert np.max(np.abs(a)) <= 1.0
+    # Other seeds give other draws (band-limit's telephone filter is fixed, so try a few).
+    others = [aug.waveform(speech, SR, np.random.default_rng(s)) for s in range(8, 12)]
+    assert any(len(c) != len(a) or not np.array_equal(a, c) for c in others)
+
+
+@pytest.mark.parametrize("kind, neutral", [
+    ("speed", dict(min_factor=1.0, max_factor=1.0)),
+    ("vtlp", dict(min_alpha=1.0, max_alpha=1.0)),
+    ("reverb", dict(min_rt60=0.0, max_rt60=0.0)),
+    ("noise", dict(min_snr_db=np.inf, max_snr_db=np.inf)),
+    ("gain", dict(min_db=0.0, max_db=0.0)),
+])
+def test_strength_zero_is_identity(kind, neutral, speech):
+    aug = Augmenter(AugmentConfig.waveform_only(kind, **neutral))
+    np.testing.assert_array_equal(aug.waveform(speech, SR, np.random.default_rng(0)), speech)
+
+
+@pytest.mark.parametrize("kind", WAVEFORM_KINDS + ("spec_augment",))
+def test_disabled_or_prob_zero_is_identity(kind, speech):
+    base = AugmentConfig.default()
+    for change in (dict(enabled=False), dict(prob=0.0)):
+        sub = dataclasses.replace(getattr(base, kind), **change)
+        others_off = {k: dataclasses.replace(getattr(base, k), enabled=False)
+                      for k in WAVEFORM_KINDS + ("spec_augment",) if k != kind}
+        aug = Augmenter(AugmentConfig(**{kind: sub}, **others_off))
+        np.testing.assert_array_equal(aug.waveform(speech, SR, np.random.default_rng(0)), speech)
+        feats = np.random.default_rng(1).standard_normal((50, 13)).astype(np.float32)
+        np.testing.assert_array_equal(aug.features(feats, np.random.default_rng(0)), feats)
+
+
+def test_none_preset_is_identity_and_default_changes(speech):
+    feats = np.ones((120, 161), np.float32)
+    none = Augmenter(AugmentConfig.none())
+    np.testing.assert_array_equal(none.waveform(speech, SR, np.random.default_rng(3)), speech)
+    np.testing.assert_array_equal(none.features(feats, np.random.default_rng(3)), feats)
+    assert not AugmentConfig.none().any_waveform
+    for preset in (AugmentConfig.light(), AugmentConfig.default()):
+        aug = Augmenter(preset)
+        outs = [aug.waveform(speech, SR, np.random.default_rng(s)) for s in range(8)]
+        assert any(len(o) != len(speech) or not np.array_equal(o, speech) for o in outs)
+        masked = [aug.features(feats, np.random.default_rng(s)) for s in range(8)]
+        assert any((m == 0).any() for m in masked)
+
+
+# ---------------------------------------------------------------- each kind against physics
+@pytest.mark.parametrize("factor", [0.9, 1.1])
+def test_speed_scales_length_and_pitch(factor):
+    y = dsp.speed_perturb(tone(440.0), SR, factor)
+    assert abs(len(y) - SR / factor) <= 2
+    assert peak_hz(y) == pytest.approx(440.0 * factor, abs=3.0)
+
+
+@pytest.mark.parametrize("alpha", [0.9, 1.1])
+def test_vtlp_moves_low_frequencies_by_alpha(alpha):
+    x = tone(1000.0)
+    y = dsp.vtlp_warp(x, SR, alpha)
+    assert y.shape == x.shape
+    assert peak_hz(y[2000:-2000]) == pytest.approx(1000.0 * alpha, abs=20.0)
+
+
+def test_vtlp_warp_is_monotonic_and_keeps_the_band_edges():
+    for alpha in (0.85, 0.9, 1.1, 1.2):
+        src = dsp.vtlp_source_bins(257, SR, alpha)
+        assert np.all(np.diff(src) > 0)
+        assert src[0] == pytest.approx(0.0) and src[-1] == pytest.approx(256.0)
+
+
+@pytest.mark.parametrize("colour", ["white", "pink", "brown"])
+@pytest.mark.parametrize("snr_db", [0.0, 10.0, 25.0])
+def test_noise_hits_the_requested_snr(colour, snr_db, speech):
+    y = dsp.add_noise(speech, snr_db, colour, np.random.default_rng(0))
+    noise = y.astype(np.float64) - speech
+    measured = 10 * np.log10(np.mean(speech.astype(np.float64) ** 2) / np.mean(noise ** 2))
+    assert measured == pytest.approx(snr_db, abs=0.05)
+
+
+def test_noise_colours_have_their_spectral_slopes():
+    n = 64000
+    lo_hi = {c: band_power(dsp.coloured_noise(n, c, np.random.default_rng(0)), 100, 500)
+             / band_power(dsp.coloured_noise(n, c, np.random.default_rng(0)), 4000, 8000)
+             for c in dsp.NOISE_COLOURS}
+    # Power per Hz: white flat (ratio ~ band widths 400/4000), pink and brown much steeper.
+    assert lo_hi["white"] == pytest.approx(0.1, rel=0.3)
+    assert lo_hi["pink"] > 5 * lo_hi["white"]
+    assert lo_hi["brown"] > 5 * lo_hi["pink"]
+
+
+def test_unknown_noise_colour_is_a_clear_error():
+    with pytest.raises(ValueError, match="violet"):
+        dsp.coloured_noise(100, "violet", np.random.default_rng(0))
+    with pytest.raises(ValueError, match="colours"):
+        NoiseConfig(colours=("violet",))
+
+
+@pytest.mark.parametrize("rt60", [0.2, 0.5])
+def test_reverb_impulse_response_decays_over_rt60(rt60):
+    ir = dsp.synthetic_impulse_response(SR, rt60, drr_db=6.0, rng=np.random.default_rng(0))
+    tail = ir[1:].astype(np.float64)
+    # Schroeder backward integration; the slope between -5 and -25 dB gives T20 -> RT60.
+    edc = 10 * np.log10(np.cumsum(tail[::-1] ** 2)[::-1] / np.sum(tail ** 2))
+    t = np.arange(len(edc)) / SR
+    i5, i25 = np.argmax(edc < -5), np.argmax(edc < -25)
+    measured = 3 * (t[i25] - t[i5])
+    assert measured == pytest.approx(rt60, rel=0.15)
+    drr = 10 * np.log10(ir[0] ** 2 / np.sum(tail ** 2))
+    assert drr == pytest.approx(6.0, abs=0.01)
+
+
+def test_reverb_keeps_length_and_level_and_smears_in_time():
+    burst = np.zeros(SR, np.float32)
+    burst[1000:1400] = tone(1000.0, 400 / SR)
+    y = dsp.reverberate(burst, SR, rt60=0.5, drr_db=0.0, rng=np.random.default_rng(0))
+    assert y.shape == burst.shape
+    assert np.sqrt(np.mean(y ** 2)) == pytest.approx(np.sqrt(np.mean(burst ** 2)), rel=1e-3)
+    assert np.mean(y[3000:5000] ** 2) > 1e-4 and np.all(burst[3000:5000] == 0)
+
+
+def test_telephone_band_cuts_low_and_high_frequencies():
+    lo, mid, hi = tone(100.0), tone(1000.0), tone(6000.0)
+    f = lambda x: dsp.band_limit(x, SR, "bandpass", (300.0, 3400.0))[4000:]
+    gain_db = lambda x: 10 * np.log10(np.mean(f(x) ** 2) / np.mean(x[4000:] ** 2))
+    assert gain_db(mid) > -1.0
+    assert gain_db(lo) < -20.0 and gain_db(hi) < -20.0
+
+
+def test_lowpass_and_highpass_cutoffs():
+    low = dsp.band_limit(tone(6000.0), SR, "lowpass", 2500.0)
+    assert np.mean(low[4000:] ** 2) < 1e-3 * np.mean(tone(6000.0) ** 2)
+    high = dsp.band_limit(tone(60.0), SR, "highpass", 400.0)
+    assert np.mean(high[4000:] ** 2) < 1e-3 * np.mean(tone(60.0) ** 2)
+    with pytest.raises(ValueError, match="9000"):
+        dsp.band_limit(tone(60.0), SR, "lowpass", 9000.0)
+
+
+def test_gain_scales_by_decibels_and_the_chain_clips():
+    x = tone(300.0, amp=0.1)
+    np.testing.assert_allclose(dsp.apply_gain(x, -6.0), x * 10 ** (-6 / 20), rtol=1e-6)
+    loud = Augmenter(AugmentConfig.waveform_only("gain", min_db=20.0, max_db=20.0))
+    y = loud.waveform(tone(300.0, amp=0.5), SR, np.random.default_rng(0))
+    assert np.max(np.abs(y)) == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------- SpecAugment
+def test_spec_augment_masks_bounded_bands_and_keeps_input():
+    feats = np.random.default_rng(0).standard_normal((200, 161)).astype(np.float32) + 5.0
+    before = feats.copy()
+    cfg = SpecAugmentConfig(freq_masks=2, max_freq_fraction=0.15, time_masks=2,
+                            max_time_frames=40, max_time_fraction=0.2)
+    out = spec_augment(feats, np.random.default_rng(3), cfg)
+    np.testing.assert_array_equal(feats, before)
+    assert out.shape == feats.shape and out.dtype == feats.dtype
+    masked_cols = np.where((out == 0).all(axis=0))[0]
+    masked_rows = np.where((out == 0).all(axis=1))[0]
+    assert len(masked_cols) <= 2 * round(0.15 * 161)
+    assert len(masked_rows) <= 2 * 40
+    # Everything not in a masked row or column is untouched.
+    keep = np.ones_like(out, bool)
+    keep[masked_rows] = False
+    keep[:, masked_cols] = False
+    np.testing.assert_array_equal(out[keep], feats[keep])
+    assert (out == 0).sum() == (~keep).sum()
+    np.testing.assert_array_equal(out, spec_augment(feats, np.random.default_rng(3), cfg))
+
+
+def test_spec_augment_caps_time_masks_on_short_clips():
+    cfg = SpecAugmentConfig(freq_masks=0, time_masks=1, max_time_frames=100,
+                            max_time_fraction=0.2)
+    feats = np.ones((30, 13), np.float32)
+    widths = [int((spec_augment(feats, np.random.default_rng(s), cfg) == 0).all(axis=1).sum())
+              for s in range(200)]
+    assert max(widths) == 6 and min(widths) == 0  # p * 30 frames
+
+
+def test_spec_augment_widths_follow_F_and_T():
+    cfg = SpecAugmentConfig(freq_masks=1, max_freq_fraction=0.5, time_masks=0)
+    feats = np.ones((50, 20), np.float32)
+    widths = {int((spec_augment(feats, np.random.default_rng(s), cfg) == 0).all(axis=0).sum())
+              for s in range(300)}
+    assert widths == set(range(0, 11))
+
+
+def test_features_rejects_wrong_rank():
+    with pytest.raises(ValueError, match=r"\(time, feature_dim\)"):
+        Augmenter().features(np.zeros(10, np.float32), np.random.default_rng(0))
+
+
+# ---------------------------------------------------------------- configuration and input checks
+@pytest.mark.parametrize("bad, match", [
+    (lambda: SpeedConfig(prob=1.5), "speed.prob"),
+    (lambda: SpeedConfig(min_factor=1.2, max_factor=1.0), "above maximum"),
+    (lambda: SpeedConfig(min_factor=0.0), "> 0"),
+    (lambda: SpecAugmentConfig(max_freq_fraction=2.0), "max_freq_fraction"),
+    (lambda: AugmentConfig.waveform_only("echo"), "echo"),
+])
+def test_bad_config_is_a_clear_error(bad, match):
+    with pytest.raises(ValueError, match=match):
+        bad()
+
+
+@pytest.mark.parametrize("audio, match", [
+    (np.zeros((2, 100), np.float32), "mono"),
+    (np.zeros(0, np.float32), "mono"),
+    (np.arange(100, dtype=np.int16), "float"),
+    (np.full(100, np.nan, np.float32), "NaN"),
+])
+def test_bad_audio_is_a_clear_error(audio, match):
+    with pytest.raises(ValueError, match=match):
+        Augmenter().waveform(audio, SR, np.random.default_rng(0))
+
+
+def test_default_chain_is_deterministic_per_rng_and_varies_across_seeds(speech):
+    aug = Augmenter(AugmentConfig.default())
+    outs = [aug.waveform(speech, SR, np.random.default_rng((5, i))) for i in range(6)]
+    again = [aug.waveform(speech, SR, np.random.default_rng((5, i))) for i in range(6)]
+    for a, b in zip(outs, again):
+        np.testing.assert_array_equal(a, b)
+    distinct = {(len(o), float(np.sum(o, dtype=np.float64))) for o in outs}
+    assert len(distinct) >= 5
