@@ -1,0 +1,491 @@
+"""Acoustic models: one configurable builder for every architecture the seed notebook trains.
+
+`RNNModel(...)` is a *description* of a model (the seed's `train_model(M.RNNModel(...))` cells);
+`builder.build(input_dim)` turns it into a Keras 3 model that maps features `(batch, time,
+input_dim)` to softmax probabilities over the 29 classes of `char_map`. Keeping the description
+separate from the Keras graph lets the trainer name result files, pickle the configuration and
+rebuild the exact model later without Keras objects in the pickle.
+
+Semantics follow the seed's printed model summaries (layer order of each knob, which layer is
+bidirectional, where dropout and batch norm sit); where the seed's code changed over time the
+defaults reproduce the majority of its printouts (see `RNNModel` for the conflicts).
+
+Backend-agnostic: only keras.layers / keras.ops / numpy; no tensorflow import.
+"""
+import dataclasses
+import enum
+import hashlib
+import re
+
+import keras
+import numpy as np
+
+import char_map
+
+NUM_CLASSES = char_map.NUM_CLASSES          # softmax width: 28 characters + CTC blank
+BORDER_MODES = ("valid", "same", "causal")
+DEFAULT_ACTIVATION = "relu"
+# cuDNN GRU/LSTM kernels exist only for these two activations (Keras checks them by identity).
+CUDNN_ACTIVATION = "tanh"
+CUDNN_RECURRENT_ACTIVATION = "sigmoid"
+INPUT_NAME = "the_input"
+OUTPUT_NAME = "softmax"
+MAX_FILENAME_SLUG = 180                     # keeps "<slug>-<hash>.pickle" under 255 bytes
+FILENAME_HASH_CHARS = 10
+
+
+class RNNType(enum.Enum):
+    SimpleRNN = "SimpleRNN"
+    GRU = "GRU"
+    LSTM = "LSTM"
+
+
+class BidirectionalMerge(enum.Enum):
+    concat = "concat"
+    sum = "sum"
+    ave = "ave"
+    mul = "mul"
+
+
+def _enum_member(enum_cls, value, field):
+    """Accept an enum member or its name (configs and CLIs hand us strings)."""
+    if isinstance(value, enum_cls):
+        return value
+    if isinstance(value, str) and value in enum_cls.__members__:
+        return enum_cls[value]
+    raise ValueError(f"{field}={value!r} is not one of {list(enum_cls.__members__)}")
+
+
+def _check_int(value, field, minimum):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{field}={value!r}: expected an integer >= {minimum}")
+
+
+def _check_rate(value, field):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"{field}={value!r}: expected a dropout rate in [0, 1)")
+
+
+def _fmt_rate(rate):
+    return f"DO({float(rate):g})"
+
+
+def _block_order(activation, act_first, do_first, bn, dropout_rate):
+    """The seed's post-layer block as a list of ("act"|"bn"|"do") steps.
+
+    `do_first` orders dropout and batch norm; `act_first=False` puts the activation between the
+    first and the second of them (after the only one when just one is present). This one rule
+    reproduces every CNN and TDD ordering the seed prints (e.g. "DO relu BN", "BN relu DO").
+    """
+    norm = [s for s in (("do", "bn") if do_first else ("bn", "do"))
+            if (s == "bn" and bn) or (s == "do" and dropout_rate > 0)]
+    if act_first or not norm:
+        return ["act"] + norm
+    return norm[:1] + ["act"] + norm[1:]
+
+
+def _block_tokens(steps, activation, dropout_rate):
+    names = {"act": activation, "bn": "BN", "do": _fmt_rate(dropout_rate)}
+    return " ".join(names[s] for s in steps)
+
+
+def _apply_block(x, steps, activation, dropout_rate, names, skip_act=False):
+    """Apply the block's layers; `names` maps step -> layer name. skip_act: the activation
+    already ran inside the preceding layer (the seed's Conv1D(activation='relu'))."""
+    for step in steps:
+        if step == "act" and not skip_act:
+            x = keras.layers.Activation(activation, name=names["act"])(x)
+        elif step == "bn":
+            x = keras.layers.BatchNormalization(name=names["bn"])(x)
+        elif step == "do":
+            x = keras.layers.Dropout(dropout_rate, name=names["do"])(x)
+    return x
+
+
+@dataclasses.dataclass(frozen=True)
+class CNNConfig:
+    """The convolutional front end (the seed's knobs and defaults).
+
+    dilation: 1 = none; d > 1 = layer i has dilation d**i (1, 2, 4, ... as in WaveNet);
+    d < -1 = the seed's "inverse dilations", largest first (..., 4, 2, 1).
+    cnn_dense: DenseNet-style, each conv layer's input is the concatenation of the CNN input
+    and all earlier conv outputs (needs stride 1 and 'same'/'causal' padding so the time axes
+    agree).
+    """
+    filters: int = 200
+    kernel_size: int = 11
+    conv_stride: int = 2
+    conv_border_mode: str = "valid"
+    cnn_layers: int = 1
+    dilation: int = 1
+    cnn_dropout_rate: float = 0.2
+    cnn_bn: bool = True
+    cnn_activation_before_bn_do: bool = True
+    cnn_do_bn_order: bool = True
+    cnn_dense: bool = False
+    cnn_activation: str = DEFAULT_ACTIVATION
+
+    def __post_init__(self):
+        _check_int(self.filters, "filters", 1)
+        _check_int(self.kernel_size, "kernel_size", 1)
+        _check_int(self.conv_stride, "conv_stride", 1)
+        _check_int(self.cnn_layers, "cnn_layers", 1)
+        _check_rate(self.cnn_dropout_rate, "cnn_dropout_rate")
+        if self.conv_border_mode not in BORDER_MODES:
+            raise ValueError(f"conv_border_mode={self.conv_border_mode!r}: expected one of "
+                             f"{BORDER_MODES}")
+        if isinstance(self.dilation, bool) or not isinstance(self.dilation, (int, np.integer)) \
+                or self.dilation in (0, -1):
+            raise ValueError(f"dilation={self.dilation!r}: expected 1 (none), an integer > 1 "
+                             "(growing) or < -1 (inverse, largest first)")
+        if self.conv_stride > 1 and max(self.dilations()) > 1:
+            raise ValueError(f"conv_stride={self.conv_stride} with dilation={self.dilation}: "
+                             "Keras convolutions cannot combine a stride > 1 with dilation > 1")
+        if self.cnn_dense and (self.conv_stride != 1 or self.conv_border_mode == "valid"):
+            raise ValueError("cnn_dense=True concatenates layer outputs along features, so every "
+                             "layer must keep the time length: use conv_stride=1 and "
+                             f"conv_border_mode 'same' or 'causal' (got stride {self.conv_stride},"
+                             f" {self.conv_border_mode!r})")
+
+    def dilations(self):
+        n, d = self.cnn_layers, int(self.dilation)
+        if d == 1:
+            return [1] * n
+        if d > 1:
+            return [d ** i for i in range(n)]
+        return [(-d) ** (n - 1 - i) for i in range(n)]
+
+    def output_length(self, input_length):
+        """Exact frames after the conv stack (int in -> int out, numpy array in -> array out)."""
+        n = np.asarray(input_length, dtype=np.int64)
+        s = self.conv_stride
+        for d in self.dilations():
+            if self.conv_border_mode == "valid":
+                n = np.maximum(0, (n - (d * (self.kernel_size - 1) + 1)) // s + 1)
+            else:  # 'same' and 'causal' (left padding of d*(k-1)) both give ceil(n / s)
+                n = (n + s - 1) // s
+        return int(n) if n.ndim == 0 else n
+
+    def block_steps(self):
+        return _block_order(self.cnn_activation, self.cnn_activation_before_bn_do,
+                            self.cnn_do_bn_order, self.cnn_bn, self.cnn_dropout_rate)
+
+    def describe(self):
+        """Seed style, e.g. "CNN(200 (3,1) relu DO(0.25) BN)x8". 'same' padding is left
+        unwritten as in the seed's names; 'valid' and 'causal' are written out."""
+        pad = "" if self.conv_border_mode == "same" else f",{self.conv_border_mode}"
+        tokens = _block_tokens(self.block_steps(), self.cnn_activation, self.cnn_dropout_rate)
+        text = (f"CNN{'_DENSE' if self.cnn_dense else ''}"
+                f"({self.filters} ({self.kernel_size},{self.conv_stride}{pad}) {tokens})")
+        if self.cnn_layers > 1:
+            text += f"x{self.cnn_layers}"
+        if self.dilation != 1:
+            text += f",d={self.dilation}"
+        return text
+
+    def build(self, x, final_block=False):
+        """Conv stack on tensor x. final_block=True: the last conv is linear and un-normalised
+        because the TDD block follows it directly (the seed's rnn_layers=0 models)."""
+        features = [x]
+        steps = self.block_steps()
+        act_inside = self.cnn_activation_before_bn_do
+        for i, d in enumerate(self.dilations()):
+            last = final_block and i == self.cnn_layers - 1
+            inp = x
+            if self.cnn_dense and i > 0:
+                inp = keras.layers.Concatenate(name=f"C_CAT_{i}")(features)
+            x = keras.layers.Conv1D(
+                self.filters, self.kernel_size, strides=self.conv_stride,
+                padding=self.conv_border_mode, dilation_rate=d,
+                activation=self.cnn_activation if act_inside and not last else None,
+                name=f"conv1d{i + 1}")(inp)
+            if not last:
+                names = {"act": f"reluC{i}" if self.cnn_activation == DEFAULT_ACTIVATION
+                         else f"{self.cnn_activation}C{i}",
+                         "bn": f"C_BN_{i}", "do": f"C_DO_{i}"}
+                x = _apply_block(x, steps, self.cnn_activation, self.cnn_dropout_rate, names,
+                                 skip_act=act_inside)
+            features.append(x)
+        return x
+
+    def to_config(self):
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class RNNModel:
+    """Builder of CNN + RNN + time-distributed-dense acoustic models (the seed's knobs).
+
+    Layout: [CNN] -> rnn1 .. rnnN -> [TDD block -> Dense(29)] -> softmax.
+    - Only the first `bd_layers` recurrent layers are bidirectional (the seed's printouts: one,
+      the others unidirectional; the demo uses 2).
+    - Between recurrent layers (all but the last, the seed's "(:-1)"): [BN] activation [DO],
+      layers R_BN_i, reluR{i}, R_DO_i.
+    - rnn_dense: each recurrent layer's input is the concatenation of the stack's input and all
+      earlier block outputs.
+    - After the last recurrent layer, the TDD block (bn / activation / dropout_rate ordered by
+      activation_before_bn_do and do_bn_order, same rule as the CNN) and a Dense(29).
+      time_distributed_dense=False: no block, the last recurrent layer has 29 units itself.
+    - rnn_layers=0: CNN straight into the TDD block (the seed's rnn_layers=0 cell).
+
+    Defaults are those that reproduce most of the seed's printouts. Conflicts (the seed's own
+    code changed between cells): rnn_type printed CuDNNLSTM in 5 early cells and GRU in ~25 later
+    ones -> GRU; the TDD block printed "relu BN DO" in 72 cells and "BN relu DO" in 32 later ones
+    (the final model among them) -> activation_before_bn_do=True, do_bn_order=False, and the
+    final preset passes activation_before_bn_do=False; early multi-layer cells had only dropout
+    between recurrent layers, later ones BN relu DO -> rnn_bn=True.
+    """
+    cnn_config: CNNConfig = None
+    rnn_type: RNNType = RNNType.GRU
+    rnn_units: int = 200
+    rnn_layers: int = 1
+    bd_merge: BidirectionalMerge = BidirectionalMerge.concat
+    bd_layers: int = 1
+    rnn_bn: bool = True
+    rnn_dropout_rate: float = 0.2
+    rnn_dense: bool = False
+    time_distributed_dense: bool = True
+    activation_before_bn_do: bool = True
+    do_bn_order: bool = False
+    dropout_rate: float = 0.2
+    bn: bool = True
+    activation: str = DEFAULT_ACTIVATION
+    rnn_activation: str = CUDNN_ACTIVATION
+    recurrent_dropout: float = 0.0
+    name_suffix: str = ""
+
+    def __post_init__(self):
+        if isinstance(self.cnn_config, dict):
+            object.__setattr__(self, "cnn_config", CNNConfig(**self.cnn_config))
+        if self.cnn_config is not None and not isinstance(self.cnn_config, CNNConfig):
+            raise ValueError(f"cnn_config={self.cnn_config!r}: expected a CNNConfig or None")
+        object.__setattr__(self, "rnn_type", _enum_member(RNNType, self.rnn_type, "rnn_type"))
+        if self.bd_merge is not None:
+            object.__setattr__(self, "bd_merge", _enum_member(BidirectionalMerge, self.bd_merge,
+                                                              "bd_merge"))
+        object.__setattr__(self, "name_suffix", self.name_suffix or "")
+        self._validate()
+
+    def _validate(self):
+        _check_int(self.rnn_units, "rnn_units", 1)
+        _check_int(self.rnn_layers, "rnn_layers", 0)
+        _check_int(self.bd_layers, "bd_layers", 1)
+        for field in ("rnn_dropout_rate", "dropout_rate", "recurrent_dropout"):
+            _check_rate(getattr(self, field), field)
+        if self.rnn_layers == 0 and self.cnn_config is None:
+            raise ValueError("rnn_layers=0 without a cnn_config leaves no layers to build")
+        if self.rnn_layers == 0 and not self.time_distributed_dense:
+            raise ValueError("rnn_layers=0 needs time_distributed_dense=True: the Dense layer "
+                             f"is what maps the CNN features to the {NUM_CLASSES} classes")
+        if self.bd_merge is not None and self.rnn_layers and self.bd_layers > self.rnn_layers:
+            raise ValueError(f"bd_layers={self.bd_layers} exceeds rnn_layers={self.rnn_layers}")
+        if (not self.time_distributed_dense and self.bd_merge is BidirectionalMerge.concat
+                and self.bd_layers >= self.rnn_layers):
+            raise ValueError("time_distributed_dense=False makes the last recurrent layer the "
+                             f"{NUM_CLASSES}-class output; a bidirectional concat there would "
+                             f"give {2 * NUM_CLASSES}: use sum/ave/mul, fewer bd_layers, or TDD")
+
+    # ---- description --------------------------------------------------------------------
+    @property
+    def cudnn_eligible(self):
+        """True when Keras may run the recurrent layers on the cuDNN kernels (GPU permitting):
+        GRU/LSTM with tanh/sigmoid, no recurrent dropout; we always pass reset_after=True,
+        unroll=False, use_bias=True and use_cudnn='auto'. SimpleRNN has no cuDNN kernel."""
+        return (self.rnn_type in (RNNType.GRU, RNNType.LSTM)
+                and self.rnn_activation == CUDNN_ACTIVATION and self.recurrent_dropout == 0)
+
+    def _tdd_steps(self):
+        return _block_order(self.activation, self.activation_before_bn_do, self.do_bn_order,
+                            self.bn, self.dropout_rate)
+
+    def _inter_steps(self):
+        return (["bn"] if self.rnn_bn else []) + ["act"] + (
+            ["do"] if self.rnn_dropout_rate > 0 else [])
+
+    def _describe_rnn(self):
+        kind = ("CuDNN" if self.cudnn_eligible else "") + self.rnn_type.value + (
+            "_DENSE" if self.rnn_dense else "")
+        inner = f"{self.rnn_units} x{self.rnn_layers}"
+        if self.rnn_activation != CUDNN_ACTIVATION:
+            inner += f" cell={self.rnn_activation}"
+        if self.recurrent_dropout:
+            inner += f" r{_fmt_rate(self.recurrent_dropout)}"
+        if self.rnn_layers > 1:
+            inner += " " + _block_tokens(self._inter_steps(), self.activation,
+                                         self.rnn_dropout_rate) + "(:-1)"
+        text = f"{kind}({inner})"
+        if self.bd_merge is not None:
+            times = f"x{self.bd_layers}" if self.bd_layers > 1 else ""
+            text = f"BD({self.bd_merge.value}){times} {text}"
+        return text
+
+    def describe(self):
+        """The seed-style name without the feature prefix ("Spec "/"MFCC ": train_utils adds it),
+        e.g. 'CNN(200 (3,1) relu DO(0.25) BN)x8 BD(concat) CuDNNGRU_DENSE(250 x4 BN relu
+        DO(0.2)(:-1)) BN relu DO(0.3) TD(D) Final'. Settings that change the model show up."""
+        parts = []
+        if self.cnn_config is not None:
+            parts.append(self.cnn_config.describe())
+        if self.rnn_layers:
+            parts.append(self._describe_rnn())
+        if self.time_distributed_dense:
+            parts += [_block_tokens(self._tdd_steps(), self.activation, self.dropout_rate),
+                      "TD(D)"]
+        else:
+            parts.append(f"noTD({NUM_CLASSES})")
+        if self.name_suffix:
+            parts.append(self.name_suffix)
+        return " ".join(parts)
+
+    def output_length(self, input_length):
+        """Model output frames for `input_length` input frames (int or numpy int array)."""
+        if self.cnn_config is None:
+            n = np.asarray(input_length, dtype=np.int64)
+            return int(n) if n.ndim == 0 else n
+        return self.cnn_config.output_length(input_length)
+
+    # ---- serialisation ------------------------------------------------------------------
+    def to_config(self):
+        """Plain JSON/pickle-safe dict: enums by name, the CNNConfig as a nested dict."""
+        config = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        config["cnn_config"] = None if self.cnn_config is None else self.cnn_config.to_config()
+        config["rnn_type"] = self.rnn_type.name
+        config["bd_merge"] = None if self.bd_merge is None else self.bd_merge.name
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        unknown = set(config) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown RNNModel config keys {sorted(unknown)}")
+        return cls(**config)
+
+    # ---- Keras graph --------------------------------------------------------------------
+    def _recurrent_layer(self, units, index):
+        common = dict(units=units, return_sequences=True, activation=self.rnn_activation,
+                      recurrent_dropout=self.recurrent_dropout, name=f"rnn{index + 1}")
+        if self.rnn_type is RNNType.SimpleRNN:
+            return keras.layers.SimpleRNN(**common)
+        common.update(recurrent_activation=CUDNN_RECURRENT_ACTIVATION, use_bias=True,
+                      unroll=False, use_cudnn="auto")
+        if self.rnn_type is RNNType.GRU:
+            return keras.layers.GRU(reset_after=True, **common)
+        # Keras' LSTM has one bias vector; the seed's CuDNNLSTM had two (input and recurrent),
+        # so our LSTM layers have 4 * units fewer parameters per direction than its printouts.
+        return keras.layers.LSTM(**common)
+
+    def _build_rnn(self, x):
+        features = [x]
+        inter = self._inter_steps()
+        for i in range(self.rnn_layers):
+            last = i == self.rnn_layers - 1
+            units = NUM_CLASSES if last and not self.time_distributed_dense else self.rnn_units
+            layer = self._recurrent_layer(units, i)
+            if self.bd_merge is not None and i < self.bd_layers:
+                layer = keras.layers.Bidirectional(layer, merge_mode=self.bd_merge.value,
+                                                   name=f"bidirectional_rnn{i + 1}")
+            inp = x
+            if self.rnn_dense and i > 0:
+                inp = keras.layers.Concatenate(name=f"R_CAT_{i}")(features)
+            x = layer(inp)
+            if not last:
+                names = {"act": f"{self.activation}R{i}", "bn": f"R_BN_{i}", "do": f"R_DO_{i}"}
+                x = _apply_block(x, inter, self.activation, self.rnn_dropout_rate, names)
+            features.append(x)
+        return x
+
+    def build(self, input_dim):
+        """The Keras model for features of width `input_dim` (161 spectrogram, 13/26 MFCC);
+        `model.output_length` is attached (the same callable as `self.output_length`)."""
+        _check_int(input_dim, "input_dim", 1)
+        inputs = keras.Input(shape=(None, int(input_dim)), name=INPUT_NAME)
+        x = inputs
+        if self.cnn_config is not None:
+            x = self.cnn_config.build(x, final_block=self.rnn_layers == 0)
+        if self.rnn_layers:
+            x = self._build_rnn(x)
+        if self.time_distributed_dense:
+            names = {"act": self.activation, "bn": "TDD_BN", "do": "TDD_DO"}
+            x = _apply_block(x, self._tdd_steps(), self.activation, self.dropout_rate, names)
+            # A plain Dense on the 3-D tensor is the per-time-step dense layer; Keras 3.15.1's
+            # TimeDistributed(Dense) mis-maps a variable time axis on TensorFlow (NOTES.md).
+            x = keras.layers.Dense(NUM_CLASSES, name="time_distributed_dense")(x)
+        outputs = keras.layers.Activation("softmax", name=OUTPUT_NAME)(x)
+        model = keras.Model(inputs, outputs, name=safe_filename(self.describe()))
+        model.output_length = self.output_length
+        return model
+
+
+def safe_filename(name):
+    """A file-system-safe, shell-friendly stem for a model name (results/<stem>.pickle).
+
+    Readable slug of [A-Za-z0-9._-] plus a short hash of the full name, so names that differ
+    only in punctuation (which the slug folds) still get different files.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"model name {name!r}: expected a non-empty string")
+    slug = name.replace("(", "_").replace(")", "").replace(",", "-").replace("=", "")
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", slug)
+    slug = re.sub(r"_+", "_", slug).strip("._-")[:MAX_FILENAME_SLUG]
+    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:FILENAME_HASH_CHARS]
+    return f"{slug}-{digest}" if slug else digest
+
+
+class _Presets:
+    """The seed's Models 0-4, its final model and the CPU demo model, by name.
+
+    Models 0-4 pass the seed cells' arguments, plus the rnn_type those cells printed where the
+    seed's default has changed since (they printed CuDNNLSTM).
+    """
+
+    @staticmethod
+    def model_0():
+        """Model 0: one SimpleRNN layer straight into the softmax (seed In[5])."""
+        return RNNModel(bd_merge=None, rnn_type=RNNType.SimpleRNN, time_distributed_dense=False)
+
+    @staticmethod
+    def model_1():
+        """Model 1: RNN + time-distributed dense (seed In[7])."""
+        return RNNModel(bd_merge=None, rnn_type=RNNType.LSTM)
+
+    @staticmethod
+    def model_2():
+        """Model 2: CNN + RNN + time-distributed dense (seed In[11])."""
+        return RNNModel(cnn_config=CNNConfig(), bd_merge=None, rnn_type=RNNType.LSTM)
+
+    @staticmethod
+    def model_3():
+        """Model 3: deeper RNN, two recurrent layers (seed In[12])."""
+        return RNNModel(bd_merge=None, rnn_type=RNNType.LSTM, rnn_layers=2)
+
+    @staticmethod
+    def model_4():
+        """Model 4: bidirectional RNN (seed In[20]; its first layer is the bidirectional one)."""
+        return RNNModel(bd_merge=BidirectionalMerge.concat, rnn_type=RNNType.LSTM, rnn_layers=2)
+
+    @staticmethod
+    def final():
+        """The seed's final model (12 x CNN, BiGRU + 3 GRU, dense RNN connections)."""
+        return RNNModel(
+            cnn_config=CNNConfig(kernel_size=3, conv_stride=1, conv_border_mode="same",
+                                 cnn_layers=12, cnn_dropout_rate=0.25,
+                                 cnn_activation_before_bn_do=True, cnn_do_bn_order=True),
+            bd_merge=BidirectionalMerge.concat, rnn_type=RNNType.GRU, rnn_dense=True,
+            rnn_units=250, rnn_layers=4, rnn_dropout_rate=0.2, dropout_rate=0.3,
+            activation_before_bn_do=False, name_suffix="Final")
+
+    @staticmethod
+    def demo():
+        """Small model that trains on 2 CPU cores in minutes: CNN(200,(11,2)) + 2 x BiGRU(160).
+
+        Stride 2 halves the recurrent time steps (50 output frames per second, far above the
+        ~15 characters per second of normal speech, so CTC alignment stays possible)."""
+        return RNNModel(
+            cnn_config=CNNConfig(filters=200, kernel_size=11, conv_stride=2,
+                                 conv_border_mode="same", cnn_dropout_rate=0.1),
+            rnn_type=RNNType.GRU, rnn_units=160, rnn_layers=2,
+            bd_merge=BidirectionalMerge.concat, bd_layers=2, rnn_bn=True, rnn_dropout_rate=0.1,
+            activation_before_bn_do=False, dropout_rate=0.1, name_suffix="Demo")
+
+
+presets = _Presets()
