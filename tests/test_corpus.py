@@ -1,0 +1,138 @@
+"""Corpus index I/O and the LibriSpeech indexer, against a tiny LibriSpeech-shaped tree."""
+import json
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from vui import corpus_index as CI
+from vui import librispeech as LS
+
+SR = 16000
+
+
+def _flac(path, seconds):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    t = np.arange(int(seconds * SR)) / SR
+    sf.write(path, (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), SR, format="FLAC")
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """Two speakers: good clips, one too long, one garbage flac, one missing flac, one flac
+    without a transcript line, one malformed transcript line, one transcript with digits."""
+    root = tmp_path / "dev-clean"
+    ch1, ch2 = root / "19" / "198", root / "26" / "495"
+    _flac(str(ch1 / "19-198-0000.flac"), 1.5)
+    _flac(str(ch1 / "19-198-0001.flac"), 12.0)
+    _flac(str(ch1 / "19-198-0004.flac"), 1.0)          # no transcript line
+    (ch1 / "19-198-0002.flac").write_bytes(b"not a flac file at all")
+    (ch1 / "19-198.trans.txt").write_text(
+        "19-198-0000 NORTHANGER ABBEY\n19-198-0001 A VERY LONG CLIP\n"
+        "19-198-0002 BROKEN AUDIO\n19-198-0003 MISSING AUDIO\n")
+    _flac(str(ch2 / "26-495-0000.flac"), 2.25)
+    _flac(str(ch2 / "26-495-0001.flac"), 1.0)
+    _flac(str(ch2 / "26-495-0002.flac"), 1.0)
+    (ch2 / "26-495.trans.txt").write_text(
+        "26-495-0000 IT'S A WELL-KNOWN FACT\n26-495-0001 CHAPTER 7\n26-495-0002\n")
+    return root
+
+
+def test_index_librispeech_keeps_good_drops_long_reports_bad(tree, tmp_path, capsys):
+    out = tmp_path / "idx" / "train_corpus.json"
+    report = LS.index_librispeech(str(tree), str(out), max_duration=10.0, progress=False)
+    entries = CI.read_index(out)
+    assert [(os.path.basename(e["key"]), e["duration"], e["text"]) for e in entries] == [
+        ("19-198-0000.flac", 1.5, "northanger abbey"),
+        ("26-495-0000.flac", 2.25, "it's a well known fact")]
+    assert all(os.path.isabs(e["key"]) for e in entries)
+    assert report.kept == 2 and report.too_long == 1
+    reasons = dict(report.skipped)
+    assert "not readable audio" in reasons[str(tree / "19" / "198" / "19-198-0002.flac")]
+    assert "does not exist" in reasons[str(tree / "19" / "198" / "19-198-0003.flac")]
+    assert "outside the alphabet" in reasons[str(tree / "26" / "495" / "26-495-0001.flac")]
+    assert "no transcript line" in reasons[str(tree / "19" / "198" / "19-198-0004.flac")]
+    assert "expected 'UTTERANCE-ID TRANSCRIPT'" in reasons[f"{tree / '26' / '495' / '26-495.trans.txt'}:3"]
+    assert len(report.skipped) == 5
+    err = capsys.readouterr().err
+    assert "dropped 1 clips over 10 s" in err and "19-198-0002.flac" in err
+
+
+def test_max_duration_none_keeps_long_clip(tree, tmp_path):
+    entries, report = LS.collect_entries(str(tree), max_duration=None, progress=False)
+    assert sorted(e["duration"] for e in entries) == [1.5, 2.25, 12.0]
+    assert report.too_long == 0
+
+
+def test_main_cli_writes_index_and_fails_clearly(tree, tmp_path, capsys):
+    out = tmp_path / "i.json"
+    assert LS.main([str(tree), str(out), "--max-duration", "20", "--no-progress"]) == 0
+    assert len(CI.read_index(out)) == 3
+    assert LS.main([str(tmp_path / "nowhere"), str(out), "--no-progress"]) == 2
+    assert "nowhere" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match="trans.txt"):
+        LS.collect_entries(str(empty), progress=False)
+
+
+def test_write_read_round_trip_keeps_metadata_and_filters(tmp_path):
+    path = tmp_path / "c.json"
+    rows = [{"key": "/a.flac", "duration": 1.0, "text": "a", "family": "kal",
+             "variant": {"rate": 1.1}},
+            {"key": "b.flac", "duration": 11.0, "text": "b"}]
+    assert CI.write_index(path, rows) == 2
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp-")]
+    got = CI.read_index(path)
+    assert got[0] == rows[0]
+    assert got[1]["key"] == str(tmp_path / "b.flac")        # relative -> next to the index
+    assert [e["text"] for e in CI.read_index(path, max_duration=10.0)] == ["a"]
+
+
+@pytest.mark.parametrize("line, message", [
+    ("{not json", "line 2: not valid JSON"),
+    ('{"key": "a.flac", "text": "x"}', "missing field(s) ['duration']"),
+    ('{"key": "a.flac", "duration": -1, "text": "x"}', "positive number"),
+    ('{"key": "a.flac", "duration": "2", "text": "x"}', "positive number"),
+    ('{"key": "", "duration": 1, "text": "x"}', "non-empty audio path"),
+    ('{"key": "a.flac", "duration": 1, "text": " "}', "non-empty transcript"),
+    ('[1, 2]', "expected a JSON object"),
+])
+def test_read_index_names_file_and_line(tmp_path, line, message):
+    path = tmp_path / "bad.json"
+    path.write_text('{"key": "ok.flac", "duration": 1, "text": "ok"}\n' + line + "\n")
+    with pytest.raises(CI.CorpusIndexError) as err:
+        CI.read_index(path)
+    assert str(path) in str(err.value) and message in str(err.value)
+
+
+def test_write_index_refuses_bad_entry_and_leaves_old_file(tmp_path):
+    path = tmp_path / "c.json"
+    CI.write_index(path, [{"key": "a", "duration": 1, "text": "a"}])
+    with pytest.raises(CI.CorpusIndexError, match="entry 1"):
+        CI.write_index(path, [{"key": "a", "duration": 1, "text": "a"}, {"key": "b"}])
+    assert len(CI.read_index(path)) == 1
+
+
+def test_read_index_missing_file_says_how_to_build(tmp_path):
+    with pytest.raises(CI.CorpusIndexError, match="vui.tts_corpus"):
+        CI.read_index(tmp_path / "none.json")
+
+
+def test_audio_duration_errors_name_file(tmp_path):
+    empty = tmp_path / "empty.flac"
+    sf.write(str(empty), np.zeros(0, np.float32), SR, format="FLAC")
+    with pytest.raises(ValueError, match="empty.flac"):
+        CI.audio_duration(empty)
+    _flac(str(tmp_path / "ok.flac"), 0.5)
+    assert CI.audio_duration(tmp_path / "ok.flac") == 0.5
+
+
+def test_report_summary_lists_each_skipped_file():
+    r = CI.IndexReport(kept=2, kept_seconds=7200.0, too_long=1, too_long_seconds=36.0)
+    r.skip("/x/a.flac", "broken")
+    text = r.summary(10.0)
+    assert "kept 2 utterances (2.00 h)" in text and "dropped 1 clips over 10 s" in text
+    assert "/x/a.flac: broken" in text
+    json.dumps(r.skipped)

@@ -1,0 +1,133 @@
+"""JSON-lines corpus indexes: one utterance a line with `key` (audio path), `duration`, `text`.
+
+This is the seed's `train_corpus.json` format. Extra fields (the embedded corpus adds
+`engine`, `voice`, `family`, `variant`, `speaker`) are kept as they are, so one reader serves
+LibriSpeech and the embedded corpus alike. Indexes are written atomically (temp file + rename)
+so an interrupted build never leaves a half-written index that a later training run would trust.
+"""
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+
+import soundfile as sf
+
+REQUIRED_FIELDS = ("key", "duration", "text")
+DEFAULT_MAX_DURATION = 10.0   # seconds; the seed's AudioGenerator default
+
+
+class CorpusIndexError(ValueError):
+    """An index file or entry that cannot be used (names the file, line and what was expected)."""
+
+
+@dataclass
+class IndexReport:
+    """What a build kept, dropped for length, and skipped as broken; printed at the end."""
+    kept: int = 0
+    kept_seconds: float = 0.0
+    too_long: int = 0
+    too_long_seconds: float = 0.0
+    skipped: list = field(default_factory=list)   # (path, reason) pairs
+
+    def skip(self, path, reason):
+        self.skipped.append((str(path), str(reason)))
+
+    def summary(self, max_duration=None):
+        lines = [f"kept {self.kept} utterances ({self.kept_seconds / 3600:.2f} h)"]
+        if max_duration is not None:
+            lines.append(f"dropped {self.too_long} clips over {max_duration:g} s "
+                         f"({self.too_long_seconds / 3600:.2f} h)")
+        if self.skipped:
+            lines.append(f"skipped {len(self.skipped)} bad files:")
+            lines += [f"  {path}: {reason}" for path, reason in self.skipped]
+        return "\n".join(lines)
+
+
+def validate_entry(entry, where="entry"):
+    """Raise CorpusIndexError unless `entry` has a non-empty key and text and a positive duration."""
+    if not isinstance(entry, dict):
+        raise CorpusIndexError(f"{where}: expected a JSON object, got {type(entry).__name__}")
+    missing = [name for name in REQUIRED_FIELDS if name not in entry]
+    if missing:
+        raise CorpusIndexError(f"{where}: missing field(s) {missing}; every line needs "
+                               f"{list(REQUIRED_FIELDS)}")
+    if not isinstance(entry["key"], str) or not entry["key"]:
+        raise CorpusIndexError(f"{where}: 'key' must be a non-empty audio path, "
+                               f"got {entry['key']!r}")
+    duration = entry["duration"]
+    if (isinstance(duration, bool) or not isinstance(duration, (int, float))
+            or not math.isfinite(duration) or duration <= 0):
+        raise CorpusIndexError(f"{where}: 'duration' must be a positive number of seconds, "
+                               f"got {duration!r}")
+    if not isinstance(entry["text"], str) or not entry["text"].strip():
+        raise CorpusIndexError(f"{where}: 'text' must be a non-empty transcript, "
+                               f"got {entry['text']!r}")
+    return entry
+
+
+def write_index(path, entries):
+    """Validate every entry, then write JSON lines atomically; returns the number written."""
+    entries = [validate_entry(e, f"entry {i} for {path}") for i, e in enumerate(entries)]
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            for entry in entries:
+                out.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return len(entries)
+
+
+def read_index(path, max_duration=None):
+    """Read and validate an index; relative keys are resolved against the index's folder.
+
+    Lines over `max_duration` seconds are left out (None keeps all). Blank lines are allowed;
+    anything else that is not a valid entry raises CorpusIndexError naming the file and line.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise CorpusIndexError(f"corpus index {path!r} does not exist; build one with "
+                               f"`python -m vui.tts_corpus` or `python -m vui.librispeech`")
+    base = os.path.dirname(os.path.abspath(path))
+    entries = []
+    with open(path, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}, line {number}"
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise CorpusIndexError(f"{where}: not valid JSON ({err.msg}); expected one "
+                                       f"object per line with {list(REQUIRED_FIELDS)}") from None
+            validate_entry(entry, where)
+            if not os.path.isabs(entry["key"]):
+                entry["key"] = os.path.normpath(os.path.join(base, entry["key"]))
+            if max_duration is None or entry["duration"] <= max_duration:
+                entries.append(entry)
+    return entries
+
+
+def audio_duration(path):
+    """Duration in seconds from the file header (no decoding); raises ValueError naming the file.
+
+    Header-only reading keeps indexing 100 hours of LibriSpeech to seconds instead of minutes;
+    corrupt audio *bodies* are caught later, when features are computed.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ValueError(f"audio file {path!r} does not exist")
+    try:
+        info = sf.info(path)
+    except Exception as err:  # soundfile raises LibsndfileError / RuntimeError by version
+        raise ValueError(f"audio file {path!r} is not readable audio ({err})") from None
+    if info.frames <= 0 or info.samplerate <= 0:
+        raise ValueError(f"audio file {path!r} holds no samples")
+    return info.frames / info.samplerate
