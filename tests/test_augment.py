@@ -1,5 +1,6 @@
 """Augmentation: each kind's shape, determinism under a seed, effect and identity at strength 0."""
 import dataclasses
+import os
 
 import numpy as np
 import pytest
@@ -8,7 +9,8 @@ import scipy.signal as ss
 from vui import augment_dsp as dsp
 from vui.augment import (WAVEFORM_KINDS, AugmentConfig, Augmenter, NoiseConfig,
                          SpecAugmentConfig, SpeedConfig, spec_augment)
-from utils import load_audio
+from vui.augment_precompute import PrecomputedAugmenter, precompute_variants
+from utils import FeatureConfig, compute_features, load_audio
 
 SR = 16000
 
@@ -266,3 +268,76 @@ def test_default_chain_is_deterministic_per_rng_and_varies_across_seeds(speech):
         np.testing.assert_array_equal(a, b)
     distinct = {(len(o), float(np.sum(o, dtype=np.float64))) for o in outs}
     assert len(distinct) >= 5
+
+
+# ---------------------------------------------------------------- precomputed variants
+def _spec_features(audio):
+    return compute_features(audio, FeatureConfig("spectrogram"))
+
+
+@pytest.fixture(scope="module")
+def variant_paths(speech_corpus):
+    return [e["key"] for e in speech_corpus["entries"][:3]]
+
+
+def test_precompute_writes_deterministic_distinct_variants(variant_paths, tmp_path):
+    store = precompute_variants(variant_paths, 2, _spec_features, str(tmp_path / "a"),
+                                workers=1, seed=3)
+    again = precompute_variants(variant_paths, 2, _spec_features, str(tmp_path / "b"),
+                                workers=1, seed=3)
+    for p in variant_paths:
+        clean = _spec_features(load_audio(p))
+        v0, v1 = store.load(p, 0), store.load(p, 1)
+        np.testing.assert_array_equal(v0, again.load(p, 0))
+        assert v0.dtype == np.float32 and v0.shape[1] == clean.shape[1]
+        assert 0.85 * len(clean) <= len(v0) <= 1.15 * len(clean)
+        assert not np.array_equal(v0, v1)
+        assert v0.shape != clean.shape or not np.array_equal(v0, clean)
+    other = precompute_variants(variant_paths, 2, _spec_features, str(tmp_path / "a"),
+                                workers=1, seed=4)
+    assert other.root != store.root
+
+
+def test_precompute_resumes_and_workers_match_serial(variant_paths, tmp_path):
+    serial = precompute_variants(variant_paths, 1, _spec_features, str(tmp_path / "s"), workers=1)
+    first = serial.path(variant_paths[0], 0)
+    stamp = os.stat(first).st_mtime_ns
+    precompute_variants(variant_paths, 1, _spec_features, str(tmp_path / "s"), workers=1)
+    assert os.stat(first).st_mtime_ns == stamp  # kept, not rewritten
+    parallel = precompute_variants(variant_paths, 1, _spec_features, str(tmp_path / "p"),
+                                   workers=2)
+    for p in variant_paths:
+        np.testing.assert_array_equal(serial.load(p, 0), parallel.load(p, 0))
+
+
+def test_precompute_reports_bad_files(variant_paths, tmp_path):
+    missing = str(tmp_path / "missing.wav")
+    with pytest.warns(UserWarning, match="missing.wav"):
+        store = precompute_variants(variant_paths[:1] + [missing], 1, _spec_features,
+                                    str(tmp_path / "c"), workers=1)
+    assert store.has(variant_paths[0]) and not store.has(missing)
+    with pytest.raises(FileNotFoundError, match="missing.wav"):
+        store.load(missing, 0)
+    with pytest.raises(ValueError, match="n_variants"):
+        precompute_variants(variant_paths, 0, _spec_features, str(tmp_path / "d"))
+
+
+def test_precomputed_augmenter_picks_variants_or_clean(variant_paths, tmp_path):
+    store = precompute_variants(variant_paths[:1], 3, _spec_features, str(tmp_path / "v"),
+                                workers=1)
+    hook = PrecomputedAugmenter(store, clean_prob=0.25)
+    p = variant_paths[0]
+    picks = [hook.variant_features(p, np.random.default_rng(s)) for s in range(40)]
+    n_clean = sum(x is None for x in picks)
+    assert 3 <= n_clean <= 20
+    stored = [store.load(p, k) for k in range(3)]
+    seen = {next(k for k in range(3) if np.array_equal(x, stored[k])) for x in picks
+            if x is not None}
+    assert seen == {0, 1, 2}
+    again = hook.variant_features(p, np.random.default_rng(5))
+    first = picks[5]
+    assert (again is None and first is None) or np.array_equal(again, first)
+    feats = np.ones((100, 161), np.float32)
+    assert (hook.features(feats, np.random.default_rng(0)) == 0).any()
+    assert PrecomputedAugmenter(store, clean_prob=1.0).variant_features(
+        p, np.random.default_rng(0)) is None
