@@ -220,6 +220,16 @@ def compute_features(audio, config, name=None):
     return _FEATURE_FUNCTIONS[config.kind](audio, config)
 
 
+def features_from_file(path, config):
+    """Load a file and compute its features; raises AudioError naming the file.
+
+    Lives here (not in data_generator) so that process-pool workers import only this light
+    module, not keras.
+    """
+    path = os.fspath(path)
+    return compute_features(load_audio(path, config.sample_rate), config, name=path)
+
+
 def config_GPU(allow_growth=True, gpu_memory_fraction=None):
     """Make the backend share the GPU politely; returns the visible device names.
 

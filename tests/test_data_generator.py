@@ -1,0 +1,271 @@
+"""The cached generator against real espeak-ng files, broken files and a real keras model.fit."""
+import os
+import warnings
+
+import keras
+import numpy as np
+import pytest
+import soundfile
+
+import char_map
+import data_generator as DG
+import utils as U
+from conftest import speak, write_index
+
+
+@pytest.fixture
+def gen_factory(tmp_path):
+    def make(**kwargs):
+        kwargs.setdefault("cache_dir", str(tmp_path / "cache"))
+        return DG.AudioGeneratorCached(**kwargs)
+    return make
+
+
+@pytest.fixture
+def loaded(gen_factory, speech_corpus):
+    gen = gen_factory(minibatch_size=4)
+    gen.load_train_data(speech_corpus["index"])
+    return gen
+
+
+def all_batches(dataset):
+    return [dataset[i] for i in range(len(dataset))]
+
+
+def test_features_match_utils_and_are_cached_on_disk(loaded, speech_corpus, gen_factory,
+                                                     monkeypatch):
+    entries = speech_corpus["entries"]
+    assert loaded.train_audio_paths == [e["key"] for e in entries]
+    assert loaded.train_texts[0] == "a great rascal put in north"
+    assert loaded.input_dim == 161
+    for i, e in enumerate(entries):
+        expected = U.compute_features(U.load_audio(e["key"]), loaded.feature_config)
+        np.testing.assert_array_equal(loaded.featurize(e["key"]), expected)
+        assert os.path.isfile(loaded.cache.disk_path(e["key"]))
+
+    def must_not_compute(*args, **kwargs):
+        raise AssertionError("features were recomputed despite the disk cache")
+    monkeypatch.setattr(U, "features_from_file", must_not_compute)
+    restarted = gen_factory(minibatch_size=4)      # a "restarted notebook": empty memory
+    restarted.load_train_data(speech_corpus["index"])
+    np.testing.assert_array_equal(restarted.featurize(entries[2]["key"]),
+                                  loaded.featurize(entries[2]["key"]))
+    np.testing.assert_array_equal(restarted.feats_mean, loaded.feats_mean)
+
+
+def test_cache_key_follows_settings_and_file_changes(gen_factory, corpus_copy):
+    spec, mfcc = gen_factory(), gen_factory(spectrogram=False, mfcc_dim=26)
+    path = corpus_copy["entries"][0]["key"]
+    assert spec.featurize(path).shape[1] == 161 and mfcc.featurize(path).shape[1] == 26
+    assert spec.cache.dir != mfcc.cache.dir
+    before = spec.cache.disk_path(path)
+    audio, rate = soundfile.read(path)
+    soundfile.write(path, audio[:len(audio) // 2], rate)
+    os.utime(path, ns=(1, 1))
+    fresh = gen_factory()
+    assert fresh.cache.disk_path(path) != before
+    assert fresh.featurize(path).shape[0] < spec.featurize(path).shape[0]
+
+
+def test_normalisation_statistics_come_from_training_frames(loaded):
+    frames = np.concatenate([loaded.featurize(p) for p in loaded.train_audio_paths])
+    np.testing.assert_allclose(loaded.feats_mean, frames.mean(axis=0), rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(loaded.feats_std, frames.std(axis=0), rtol=1e-4, atol=1e-4)
+    normed = np.concatenate([loaded.get_features("train", i) for i in range(6)])
+    np.testing.assert_allclose(normed.mean(axis=0), 0, atol=1e-3)
+    np.testing.assert_allclose(normed.std(axis=0), 1, atol=1e-3)
+
+
+def test_statistics_travel_to_a_fresh_generator(loaded, gen_factory, speech_corpus):
+    stats = loaded.normalization_stats()
+    fresh = gen_factory(minibatch_size=4)
+    fresh.load_validation_data(speech_corpus["index"])
+    with pytest.raises(RuntimeError, match="load_train_data"):
+        fresh.dataset("validation")
+    with pytest.raises(RuntimeError, match="set_normalization"):
+        fresh.normalize(loaded.featurize(loaded.train_audio_paths[0]))
+    fresh.set_normalization(**stats)
+    ours = fresh.dataset("valid", shuffle=False)[0][0]
+    theirs = loaded.dataset("train", shuffle=False)[0][0]
+    np.testing.assert_array_equal(ours, theirs)
+    with pytest.raises(ValueError, match=r"expected \(161,\)"):
+        fresh.set_normalization(np.zeros(13), np.ones(13))
+
+
+def test_batch_contract(loaded):
+    data = loaded.dataset("train", shuffle=False, output_length=lambda n: (n - 11) // 2 + 1)
+    assert isinstance(data, keras.utils.PyDataset)
+    batches = all_batches(data)
+    assert [x.shape[0] for x, _ in batches] == [4, 2]        # last partial batch included
+    for b, (x, y) in enumerate(batches):
+        assert x.dtype == np.float32 and y.dtype == np.int32
+        assert x.shape[1] % 8 == 0 and x.shape[2] == 161 and (y.shape[1] - 2) % 8 == 0
+        for row in range(x.shape[0]):
+            i = b * 4 + row
+            feats = loaded.get_features("train", i)
+            n = feats.shape[0]
+            np.testing.assert_array_equal(x[row, :n], feats)
+            assert not x[row, n:].any()
+            label = char_map.text_to_int_sequence(loaded.train_texts[i])
+            assert y[row, 0] == (n - 11) // 2 + 1 and y[row, 1] == len(label)
+            assert char_map.int_sequence_to_text(y[row, 2:]) == loaded.train_texts[i]
+            assert (y[row, 2 + len(label):] == char_map.BLANK_INDEX).all()
+    with pytest.raises(IndexError):
+        data[2]
+
+
+def _epoch_orders(data, epochs=3):
+    orders = []
+    for _ in range(epochs):
+        orders.append([t for b in range(len(data)) for t in data.batch_texts(b)])
+        data.on_epoch_end()
+    return orders
+
+
+def test_shuffle_reshuffles_each_epoch_reproducibly(loaded):
+    orders = _epoch_orders(loaded.dataset("train", shuffle=True, batch_size=1))
+    assert all(sorted(o) == sorted(loaded.train_texts) for o in orders)
+    assert len({tuple(o) for o in orders}) > 1
+    assert orders == _epoch_orders(loaded.dataset("train", shuffle=True, batch_size=1))
+    fixed = _epoch_orders(loaded.dataset("train", shuffle=False))
+    assert all(o == loaded.train_texts for o in fixed)
+
+
+def test_sort_by_duration_holds_across_epochs(loaded):
+    by_duration = [t for _, t in sorted(zip(loaded.train_durations, loaded.train_texts))]
+    plain = _epoch_orders(loaded.dataset("train", sort_by_duration=True, shuffle=False))
+    assert all(o == by_duration for o in plain)
+    data = loaded.dataset("train", sort_by_duration=True, shuffle=True, batch_size=2)
+    expected_batches = {frozenset(by_duration[i:i + 2]) for i in range(0, 6, 2)}
+    for _ in range(4):
+        assert {frozenset(data.batch_texts(b)) for b in range(len(data))} == expected_batches
+        data.on_epoch_end()
+
+
+def test_batches_feed_keras_fit(loaded):
+    def ctc(y_true, y_pred):
+        y_true = keras.ops.cast(y_true, "int32")
+        return keras.ops.ctc_loss(y_true[:, 2:], y_pred, y_true[:, 1], y_true[:, 0],
+                                  mask_index=char_map.BLANK_INDEX)
+    inputs = keras.Input((None, loaded.input_dim))
+    model = keras.Model(inputs, keras.layers.Dense(char_map.NUM_CLASSES)(inputs))
+    model.compile(optimizer="adam", loss=ctc)
+    data = loaded.dataset("train", shuffle=True)
+    history = model.fit(data, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2
+    assert all(np.isfinite(history.history["loss"]))
+
+
+def test_check_alignable_counts_repeats_and_names_the_utterance():
+    label = char_map.text_to_int_sequence("aa")
+    DG.check_alignable(label, 3, "u1")
+    with pytest.raises(DG.AlignmentError, match=r"'u1'.*needs 3 output frames.*only 2"):
+        DG.check_alignable(label, 2, "u1")
+    with pytest.raises(DG.AlignmentError, match="empty transcript"):
+        DG.check_alignable([], 10, "u2")
+
+
+def test_unalignable_utterances_are_left_out_with_one_warning(gen_factory, corpus_copy):
+    entries = list(corpus_copy["entries"])
+    rusks = entries[2]["key"]            # "italian rusks": about 1.1 s, ~110 frames
+    entries.append({"key": rusks, "duration": entries[2]["duration"], "text": "word " * 40})
+    index = write_index(corpus_copy["dir"] / "long_text.jsonl", entries)
+    gen = gen_factory(minibatch_size=8)
+    gen.load_train_data(index)
+    with pytest.warns(UserWarning, match="left out 1 of 7") as caught:
+        data = gen.dataset("train", shuffle=False)
+    assert rusks in str(caught[0].message)
+    assert sum(x.shape[0] for x, _ in all_batches(data)) == 6
+    with pytest.raises(DG.AlignmentError, match="no utterance"), pytest.warns(UserWarning):
+        gen.dataset("train", output_length=lambda n: 5)
+
+
+@pytest.mark.parametrize("validator", ["corpus_index", "fallback"])
+def test_bad_files_are_skipped_and_reported_once(gen_factory, corpus_copy, monkeypatch,
+                                                 validator):
+    if validator == "fallback":
+        monkeypatch.setattr(DG, "_validate_entry", DG._validate_entry_fallback)
+    root, entries = corpus_copy["dir"], list(corpus_copy["entries"])
+    (root / "corrupt.wav").write_bytes(b"RIFF....WAVEfmt " + os.urandom(300))
+    soundfile.write(root / "silent.wav", np.zeros(16000, np.float32), 16000)
+    long_path = root / "long.wav"
+    speak("this sentence is long enough", str(long_path))
+    bad = [("missing.wav", 1.0, "hello"), ("corrupt.wav", 1.0, "hello"),
+           ("silent.wav", 1.0, "hello"), (entries[0]["key"], 1.0, "  "),
+           (entries[1]["key"], 1.0, "room 101"), (str(long_path), 30.0, "too long")]
+    for key, duration, text in bad:
+        entries.append({"key": str(root / key), "duration": duration, "text": text})
+    index = write_index(root / "mixed.jsonl", entries)
+    with open(index, "a") as f:
+        f.write("{not json\n")
+    gen = gen_factory()
+    with pytest.warns(UserWarning) as caught:
+        gen.load_train_data(index)
+    summary = [str(w.message) for w in caught if "skipped" in str(w.message)]
+    assert len(summary) == 1 and "skipped 7 of 13" in summary[0]
+    assert "mixed.jsonl, line 13" in summary[0]
+    for key, reason in [("missing.wav", "does not exist"), ("corrupt.wav", "cannot read"),
+                        ("silent.wav", "silent"), (entries[0]["key"], "empty transcript"),
+                        (entries[1]["key"], "outside the alphabet"),
+                        ("long.wav", "max_duration")]:
+        assert any(key in line and reason in line for line in summary[0].splitlines()), key
+    assert len(gen.train_audio_paths) == 6 and len(gen.skipped["train"]) == 7
+
+
+def test_featurize_raises_naming_a_bad_file(gen_factory, tmp_path):
+    with pytest.raises(U.AudioError, match="nowhere.wav"):
+        gen_factory().featurize(tmp_path / "nowhere.wav")
+    with pytest.raises(ValueError, match="unknown partition 'dev'"):
+        gen_factory().partition_data("dev")
+    with pytest.raises(ValueError, match="has no utterances"):
+        gen_factory().dataset("test")
+
+
+class HalfVolumePlusOne:
+    """A trivial augmentation: half the waveform, then add 1 to every normalised feature."""
+
+    def waveform(self, audio, sample_rate, rng):
+        assert sample_rate == 16000 and isinstance(rng, np.random.Generator)
+        return audio * 0.5
+
+    def features(self, feats, rng):
+        return feats + 1.0
+
+
+def test_augment_hook_is_applied_to_training_batches_only(loaded):
+    x, _ = loaded.dataset("train", shuffle=False, augment=HalfVolumePlusOne())[0]
+    path = loaded.train_audio_paths[0]
+    quiet = U.compute_features(U.load_audio(path) * 0.5, loaded.feature_config)
+    expected = loaded.normalize(quiet) + 1.0
+    np.testing.assert_allclose(x[0, :len(expected)], expected, rtol=1e-5, atol=1e-4)
+    plain, _ = loaded.dataset("train", shuffle=False)[0]
+    assert not np.allclose(x[0, :len(expected)], plain[0, :len(expected)])
+    with pytest.raises(ValueError, match="training partition only"):
+        loaded.dataset("test", augment=HalfVolumePlusOne())
+
+
+def test_process_pool_gives_the_same_features(gen_factory, speech_corpus, tmp_path):
+    serial = gen_factory()
+    serial.load_train_data(speech_corpus["index"])
+    pooled = gen_factory(n_jobs=2, cache_dir=str(tmp_path / "pool_cache"))
+    pooled.load_train_data(speech_corpus["index"])
+    for path in serial.train_audio_paths:
+        np.testing.assert_array_equal(serial.featurize(path), pooled.featurize(path))
+
+
+def test_seed_helpers(speech_corpus, tmp_path, capsys):
+    cache = str(tmp_path / "cache")
+    lines = DG.test_gen(desc_file=speech_corpus["index"], cache_dir=cache)
+    assert capsys.readouterr().out.splitlines() == lines and len(lines) == 6
+    assert lines[0].startswith("(1, ") and ", 161) (1, 13) italian rusks" in lines[0]
+    frames = [int(line.split(",")[1]) for line in lines]
+    assert frames == sorted(frames)
+    text, audio, mfcc, spec, path = DG.vis_train_features(
+        index=1, mfcc_classes=26, desc_file=speech_corpus["index"], cache_dir=cache)
+    assert text == "the room was empty when he entered"
+    assert path == speech_corpus["entries"][1]["key"]
+    assert audio.ndim == 1 and mfcc.shape == (spec.shape[0], 26) and spec.shape[1] == 161
+    assert "There are 6 total training examples." in capsys.readouterr().out
+    for fig in (DG.plot_raw_audio(audio), DG.plot_mfcc_feature(mfcc),
+                DG.plot_spectrogram_feature(spec)):
+        assert fig.axes and fig.axes[0].get_title()
