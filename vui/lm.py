@@ -241,22 +241,9 @@ def read_text_file(text_path):
 
 
 def read_index_texts(index_path):
-    """Transcripts of a JSON-lines corpus index (one object with a "text" field per line)."""
-    import json
-    index_path = os.fspath(index_path)
-    if not os.path.isfile(index_path):
-        raise FileNotFoundError(f"corpus index {index_path!r} not found")
-    texts = []
-    with open(index_path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                texts.append(str(json.loads(line)["text"]))
-            except (ValueError, KeyError, TypeError) as err:
-                raise ValueError(f"{index_path} line {number}: expected a JSON object with a "
-                                 f"'text' field ({err})") from None
-    return texts
+    """Transcripts of a JSON-lines corpus index (vui.corpus_index format, validated there)."""
+    from vui.corpus_index import read_index
+    return [entry["text"] for entry in read_index(index_path)]
 
 
 def build_lm_from_index(source, path, order=DEFAULT_ORDER):

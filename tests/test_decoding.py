@@ -1,0 +1,209 @@
+"""Decoders on hand-made probability matrices, against brute force and keras.ops.ctc_decode, and
+pyctcdecode's code paths run on numpy 2 (the reason setup.sh may install it with --no-deps)."""
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+
+from char_map import ALPHABET, BLANK_INDEX, NUM_CLASSES, char_map, int_sequence_to_text
+from vui import decoding as D
+from vui.lm import build_arpa
+from vui.metrics import cer_wer
+
+LM_SENTENCES = ["the cat sat on the mat", "the cat sat", "a cat sat on a mat", "the dog sat",
+                "the dog ran to the cat", "a dog ran home", "the cat ran home", "the bird sat",
+                "a bird flew home", "the bird flew to the mat", "the dog sat on the mat"]
+
+
+def frames(*specs, floor=1e-4):
+    """One row per spec: {char: prob} with the rest of the mass on the blank ("" = blank)."""
+    probs = np.full((len(specs), NUM_CLASSES), floor)
+    for row, spec in zip(probs, specs):
+        for ch, p in spec.items():
+            row[BLANK_INDEX if ch == "" else char_map[ch]] = p
+        row[BLANK_INDEX] += 1 - row.sum()
+    assert np.all(probs >= 0)
+    return probs.astype(np.float32)
+
+
+def spell(text, p=0.9, ambiguous=None):
+    """Frames spelling text, one character per frame followed by a blank frame; `ambiguous`
+    maps a position in text to a {char: prob} spec used instead."""
+    specs = []
+    for i, ch in enumerate(text):
+        specs.append((ambiguous or {}).get(i, {ch: p}))
+        specs.append({"": 0.9})
+    return frames(*specs)
+
+
+@pytest.fixture(scope="module")
+def lm_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("lm") / "tiny.arpa"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tiny corpus: fallback discounts
+        build_arpa(LM_SENTENCES, path, order=3)
+    return str(path)
+
+
+def brute_force_best(probs):
+    """Most probable labelling: sum over all paths of the classes that carry mass."""
+    active = [c for c in range(NUM_CLASSES) if probs[:, c].max() > 1e-3]
+    totals = {}
+    for path in itertools.product(active, repeat=len(probs)):
+        p = np.prod(probs[np.arange(len(probs)), path], dtype=np.float64)
+        text = int_sequence_to_text(D.greedy_indices(np.eye(NUM_CLASSES)[list(path)]))
+        totals[text] = totals.get(text, 0.0) + p
+    return max(totals, key=totals.get)
+
+
+def test_beam_finds_best_path_that_greedy_misses():
+    # Each frame: blank 0.6, "a" 0.4. Greedy takes blank, blank -> "" (probability 0.36), but the
+    # three paths a-a, a-blank, blank-a all spell "a": 0.16 + 0.24 + 0.24 = 0.64.
+    probs = frames({"a": 0.4}, {"a": 0.4}, floor=0.0)
+    assert D.make_decoder("greedy").decode(probs) == ""
+    assert D.make_decoder("beam").decode(probs) == "a"
+
+
+def test_beam_matches_brute_force_on_random_matrices():
+    rng = np.random.default_rng(7)
+    beam, greedy = D.make_decoder("beam", beam_width=64), D.make_decoder("greedy")
+    differs = 0
+    for _ in range(25):
+        probs = np.full((6, NUM_CLASSES), 1e-9)
+        probs[:, [char_map["a"], char_map["b"], BLANK_INDEX]] = rng.dirichlet([1, 1, 1], size=6)
+        probs /= probs.sum(axis=1, keepdims=True)
+        best = brute_force_best(probs)
+        assert beam.decode(probs) == best
+        differs += greedy.decode(probs) != best
+    assert differs > 0  # the matrices do contain cases where greedy is wrong
+
+
+def test_greedy_collapses_repeats_and_keeps_blank_separated_doubles():
+    probs = frames({"h": 0.9}, {"e": 0.9}, {"l": 0.9}, {"l": 0.9}, {"": 0.9}, {"l": 0.9},
+                   {"o": 0.9}, {"o": 0.9})
+    assert D.make_decoder("greedy").decode(probs) == "hello"
+    assert D.make_decoder("beam").decode(probs) == "hello"
+
+
+def test_greedy_agrees_with_keras_ctc_decode():
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(0)
+    batch, time = 16, 40
+    logits = rng.normal(size=(batch, time, NUM_CLASSES)) * 3
+    logits[..., BLANK_INDEX] += 2
+    probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    lengths = rng.integers(1, time + 1, size=batch)
+    decoded, _ = keras.ops.ctc_decode(probs.astype("float32"), lengths, strategy="greedy",
+                                      mask_index=BLANK_INDEX)
+    decoded = keras.ops.convert_to_numpy(decoded)[0]
+    ours = D.make_decoder("greedy").decode_batch(probs, lengths)
+    assert ours == [int_sequence_to_text(row) for row in decoded]
+    assert sum(len(t) for t in ours) > batch  # not trivially all empty
+
+
+@pytest.mark.parametrize("kind", D.DECODER_KINDS)
+def test_empty_and_all_blank_outputs_decode_to_empty_string(kind, lm_path):
+    decoder = D.make_decoder(kind, lm_path=lm_path)
+    assert decoder.decode(np.zeros((0, NUM_CLASSES), np.float32)) == ""
+    assert decoder.decode(frames(*[{"": 1.0}] * 12)) == ""
+    assert decoder.decode_batch(np.stack([frames(*[{"": 1.0}] * 5)] * 2), [0, 5]) == ["", ""]
+
+
+def test_lm_moves_decoding_to_in_vocabulary_sentence(lm_path):
+    # "the cat sat" whose vowel in "cat" sounds a little more like "e": greedy and plain beam
+    # search spell the non-word "cet"; the LM's vocabulary and n-grams pull it back.
+    probs = spell("the cat sat", ambiguous={5: {"e": 0.5, "a": 0.4}})
+    assert D.make_decoder("greedy").decode(probs) == "the cet sat"
+    assert D.make_decoder("beam").decode(probs) == "the cet sat"
+    decoder = D.make_decoder("beam_lm", lm_path=lm_path, alpha=0.5, beta=1.0)
+    assert decoder.decode(probs) == "the cat sat"
+    decoder.set_weights(alpha=0.0, beta=0.0)  # no LM weight: back to the acoustic choice
+    assert decoder.decode(probs) == "the cet sat"
+
+
+def test_set_weights_equals_fresh_decoder(lm_path):
+    rng = np.random.default_rng(3)
+    probs_list = [spell(s, ambiguous={1: {"a": 0.3, "o": 0.3, "e": 0.3}}) for s in LM_SENTENCES]
+    probs_list = [np.clip(p + rng.uniform(0, 0.05, p.shape), 0, None) for p in probs_list]
+    probs_list = [p / p.sum(1, keepdims=True) for p in probs_list]
+    reused = D.make_decoder("beam_lm", lm_path=lm_path, alpha=2.0, beta=3.0)
+    reused.set_weights(alpha=0.7, beta=0.5)
+    fresh = D.make_decoder("beam_lm", lm_path=lm_path, alpha=0.7, beta=0.5)
+    assert reused.decode_batch(probs_list) == fresh.decode_batch(probs_list)
+    assert "alpha 0.7" in reused.name and "beta 0.5" in reused.name
+
+
+def test_decode_batch_cuts_padding():
+    a, b = spell("the cat"), spell("a dog")
+    padded = np.zeros((2, max(len(a), len(b)) + 3, NUM_CLASSES), np.float32)
+    padded[:, :, char_map["z"]] = 1.0  # padding that would decode as "z" if not cut
+    padded[0, :len(a)], padded[1, :len(b)] = a, b
+    for kind in ("greedy", "beam"):
+        assert D.make_decoder(kind).decode_batch(padded, [len(a), len(b)]) == ["the cat", "a dog"]
+
+
+def test_pyctcdecode_paths_on_numpy2(lm_path):
+    """What could break under numpy 2: every pyctcdecode option our decoders use."""
+    probs = spell("the dog sat", ambiguous={4: {"d": 0.45, "b": 0.5}})
+    plain = D.BeamDecoder(beam_width=16)
+    assert plain.decode(probs) == "the bog sat"
+    hot = D.BeamDecoder(beam_width=16, hotwords=["dog"])  # hotword trie and scorer
+    assert hot.decode(probs) == "the dog sat"
+    narrow = D.BeamDecoder(beam_width=1, beam_prune_logp=-0.5, token_min_logp=-1.0)  # pruning
+    assert narrow.decode(probs) == "the bog sat"
+    beams = D.BeamLMDecoder(lm_path, beam_width=16).decode_beams(probs)
+    text, _, word_frames, logit_score, combined = beams[0]
+    assert text == "the dog sat" and [w for w, _ in word_frames] == ["the", "dog", "sat"]
+    assert isinstance(logit_score, float) and type(logit_score) is not np.float32
+    assert combined >= beams[-1][4]
+    # history pruning and the batch path (no pool) of pyctcdecode itself
+    raw = D.BeamLMDecoder(lm_path)._decoder
+    batch = raw.decode_beams_batch(None, [np.log(probs.astype(np.float64))] * 2,
+                                   prune_history=True)
+    assert [b[0][0] for b in batch] == ["the dog sat"] * 2
+
+
+def test_unigrams_come_from_the_arpa_file(lm_path):
+    decoder = D.BeamLMDecoder(lm_path)
+    assert set(decoder.unigrams) == set(" ".join(LM_SENTENCES).split())
+
+
+def test_bad_input_errors(lm_path, tmp_path):
+    greedy = D.make_decoder("greedy")
+    with pytest.raises(ValueError, match=r"shape \(time, 29\)"):
+        greedy.decode(np.ones((10, 28)) / 28)
+    with pytest.raises(ValueError, match="logits or log-probabilities"):
+        greedy.decode(np.log(spell("a")))
+    with pytest.raises(ValueError, match="NaN"):
+        greedy.decode(np.full((3, NUM_CLASSES), np.nan))
+    with pytest.raises(ValueError, match="length 9 of utterance 0"):
+        greedy.decode_batch(np.stack([spell("ab")]), [9])
+    with pytest.raises(ValueError, match="2 utterances but 1 lengths"):
+        greedy.decode_batch([spell("a"), spell("b")], [2])
+    with pytest.raises(ValueError, match="unknown decoder kind 'viterbi'"):
+        D.make_decoder("viterbi")
+    with pytest.raises(ValueError, match="needs lm_path"):
+        D.make_decoder("beam_lm")
+    with pytest.raises(FileNotFoundError, match="missing.arpa"):
+        D.make_decoder("beam_lm", lm_path=tmp_path / "missing.arpa")
+    with pytest.raises(ValueError, match="beam_width"):
+        D.make_decoder("beam", beam_width=0)
+
+
+def test_decoder_config_round_trip(lm_path):
+    config = D.DecoderConfig(kind="beam_lm", beam_width=8, lm_path=lm_path, alpha=0.3, beta=2.0)
+    decoder = config.make()
+    assert (decoder.kind, decoder.beam_width, decoder.alpha, decoder.beta) == ("beam_lm", 8, 0.3, 2.0)
+    assert D.make_decoder("greedy").name == "greedy" and "width 8" in decoder.name
+
+
+def test_cer_wer():
+    # "the cat sat" vs "the cet sat": 1 of 11 characters, 1 of 3 words; plus an exact pair.
+    cer, wer = cer_wer(["The cat, sat!", "a dog"], ["the cet sat", "a dog"])
+    assert cer == pytest.approx(1 / 16) and wer == pytest.approx(1 / 5)
+    assert cer_wer(["a b"], [""]) == (pytest.approx(1.0), pytest.approx(1.0))
+    with pytest.raises(ValueError, match="2 references and 1 hypotheses"):
+        cer_wer(["a", "b"], ["a"])
+    with pytest.raises(ValueError, match="at least one"):
+        cer_wer([], [])
