@@ -203,3 +203,49 @@ def test_bad_input_errors(tmp_path):
     with pytest.raises(ValueError, match="bad.json, line 1"):
         L.build_lm_from_index(bad, tmp_path / "e.arpa")
     assert not (tmp_path / "e.arpa").exists()
+
+
+def test_tune_lm_weights_picks_lm_weight_that_fixes_errors(tmp_path):
+    import numpy as np
+    from char_map import BLANK_INDEX, NUM_CLASSES, char_map
+    from vui.decoding import make_decoder
+    from vui.lm_tuning import load_lm_weights, save_lm_weights, tune_lm_weights
+
+    def spell(text, wrong_at):
+        rows = []
+        for i, ch in enumerate(text):
+            row = np.full(NUM_CLASSES, 1e-4)
+            if i == wrong_at:  # acoustically "e" slightly ahead of the true vowel
+                row[char_map["e"]], row[char_map[ch]] = 0.5, 0.4
+            else:
+                row[char_map[ch]] = 0.9
+            row[BLANK_INDEX] += 1 - row.sum()
+            blank = np.full(NUM_CLASSES, 1e-4)
+            blank[BLANK_INDEX] += 1 - blank.sum()
+            rows += [row, blank]
+        return np.array(rows)
+
+    path = tmp_path / "small.arpa"
+    build_quiet(SMALL, path, order=3)
+    references = ["the cat sat on the mat", "a dog ran home", "the bird flew to the cat"]
+    probs = [spell(t, t.index(v)) for t, v in zip(references, ["a", "o", "i"])]
+    result = tune_lm_weights(probs, references, path, alphas=(0.0, 0.5), betas=(0.0, 1.0),
+                             beam_width=16, progress=False)
+    assert len(result["grid"]) == 4
+    # alpha 0 is not plain beam search in pyctcdecode (spelling a non-word prefix still costs
+    # -10 while the word is open), so it already fixes some errors, but not all of them.
+    at_zero = [g for g in result["grid"] if g["alpha"] == 0.0]
+    assert all(g["wer"] > 0 for g in at_zero)
+    assert make_decoder("beam", beam_width=16).decode_batch(probs) == [
+        "the cet sat on the mat", "a deg ran home", "the berd flew to the cat"]
+    assert result["alpha"] == 0.5 and result["wer"] == 0.0
+    decoder = make_decoder("beam_lm", lm_path=path, alpha=result["alpha"], beta=result["beta"],
+                           beam_width=16)
+    assert decoder.decode_batch(probs) == references
+    saved = save_lm_weights(result, tmp_path / "results" / "model.lm.json")
+    assert load_lm_weights(saved) == result
+    with pytest.raises(ValueError, match="one reference per utterance"):
+        tune_lm_weights(probs, references[:2], path)
+    (tmp_path / "other.json").write_text("{}")
+    with pytest.raises(ValueError, match="not an LM weights file"):
+        load_lm_weights(tmp_path / "other.json")

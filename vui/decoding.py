@@ -186,7 +186,8 @@ class BeamLMDecoder(BeamDecoder):
     """Beam search scored with a word n-gram LM (KenLM model read by pyctcdecode).
 
     Score = log P_acoustic + alpha * log P_LM + beta * words. The LM's vocabulary is passed to
-    pyctcdecode as unigrams so that partial words outside it are penalised while being spelled.
+    pyctcdecode as unigrams so that partial words outside it are penalised while being spelled
+    (-10 per open non-word prefix, *not* scaled by alpha: alpha=0 is not plain beam search).
     """
 
     kind = "beam_lm"

@@ -1,0 +1,70 @@
+"""Pick the LM weight (alpha) and word bonus (beta) on the validation partition.
+
+A small grid, not an optimiser: the WER surface over (alpha, beta) is flat near its best and
+noisy on a few hundred utterances, so a coarse grid is as good as anything finer and its table
+is worth keeping. One decoder is reused for the whole grid (pyctcdecode's reset_params changes
+the weights without reloading the LM).
+"""
+import json
+import os
+
+from tqdm.auto import tqdm
+
+from vui.decoding import DEFAULT_BEAM_WIDTH, BeamLMDecoder
+from vui.metrics import cer_wer
+
+DEFAULT_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
+DEFAULT_BETAS = (0.0, 1.0, 2.0, 3.0)
+
+
+def tune_lm_weights(probs_list, references, lm_path, alphas=DEFAULT_ALPHAS, betas=DEFAULT_BETAS,
+                    beam_width=DEFAULT_BEAM_WIDTH, progress=True):
+    """Decode every utterance at every (alpha, beta); return the best by WER (then CER).
+
+    probs_list: per-utterance (time, 29) softmax outputs cut to their output lengths;
+    references: their transcripts. Returns a JSON-ready dict: alpha, beta, wer, cer, beam_width,
+    lm_path, grid (a list of {alpha, beta, cer, wer}).
+    """
+    probs_list, references = list(probs_list), list(references)
+    if len(probs_list) != len(references) or not probs_list:
+        raise ValueError(f"tune_lm_weights needs one reference per utterance and at least one "
+                         f"utterance: got {len(probs_list)} outputs, {len(references)} references")
+    if not alphas or not betas:
+        raise ValueError("tune_lm_weights: alphas and betas must each hold at least one value")
+    decoder = BeamLMDecoder(lm_path, alpha=alphas[0], beta=betas[0], beam_width=beam_width)
+    grid = []
+    points = [(float(a), float(b)) for a in alphas for b in betas]
+    try:
+        for alpha, beta in tqdm(points, desc="alpha/beta grid", disable=not progress):
+            decoder.set_weights(alpha=alpha, beta=beta)
+            hypotheses = [decoder.decode(p) for p in probs_list]
+            cer, wer = cer_wer(references, hypotheses)
+            grid.append({"alpha": alpha, "beta": beta, "cer": cer, "wer": wer})
+    finally:
+        decoder.close()
+    best = min(grid, key=lambda g: (g["wer"], g["cer"], g["alpha"], g["beta"]))
+    return {**best, "beam_width": int(beam_width), "lm_path": os.fspath(lm_path), "grid": grid}
+
+
+def save_lm_weights(tuning, path):
+    """Write the tuning result as JSON next to the model's results (e.g. results/NAME.lm.json)."""
+    path = os.fspath(path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(tuning, f, indent=1)
+    os.replace(tmp, path)
+    return path
+
+
+def load_lm_weights(path):
+    """The dict save_lm_weights wrote; raises a clear error for a file that is not one."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"LM weights file {path!r} not found; run tune_lm_weights first")
+    with open(path, encoding="utf-8") as f:
+        tuning = json.load(f)
+    missing = [k for k in ("alpha", "beta", "lm_path") if k not in tuning]
+    if missing:
+        raise ValueError(f"{path}: not an LM weights file (missing {missing})")
+    return tuning
