@@ -10,7 +10,7 @@ from vui import augment_dsp as dsp
 from vui.augment import (WAVEFORM_KINDS, AugmentConfig, Augmenter, NoiseConfig,
                          SpecAugmentConfig, SpeedConfig, spec_augment)
 from vui.augment_precompute import PrecomputedAugmenter, precompute_variants
-from utils import FeatureConfig, compute_features, load_audio
+from utils import FeatureConfig, compute_features, load_audio, spectrogram
 
 SR = 16000
 
@@ -108,6 +108,24 @@ def test_vtlp_moves_low_frequencies_by_alpha(alpha):
     y = dsp.vtlp_warp(x, SR, alpha)
     assert y.shape == x.shape
     assert peak_hz(y[2000:-2000]) == pytest.approx(1000.0 * alpha, abs=20.0)
+
+
+def estimated_warp(x, y):
+    """The frequency scale s that best maps x's long-term log spectrum onto y's (200-4000 Hz)."""
+    lx, ly = (np.log(np.exp(spectrogram(a)).mean(axis=0)) for a in (x, y))
+    f = np.arange(len(lx)) * 50.0
+    band = (f > 200) & (f < 4000)
+    scales = np.arange(0.85, 1.151, 0.005)
+    score = [np.corrcoef(ly[band], np.interp(f[band] / s, f, lx))[0, 1] for s in scales]
+    return scales[int(np.argmax(score))]
+
+
+@pytest.mark.parametrize("alpha", [0.9, 0.95, 1.05, 1.1])
+def test_vtlp_on_speech_warps_the_spectrum_by_alpha_and_keeps_level(alpha, speech):
+    y = dsp.vtlp_warp(speech, SR, alpha)
+    assert np.std(y) == pytest.approx(np.std(speech), rel=1e-3)
+    assert estimated_warp(speech, y) == pytest.approx(alpha, abs=0.015)
+    assert estimated_warp(speech, speech) == pytest.approx(1.0)
 
 
 def test_vtlp_warp_is_monotonic_and_keeps_the_band_edges():

@@ -9,6 +9,15 @@ The object follows the data generator's hook (docs/design.md): `Augmenter.wavefo
 sample_rate, rng)` and `Augmenter.features(feats, rng)`, with `rng` a numpy Generator the dataset
 seeds per (epoch, utterance); the same rng state gives the same output. Only the training
 partition is ever passed through it.
+
+Cost (benchmarks/bench_augment.py, 2 shared cores; the figures move by up to 2x with the
+other load): the default waveform chain costs 0.8-1.5 ms per audio second, and with reloading
+and re-featurising (spectrogram) 1.2-2.1 ms/s, i.e. 22-38% of training's ~5.6 ms/s: at the edge
+of the 30% budget, and far over it for MFCC (python_speech_features alone is 3.2-3.4 ms/s).
+`light()` on the fly stays at 13-23%. SpecAugment costs < 0.1 ms/s. For the default preset use
+vui.augment_precompute: K variants written once, then read back at ~0.03 ms/s per epoch through
+an optional third hook method, `variant_features(audio_path, rng) -> un-normalised feats or
+None` (None: use the clean cached features), implemented by PrecomputedAugmenter.
 """
 from __future__ import annotations
 

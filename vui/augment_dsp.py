@@ -129,7 +129,16 @@ def vtlp_warp(audio: np.ndarray, sample_rate: int, alpha: float,
     y = y[: len(x)]
     if len(y) < len(x):
         y = np.pad(y, (0, len(x) - len(y)))
-    return _as_float32(y)
+    # Re-integrated phases lose the coherence between neighbouring bins, and overlap-add then
+    # loses ~3-4 dB (measured on speech at alpha 1.02-1.1): restore the clip's level, since
+    # loudness is the gain augmentation's job.
+    return _match_rms(y, x)
+
+
+def _match_rms(y: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    rms_ref = np.sqrt(np.mean(np.square(reference, dtype=np.float64)))
+    rms_y = np.sqrt(np.mean(np.square(y, dtype=np.float64)))
+    return _as_float32(y * (rms_ref / rms_y) if rms_y > 0.0 else y)
 
 
 def coloured_noise(n: int, colour: str, rng: np.random.Generator) -> np.ndarray:
@@ -192,12 +201,7 @@ def reverberate(audio: np.ndarray, sample_rate: int, rt60: float, drr_db: float,
     if rt60 <= 0.0:
         return x
     ir = synthetic_impulse_response(sample_rate, rt60, drr_db, rng)
-    y = ss.fftconvolve(x, ir)[: len(x)]
-    rms_in = np.sqrt(np.mean(np.square(x, dtype=np.float64)))
-    rms_out = np.sqrt(np.mean(np.square(y, dtype=np.float64)))
-    if rms_out > 0.0:
-        y = y * (rms_in / rms_out)
-    return _as_float32(y)
+    return _match_rms(ss.fftconvolve(x, ir)[: len(x)], x)
 
 
 def band_limit(audio: np.ndarray, sample_rate: int, kind: str,
