@@ -7,6 +7,7 @@ Features are returned un-normalised; normalisation statistics belong to the trai
 (see data_generator.py).
 """
 import dataclasses
+import functools
 import hashlib
 import os
 import warnings
@@ -15,7 +16,8 @@ import numpy as np
 import python_speech_features
 import soundfile
 import soxr
-from numpy.lib.stride_tricks import as_strided
+import scipy.fft
+from numpy.lib.stride_tricks import sliding_window_view
 
 SAMPLE_RATE = 16000
 FEATURE_KINDS = ("spectrogram", "mfcc", "raw")
@@ -107,7 +109,7 @@ class FeatureConfig:
     def window_length(self):
         return int(0.001 * self.window_ms * self.sample_rate)
 
-    @property
+    @functools.cached_property
     def spectrogram_bins(self):
         """Bins of the rfft at or below max_freq (161 for 320-sample windows and 8 kHz)."""
         freqs = self.sample_rate / self.window_length * np.arange(self.window_length // 2 + 1)
@@ -137,32 +139,39 @@ class FeatureConfig:
         return f"{self.kind}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
 
 
-def _power_spectrum(samples, fft_length, sample_rate, hop_length):
-    """The course toolkit's |rfft|^2 of Hann-windowed frames, scaled like matplotlib's specgram.
+@functools.lru_cache(maxsize=16)
+def _window_and_scale(fft_length, sample_rate, bins):
+    """Hann window and per-bin scale (computed once per setting: short clips are common).
 
-    Frames are a strided view (no copy), so this is one vectorised rfft over all frames.
-    Returns (bins, frames) float64 and the bin frequencies.
+    The scale is matplotlib specgram's convention as in the course toolkit: |X|^2 divided by
+    window energy * sample rate, doubled for every bin except DC and Nyquist.
     """
-    samples = np.asarray(samples, dtype=np.float64)
-    n_frames = 1 + (len(samples) - fft_length) // hop_length
-    frames = as_strided(samples, shape=(n_frames, fft_length),
-                        strides=(samples.strides[0] * hop_length, samples.strides[0]),
-                        writeable=False)
     window = np.hanning(fft_length)
-    scale = np.sum(window ** 2) * sample_rate
-    pxx = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
-    pxx[:, 1:-1] *= 2.0 / scale
-    pxx[:, (0, -1)] /= scale
-    freqs = float(sample_rate) / fft_length * np.arange(pxx.shape[1])
-    return pxx.T, freqs
+    scale = np.full(fft_length // 2 + 1, 2.0 / (np.sum(window ** 2) * sample_rate))
+    scale[[0, -1]] /= 2.0
+    return window.astype(np.float32), scale[:bins].astype(np.float32)
 
 
 def spectrogram(audio, config=None, eps=SPECTROGRAM_EPS):
-    """Log power spectrogram (time, bins) float32: the seed's 20 ms Hann / 10 ms hop / 8 kHz."""
+    """Log power spectrogram (time, bins) float32: the seed's 20 ms Hann / 10 ms hop / 8 kHz.
+
+    Hand-written rather than librosa.stft + scaling because this runs ~1.5x faster than that
+    (benchmarks/bench_features.py): frames are a strided view (no copy), one float32 rfft over
+    all frames, in-place power/scale/log on only the kept bins. Float32 stays within 0.01
+    (natural log) of a float64 computation.
+    """
     config = config or FeatureConfig()
     _check_long_enough(audio, config)
-    pxx, _ = _power_spectrum(audio, config.window_length, config.sample_rate, config.hop_length)
-    return np.log(pxx[:config.spectrogram_bins].T + eps).astype(np.float32)
+    window, scale = _window_and_scale(config.window_length, config.sample_rate,
+                                      config.spectrogram_bins)
+    audio = np.asarray(audio, dtype=np.float32)
+    frames = sliding_window_view(audio, config.window_length)[::config.hop_length]
+    spectrum = scipy.fft.rfft(frames * window, axis=1)[:, :len(scale)]
+    power = np.square(spectrum.real)
+    power += np.square(spectrum.imag)
+    power *= scale
+    power += np.float32(eps)
+    return np.log(power, out=power)
 
 
 def spectrogram_from_file(filename, step=10, window=20, max_freq=8000, eps=SPECTROGRAM_EPS):
