@@ -359,3 +359,51 @@ def test_precomputed_augmenter_picks_variants_or_clean(variant_paths, tmp_path):
     assert (hook.features(feats, np.random.default_rng(0)) == 0).any()
     assert PrecomputedAugmenter(store, clean_prob=1.0).variant_features(
         p, np.random.default_rng(0)) is None
+
+
+# ---------------------------------------------------------------- the data generator's hook
+class RecordingAugmenter(Augmenter):
+    """The real default chain, counting every call it gets."""
+
+    def __init__(self):
+        super().__init__(AugmentConfig.default())
+        self.calls = []
+
+    def waveform(self, audio, sample_rate, rng):
+        self.calls.append("waveform")
+        return super().waveform(audio, sample_rate, rng)
+
+    def features(self, feats, rng):
+        self.calls.append("features")
+        return super().features(feats, rng)
+
+
+def test_generator_augments_training_batches_and_never_validation(speech_corpus, tmp_path):
+    import data_generator as DG  # imports keras: only this test pays for it
+    gen = DG.AudioGeneratorCached(minibatch_size=3, cache_dir=str(tmp_path / "cache"))
+    gen.load_train_data(speech_corpus["index"])
+    gen.load_validation_data(speech_corpus["index"])  # the same clips in both partitions
+    spy = RecordingAugmenter()
+    train = gen.dataset("train", shuffle=False, augment=spy, seed=11)
+    augmented = [train[i] for i in range(len(train))]
+    assert spy.calls.count("waveform") == spy.calls.count("features") == len(gen.train_audio_paths)
+    spy.calls.clear()
+    with pytest.raises(ValueError, match="training partition only"):
+        gen.dataset("validation", augment=spy)
+    valid = gen.dataset("validation", shuffle=False)
+    for i in range(len(valid)):
+        x, y = valid[i]
+        for row, j in enumerate(valid.batches[i]):
+            clean = gen.normalize(gen.featurize(gen.valid_audio_paths[j]))
+            np.testing.assert_array_equal(x[row, :len(clean)], clean)
+    assert spy.calls == []
+    # The training batches did change, and the same seed gives the same batches.
+    plain = gen.dataset("train", shuffle=False)
+    assert any(a[0].shape != p[0].shape or not np.allclose(a[0], p[0])
+               for a, p in zip(augmented, (plain[i] for i in range(len(plain)))))
+    again = gen.dataset("train", shuffle=False, augment=Augmenter(AugmentConfig.default()),
+                        seed=11)
+    for (xa, ya), i in zip(augmented, range(len(again))):
+        xb, yb = again[i]
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
