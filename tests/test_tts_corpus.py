@@ -185,3 +185,16 @@ def test_cli_help_and_bad_option(capsys):
     assert done.value.code == 0 and "--holdout-families" in capsys.readouterr().out
     assert T.main(["--root", "/nonexistent/x", "--holdout-families", "zzz",
                    "--no-progress"]) == 2
+
+
+def test_same_seed_gives_identical_bytes(tmp_path, voices):
+    chosen = [v for v in voices if v.engine == "flite" or v.name.startswith("en-gb+")]
+    cfg = T.CorpusConfig(n_train=4, n_valid=2, n_test=2, seed=11, workers=1)
+    digests = []
+    for name in ("a", "b"):
+        root = tmp_path / name
+        T.build_embedded_corpus(str(root), cfg, progress=False, voices=chosen)
+        digests.append({str(p.relative_to(root)): p.read_bytes()
+                        for p in sorted(root.rglob("*")) if p.suffix in (".flac", ".txt")})
+    assert sum(k.endswith(".flac") for k in digests[0]) == 8
+    assert digests[0] == digests[1]
