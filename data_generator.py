@@ -5,6 +5,7 @@ JAX or PyTorch. Features are computed once per (file, settings) and kept as .npy
 restarted notebook reloads them instead of recomputing; normalisation statistics come from the
 training partition only and travel with trained models (`normalization_stats`).
 """
+import collections
 import hashlib
 import json
 import math
@@ -28,6 +29,9 @@ PARTITIONS = {"train": "train", "validation": "valid", "valid": "valid", "test":
 DEFAULT_INDEXES = {"train": "train_corpus.json", "valid": "valid_corpus.json",
                    "test": "test_corpus.json"}
 MAX_LISTED_SKIPS = 200      # a summary warning lists at most this many files per partition
+
+
+PartitionData = collections.namedtuple("PartitionData", "audio_paths durations texts")
 
 
 class AlignmentError(ValueError):
@@ -297,10 +301,13 @@ class AudioGeneratorCached:
                       stacklevel=3)
 
     def partition_data(self, partition):
-        """(audio_paths, texts, durations) of a partition: "train", "validation"/"valid", "test"."""
+        """PartitionData(audio_paths, durations, texts) of "train", "validation"/"valid", "test".
+
+        The order is the course toolkit's (audio_paths, durations, texts).
+        """
         part = self._part(partition)
-        return (getattr(self, f"{part}_audio_paths"), getattr(self, f"{part}_texts"),
-                getattr(self, f"{part}_durations"))
+        return PartitionData(getattr(self, f"{part}_audio_paths"),
+                             getattr(self, f"{part}_durations"), getattr(self, f"{part}_texts"))
 
     @staticmethod
     def _part(partition):
@@ -413,7 +420,7 @@ class UtteranceDataset(keras.utils.PyDataset):
         self.shuffle, self.sort_by_duration = bool(shuffle), bool(sort_by_duration)
         self.batch_size, self.pad_to_multiple = int(batch_size), int(pad_to_multiple)
         self.rng = np.random.default_rng(seed)
-        paths, texts, durations = generator.partition_data(part)
+        paths, durations, texts = generator.partition_data(part)
         labels = generator.labels(part)
         frames = np.array([generator.featurize(p).shape[0] for p in paths])
         out = apply_output_length(output_length, frames)
@@ -431,22 +438,21 @@ class UtteranceDataset(keras.utils.PyDataset):
         if not keep:
             raise AlignmentError(f"no utterance of the {part} partition can be aligned with "
                                  f"this model's output length")
-        self.indices = np.array(keep)
-        self.paths = [paths[i] for i in keep]
-        self.texts = [texts[i] for i in keep]
-        self.durations = np.array([durations[i] for i in keep], dtype=np.float64)
-        self.labels = [labels[i] for i in keep]
+        self.indices = np.array(keep)            # partition indices of the usable utterances
+        self.paths, self.texts, self.labels = paths, texts, labels
+        self.durations = np.asarray(durations, dtype=np.float64)
         self._plan()
 
     def _plan(self):
-        n = len(self.paths)
+        """self.batches: arrays of partition indices (into generator.<part>_audio_paths)."""
+        n = len(self.indices)
         if self.sort_by_duration:
-            order = np.argsort(self.durations, kind="stable")
+            order = self.indices[np.argsort(self.durations[self.indices], kind="stable")]
             batches = [order[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
             if self.shuffle:
                 batches = [batches[i] for i in self.rng.permutation(len(batches))]
         else:
-            order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+            order = self.rng.permutation(self.indices) if self.shuffle else self.indices
             batches = [order[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
         self.batches = batches
 

@@ -38,6 +38,10 @@ def test_features_match_utils_and_are_cached_on_disk(loaded, speech_corpus, gen_
     assert loaded.train_audio_paths == [e["key"] for e in entries]
     assert loaded.train_texts[0] == "a great rascal put in north"
     assert loaded.input_dim == 161
+    paths, durations, texts = loaded.partition_data("train")
+    assert paths == loaded.train_audio_paths and texts == loaded.train_texts
+    assert durations == [e["duration"] for e in entries]
+    assert loaded.partition_data("train").durations is loaded.train_durations
     for i, e in enumerate(entries):
         expected = U.compute_features(U.load_audio(e["key"]), loaded.feature_config)
         np.testing.assert_array_equal(loaded.featurize(e["key"]), expected)
@@ -176,6 +180,9 @@ def test_unalignable_utterances_are_left_out_with_one_warning(gen_factory, corpu
         data = gen.dataset("train", shuffle=False)
     assert rusks in str(caught[0].message)
     assert sum(x.shape[0] for x, _ in all_batches(data)) == 6
+    # batches hold partition indices: the left-out utterance (index 6) is in none of them
+    assert sorted(i for b in data.batches for i in b) == [0, 1, 2, 3, 4, 5]
+    assert data.batch_texts(0) == [gen.train_texts[i] for i in data.batches[0]]
     with pytest.raises(DG.AlignmentError, match="no utterance"), pytest.warns(UserWarning):
         gen.dataset("train", output_length=lambda n: 5)
 
