@@ -39,13 +39,14 @@ def model_name(audio_gen, model_builder):
 def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=DEFAULT_MINIBATCH,
                 optimizer=None, loss_limit=None, sort_by_duration=False, verbose=1,
                 results_dir=None, retrain=False, time_limit=None, augment=None, seed=0,
-                evaluate_after=True):
+                evaluate_after=True, callbacks=()):
     """Train `model_builder` on `audio_gen`'s training partition; returns the model's name.
 
     `optimizer`: a Keras optimizer or a zero-argument factory; default the seed's SGD, a fresh one
     per model. `loss_limit`: stop when the training loss exceeds it or turns NaN. `time_limit`:
     seconds; training stops at the end of the epoch that would overrun it. `retrain`: ignore
-    finished results of the same name and train again from scratch.
+    finished results of the same name and train again from scratch. `callbacks`: extra Keras
+    callbacks, run after the ones that save the history and the backup.
     """
     name = model_name(audio_gen, model_builder)
     pickle_path, model_path, backup_dir = R.run_paths(name, results_dir)
@@ -66,10 +67,9 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
 
     record = _new_record(name, audio_gen, model_builder, model, epochs, minibatch_size, seed)
     stoppers = [LossLimit(loss_limit), TimeLimit(time_limit)]
-    callbacks = [keras.callbacks.BackupAndRestore(str(backup_dir)),
-                 HistoryRecorder(record, pickle_path), *stoppers]
     model.fit(train_data, validation_data=valid_data, epochs=epochs, verbose=verbose,
-              callbacks=callbacks)
+              callbacks=[keras.callbacks.BackupAndRestore(str(backup_dir)),
+                         HistoryRecorder(record, pickle_path), *stoppers, *callbacks])
     record["stopped"] = next((s.reason for s in stoppers if s.reason), None)
 
     R.save_model_atomically(model, model_path)

@@ -1,0 +1,152 @@
+"""Training works for real: loss falls, results are written, a run resumes, a model reloads."""
+import pickle
+
+import keras
+import numpy as np
+import pytest
+
+import data_generator as DG
+import models as M
+import train_utils as T
+from vui import results as R
+
+EPOCHS = 6
+
+
+def tiny_builder(units=32):
+    return M.RNNModel(cnn_config=M.CNNConfig(filters=32, kernel_size=5, conv_stride=2,
+                                             conv_border_mode="same", cnn_dropout_rate=0.0),
+                      rnn_type=M.RNNType.GRU, rnn_units=units, rnn_layers=1, bd_merge=None,
+                      rnn_dropout_rate=0.0, dropout_rate=0.0, name_suffix="Tiny")
+
+
+def adam():
+    return keras.optimizers.Adam(learning_rate=3e-3)
+
+
+@pytest.fixture
+def gen(speech_corpus, tmp_path):
+    g = DG.AudioGeneratorCached(minibatch_size=3, cache_dir=tmp_path / "cache")
+    g.load_train_data(speech_corpus["index"])
+    g.load_validation_data(speech_corpus["index"])
+    return g
+
+
+@pytest.fixture
+def results_dir(tmp_path):
+    return tmp_path / "results"
+
+
+def train(gen, results_dir, builder=None, **kwargs):
+    kwargs.setdefault("epochs", EPOCHS)
+    return T.train_model(gen, builder or tiny_builder(), minibatch_size=3, optimizer=adam,
+                         verbose=0, results_dir=results_dir, **kwargs)
+
+
+def test_training_lowers_the_loss_and_writes_results(gen, results_dir):
+    name = train(gen, results_dir)
+    assert name == "Spec " + tiny_builder().describe()
+    pickle_path, model_path, backup_dir = R.run_paths(name, results_dir)
+    record = R.load_pickle(pickle_path)
+    assert len(record["loss"]) == len(record["val_loss"]) == len(record["epoch_times"]) == EPOCHS
+    assert record["loss"][-1] < 0.8 * record["loss"][0]
+    assert record["completed"] and 0.0 <= record["cer"] and 0.0 <= record["wer"]
+    assert record["feature_config"]["kind"] == "spectrogram"
+    np.testing.assert_allclose(record["normalization"]["mean"], gen.normalization_stats()["mean"])
+    assert M.RNNModel.from_config(record["model_config"]) == tiny_builder()
+    assert model_path.exists() and not backup_dir.exists()
+
+
+def test_a_finished_run_is_loaded_not_retrained(gen, results_dir, capsys):
+    name = train(gen, results_dir, epochs=1)
+    pickle_path = R.run_paths(name, results_dir)[0]
+    before = pickle_path.stat().st_mtime_ns
+    assert train(gen, results_dir, epochs=1) == name
+    assert "already trained" in capsys.readouterr().out
+    assert pickle_path.stat().st_mtime_ns == before
+
+
+class Interrupt(keras.callbacks.Callback):
+    def __init__(self, after_epoch):
+        super().__init__()
+        self.after_epoch = after_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.after_epoch:
+            raise KeyboardInterrupt
+
+
+class EpochCounter(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append(epoch)
+
+
+def test_an_interrupted_run_resumes_with_its_history(gen, results_dir, capsys):
+    with pytest.raises(KeyboardInterrupt):
+        train(gen, results_dir, epochs=4, callbacks=[Interrupt(after_epoch=2)])
+    name = "Spec " + tiny_builder().describe()
+    interrupted = R.load_pickle(R.run_paths(name, results_dir)[0])
+    assert len(interrupted["loss"]) == 2 and not interrupted["completed"]
+
+    counter = EpochCounter()
+    train(gen, results_dir, epochs=4, callbacks=[counter])
+    assert counter.epochs == [2, 3]
+    assert "Resuming" in capsys.readouterr().out
+    record = R.load_pickle(R.run_paths(name, results_dir)[0])
+    assert len(record["loss"]) == 4 and record["completed"]
+    assert record["loss"][:2] == interrupted["loss"]
+
+
+class CapturePredictions(keras.callbacks.Callback):
+    def __init__(self, x):
+        super().__init__()
+        self.x, self.probs = x, None
+
+    def on_train_end(self, logs=None):
+        self.probs = np.asarray(self.model.predict_on_batch(self.x))
+
+
+def test_a_saved_model_loads_and_decodes_the_same(gen, results_dir):
+    x, _ = gen.dataset("validation", shuffle=False)[0]
+    capture = CapturePredictions(x)
+    name = train(gen, results_dir, epochs=2, callbacks=[capture])
+    model = T.load_model(str(R.run_paths(name, results_dir)[1]))
+    np.testing.assert_allclose(np.asarray(model.predict_on_batch(x)), capture.probs, atol=1e-5)
+    assert model.output_length(100) == tiny_builder().output_length(100)
+    again = T.load_model(gen, tiny_builder(), results_dir=results_dir)
+    assert T.evaluate(again, gen, verbose=0).hypotheses == T.evaluate(model, gen, verbose=0).hypotheses
+
+
+def test_loss_limit_stops_the_run_and_says_so(gen, results_dir, capsys):
+    name = train(gen, results_dir, epochs=3, loss_limit=1e-3)
+    record = R.load_pickle(R.run_paths(name, results_dir)[0])
+    assert len(record["loss"]) == 1 and "loss_limit" in record["stopped"]
+    assert "Stopping" in capsys.readouterr().out
+
+
+def test_plot_and_table_compare_runs(gen, results_dir):
+    names = [train(gen, results_dir, tiny_builder(units), epochs=2) for units in (16, 24)]
+    fig = T.plot_comparison(model_names=names, results_dir=results_dir, show=False)
+    assert (results_dir / "comparison.png").stat().st_size > 10_000
+    assert [line.get_label() for line in fig.axes[0].get_lines() if not line.get_label().startswith("_")] == names
+    table = T.comparison_table(model_names=names, results_dir=results_dir)
+    assert list(table.index) == names
+    assert {"best val loss", "best epoch", "CER", "WER", "params", "s/epoch"} <= set(table.columns)
+    assert table.loc[names[0], "params"] < table.loc[names[1], "params"]
+
+
+def test_get_predictions_prints_the_seed_format(gen, results_dir, capsys):
+    name = train(gen, results_dir, epochs=1)
+    model = T.load_model(str(R.run_paths(name, results_dir)[1]))
+    path = T.get_predictions(gen, model, "validation", 0)
+    out = capsys.readouterr().out
+    assert path == gen.valid_audio_paths[0]
+    assert "True transcription:" in out and gen.valid_texts[0] in out and "Predicted transcription:" in out
+    T.get_predictions(gen, model, "train", 1, print_line=False)
+    assert capsys.readouterr().out.startswith(f"TRUE:      {gen.train_texts[1]}\nPRED SPEC: ")
+    with pytest.raises(IndexError, match="outside partition"):
+        T.get_predictions(gen, model, "validation", 99)
