@@ -84,26 +84,27 @@ def bench_functions(audios, seconds, repeats, label):
 
 
 def bench_cache(paths, seconds):
+    """FeatureCache.fill serial vs a spawn pool of 2, and a warm disk cache, per feature kind."""
     from data_generator import FeatureCache
-    config = U.FeatureConfig()
-    with tempfile.TemporaryDirectory() as cache_dir:
-        rows = []
-        for n_jobs in (1, 2):
-            cache = FeatureCache(config, os.path.join(cache_dir, f"jobs{n_jobs}"))
-            start = time.perf_counter()
-            cache.fill(paths, n_jobs=n_jobs, desc=f"fill n_jobs={n_jobs}")
-            rows.append((f"load + spectrogram + save, n_jobs={n_jobs}",
-                         time.perf_counter() - start))
-        reload = FeatureCache(config, os.path.join(cache_dir, "jobs1"))
-        start = time.perf_counter()
-        for p in paths:
-            reload.get(p)
-        rows.append(("disk cache hit (np.load)", time.perf_counter() - start))
     print(f"\nfeature cache on the same files ({os.cpu_count()} cores visible):")
-    for name, wall in rows:
-        print(f"  {name:42s} {seconds / wall:9.0f} audio s / wall s  ({wall:.2f} s)")
-    print(f"  ratio pool of 2 / serial: {rows[0][1] / rows[1][1]:.2f}x faster; "
-          f"cache hit / compute: {rows[0][1] / rows[2][1]:.1f}x faster")
+    for config in (U.FeatureConfig(), U.FeatureConfig("mfcc")):
+        with tempfile.TemporaryDirectory() as cache_dir:
+            walls = {}
+            for n_jobs in (1, 2):
+                cache = FeatureCache(config, os.path.join(cache_dir, f"jobs{n_jobs}"))
+                start = time.perf_counter()
+                cache.fill(paths, n_jobs=n_jobs, desc=f"{config.kind} n_jobs={n_jobs}")
+                walls[f"load+{config.kind}+save, n_jobs={n_jobs}"] = time.perf_counter() - start
+            reload = FeatureCache(config, os.path.join(cache_dir, "jobs1"))
+            start = time.perf_counter()
+            for p in paths:
+                reload.get(p)
+            walls[f"{config.kind} disk cache hit"] = time.perf_counter() - start
+        for name, wall in walls.items():
+            print(f"  {name:42s} {seconds / wall:9.0f} audio s / wall s  ({wall:.2f} s)")
+        serial, pooled, hit = walls.values()
+        print(f"  {config.kind}: pool of 2 vs serial {serial / pooled:.2f}x; "
+              f"cache hit vs compute {serial / hit:.1f}x")
 
 
 def main():

@@ -276,3 +276,19 @@ def test_seed_helpers(speech_corpus, tmp_path, capsys):
     for fig in (DG.plot_raw_audio(audio), DG.plot_mfcc_feature(mfcc),
                 DG.plot_spectrogram_feature(spec)):
         assert fig.axes and fig.axes[0].get_title()
+
+
+def test_a_damaged_cache_file_is_recomputed(gen_factory, speech_corpus):
+    path = speech_corpus["entries"][0]["key"]
+    first = gen_factory()
+    expected = first.featurize(path)
+    with open(first.cache.disk_path(path), "wb") as f:
+        f.write(b"\x93NUMPY truncated")
+    again = gen_factory()
+    np.testing.assert_array_equal(again.featurize(path), expected)
+    np.testing.assert_array_equal(np.load(again.cache.disk_path(path)), expected)
+
+
+def test_normalize_rejects_the_wrong_feature_width(loaded):
+    with pytest.raises(ValueError, match=r"expected \(time, 161\)"):
+        loaded.normalize(np.zeros((10, 13)))
