@@ -10,8 +10,8 @@ import hashlib
 import json
 import math
 import os
-import warnings
 import multiprocessing
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import keras
@@ -24,7 +24,10 @@ import utils as U
 DEFAULT_CACHE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".cache", "features")
 CACHE_ENV = "VUI_CACHE_DIR"
 PAD_TO_MULTIPLE = 8         # frames; repeated shapes spare JAX/TF a recompilation per length
-STD_EPS = 1e-14             # the course toolkit's epsilon in (x - mean) / (std + eps)
+# Floor on the per-feature std. The course toolkit divided by (std + 1e-14): a feature that is
+# constant in training (a band silent in every training clip) then blew up to ~1e15 at test
+# time. Real features have std >= ~0.05 (raw samples) to several units (log spectra, MFCC).
+STD_FLOOR = 1e-3
 PARTITIONS = {"train": "train", "validation": "valid", "valid": "valid", "test": "test"}
 DEFAULT_INDEXES = {"train": "train_corpus.json", "valid": "valid_corpus.json",
                    "test": "test_corpus.json"}
@@ -364,13 +367,13 @@ class AudioGeneratorCached:
                                "saved with a trained model")
 
     def normalize(self, feature):
-        """(feature - training mean) / (training std + eps), float32."""
+        """(feature - training mean) / max(training std, STD_FLOOR), float32."""
         self._require_stats()
         feature = np.asarray(feature, np.float32)
         if feature.ndim != 2 or feature.shape[1] != self.input_dim:
             raise ValueError(f"feature matrix has shape {feature.shape}; expected "
                              f"(time, {self.input_dim})")
-        return (feature - self.feats_mean) / (self.feats_std + np.float32(STD_EPS))
+        return (feature - self.feats_mean) / np.maximum(self.feats_std, np.float32(STD_FLOOR))
 
     def get_features(self, partition, index):
         """Normalised features of one utterance of a loaded partition."""

@@ -292,3 +292,13 @@ def test_a_damaged_cache_file_is_recomputed(gen_factory, speech_corpus):
 def test_normalize_rejects_the_wrong_feature_width(loaded):
     with pytest.raises(ValueError, match=r"expected \(time, 161\)"):
         loaded.normalize(np.zeros((10, 13)))
+
+
+def test_a_feature_constant_in_training_does_not_explode(loaded):
+    mean, std = np.zeros(161), np.ones(161)
+    std[160] = 0.0                      # e.g. a band silent in every training clip
+    loaded.set_normalization(mean, std)
+    feats = np.full((4, 161), 2.0, np.float32)
+    normed = loaded.normalize(feats)
+    assert normed[0, 0] == 2.0
+    np.testing.assert_allclose(normed[:, 160], 2.0 / DG.STD_FLOOR, rtol=1e-6)
