@@ -207,3 +207,20 @@ def test_cer_wer():
         cer_wer(["a", "b"], ["a"])
     with pytest.raises(ValueError, match="at least one"):
         cer_wer([], [])
+
+
+def test_benchmark_synthesiser_and_row(lm_path):
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location(
+        "bench_decoding", Path(__file__).resolve().parents[1] / "benchmarks" / "bench_decoding.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rng = np.random.default_rng(0)
+    clean = [bench.synthesise(t, rng, confusion_rate=0.0) for t in LM_SENTENCES[:3]]
+    assert all(p.shape[1] == NUM_CLASSES and np.allclose(p.sum(1), 1) for p in clean)
+    row = bench.run_decoder("greedy", D.make_decoder("greedy").decode, clean, LM_SENTENCES[:3],
+                            audio_seconds=1.0)
+    assert row["hypotheses"] == LM_SENTENCES[:3] and row["WER"] == 0.0 and row["utt/s"] > 0
+    noisy = [bench.synthesise(t, rng, confusion_rate=1.0) for t in LM_SENTENCES[:3]]
+    assert D.make_decoder("greedy").decode_batch(noisy) != LM_SENTENCES[:3]

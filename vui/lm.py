@@ -46,13 +46,15 @@ class Discounts:
 
 def normalize_sentences(sentences):
     """Normalised word lists; sentences that are empty or not spellable in the alphabet are
-    dropped (with one warning giving how many and an example)."""
+    dropped (with one warning giving how many and an example). Tokens without a letter (a quote
+    mark left standing alone: "he said ' no '") are not words and are left out."""
     kept, dropped = [], []
     for sentence in sentences:
         text = normalize_text(sentence)
-        if text and set(text) <= _ALLOWED:
-            kept.append(text.split())
-        elif text:
+        words = [w for w in text.split() if w.strip("'")]
+        if words and set(text) <= _ALLOWED:
+            kept.append(words)
+        elif text and not set(text) <= _ALLOWED:
             dropped.append(sentence)
     if dropped:
         warnings.warn(f"language model: left out {len(dropped)} sentence(s) with characters "
