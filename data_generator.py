@@ -120,6 +120,13 @@ def check_alignable(label, output_frames, utterance):
             f"{int(output_frames)}; expected output frames >= label length + repeats")
 
 
+def normalize_with(feature, mean, std):
+    """(feature - mean) / max(std, STD_FLOOR) as float32: the one normalisation used in training
+    and at inference (statistics saved with a model go through here too)."""
+    std = np.maximum(np.asarray(std, np.float32), np.float32(STD_FLOOR))
+    return (np.asarray(feature, np.float32) - np.asarray(mean, np.float32)) / std
+
+
 class FeatureCache:
     """Features per audio file: memory first, then one .npy per file on disk, then computed.
 
@@ -373,7 +380,7 @@ class AudioGeneratorCached:
         if feature.ndim != 2 or feature.shape[1] != self.input_dim:
             raise ValueError(f"feature matrix has shape {feature.shape}; expected "
                              f"(time, {self.input_dim})")
-        return (feature - self.feats_mean) / np.maximum(self.feats_std, np.float32(STD_FLOOR))
+        return normalize_with(feature, self.feats_mean, self.feats_std)
 
     def get_features(self, partition, index):
         """Normalised features of one utterance of a loaded partition."""

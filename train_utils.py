@@ -15,7 +15,8 @@ import numpy as np
 import models
 from vui import results as R
 from vui.ctc import CTCLoss
-from vui.inference import Evaluation, evaluate, get_predictions, predict_probabilities  # noqa: F401
+from vui.inference import (Evaluation, evaluate, get_predictions,  # noqa: F401
+                           normalized_features, predict_probabilities)
 from vui.comparison import comparison_table, plot_comparison  # noqa: F401
 
 DEFAULT_EPOCHS = 20
@@ -73,7 +74,7 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
     record["stopped"] = next((s.reason for s in stoppers if s.reason), None)
 
     R.save_model_atomically(model, model_path)
-    model.vui_record = record
+    _attach_record(model, record, pickle_path)
     if evaluate_after:
         result = evaluate(model, audio_gen, "validation", verbose=verbose)
         record.update(cer=result.cer, wer=result.wer)
@@ -100,8 +101,61 @@ def load_model(audio_gen_or_path, model_builder=None, results_dir=None):
     model = keras.saving.load_model(model_path, compile=False)
     builder = models.RNNModel.from_config(record["model_config"])
     model.output_length = builder.output_length
-    model.vui_record = record
+    _attach_record(model, record, pickle_path)
     return model
+
+
+def _attach_record(model, record, pickle_path):
+    """Give the model its results record. object.__setattr__ keeps Keras from wrapping the dict
+    in its attribute tracker (a tracked dict holds a reference to the layer and cannot be
+    pickled)."""
+    object.__setattr__(model, "vui_record", record)
+    object.__setattr__(model, "vui_pickle_path", pickle_path)
+
+
+def tune_language_model(model, audio_gen, lm_text=None, order=3, alphas=None, betas=None,
+                        beam_width=None, max_utterances=None, verbose=1):
+    """Build a word n-gram LM and pick its weight (alpha) and word bonus (beta) on validation.
+
+    The LM comes from the training transcripts by default, or from `lm_text` (a text file, one
+    sentence a line, or a corpus index). The result is saved in the model's record, so
+    `decoder="beam_lm"` works from then on, and `vui transcribe --decoder beam_lm` too.
+    """
+    from vui import lm, lm_tuning
+    record = model.vui_record
+    lm_path = model.vui_pickle_path.with_suffix(".arpa")
+    lm.build_lm_from_index(lm_text or audio_gen.train_texts, lm_path, order=order)
+    paths = audio_gen.partition_data("validation")[0]
+    n = len(paths) if max_utterances is None else min(max_utterances, len(paths))
+    probs = predict_probabilities(
+        model, [normalized_features(model, audio_gen, "validation", i) for i in range(n)])
+    options = {k: v for k, v in dict(alphas=alphas, betas=betas, beam_width=beam_width).items() if v}
+    tuning = lm_tuning.tune_lm_weights(probs, audio_gen.valid_texts[:n], lm_path,
+                                       progress=bool(verbose), **options)
+    record["lm"] = {"path": str(lm_path), "order": order, "source": str(lm_text or "train transcripts"),
+                    **{k: tuning[k] for k in ("alpha", "beta", "wer", "cer", "beam_width", "grid")}}
+    R.save_pickle(model.vui_pickle_path, record)
+    if verbose:
+        print(f"LM {lm_path.name}: alpha {tuning['alpha']}, beta {tuning['beta']} -> validation "
+              f"WER {tuning['wer']:.2%}, CER {tuning['cer']:.2%} (beam {tuning['beam_width']})")
+    return record["lm"]
+
+
+def compare_decoders(model, audio_gen, partition="validation", decoders=("greedy", "beam", "beam_lm"),
+                     max_utterances=None, verbose=1):
+    """CER/WER and real-time factor of each decoder on a partition, saved in the model's record
+    (the comparison table shows them as columns)."""
+    rows = {}
+    for kind in decoders:
+        if kind == "beam_lm" and not model.vui_record.get("lm"):
+            continue
+        result = evaluate(model, audio_gen, partition, decoder=kind,
+                          max_utterances=max_utterances, verbose=verbose)
+        rows[kind] = {"cer": result.cer, "wer": result.wer, "partition": partition,
+                      "real_time_factor": result.real_time_factor}
+    model.vui_record.setdefault("decoders", {}).update(rows)
+    R.save_pickle(model.vui_pickle_path, model.vui_record)
+    return rows
 
 
 def _finished(pickle_path, model_path):

@@ -150,3 +150,16 @@ def test_get_predictions_prints_the_seed_format(gen, results_dir, capsys):
     assert capsys.readouterr().out.startswith(f"TRUE:      {gen.train_texts[1]}\nPRED SPEC: ")
     with pytest.raises(IndexError, match="outside partition"):
         T.get_predictions(gen, model, "validation", 99)
+
+
+def test_language_model_tuning_and_decoder_columns(gen, results_dir):
+    name = train(gen, results_dir, epochs=2)
+    model = T.load_model(str(R.run_paths(name, results_dir)[1]))
+    lm = T.tune_language_model(model, gen, alphas=(0.0, 0.5), betas=(0.0, 1.0), beam_width=8, verbose=0)
+    assert {"alpha", "beta", "wer", "cer", "path"} <= set(lm) and len(lm["grid"]) == 4
+    rows = T.compare_decoders(model, gen, "validation", verbose=0)
+    assert set(rows) == {"greedy", "beam", "beam_lm"}
+    reloaded = T.load_model(str(R.run_paths(name, results_dir)[1]))
+    assert reloaded.vui_record["lm"]["alpha"] == lm["alpha"]       # saved with the results
+    table = T.comparison_table(model_names=[name], results_dir=results_dir)
+    assert {"WER greedy", "WER beam", "WER beam_lm"} <= set(table.columns)

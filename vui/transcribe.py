@@ -2,9 +2,8 @@
 import time
 from pathlib import Path
 
-import numpy as np
-
 import utils
+from data_generator import normalize_with
 from vui.inference import as_decoder, predict_probabilities
 
 
@@ -32,8 +31,7 @@ def transcribe_files(model, feature_config, paths, decoder="greedy"):
         except (ValueError, OSError) as err:
             out.append({"file": str(path), "error": str(err)})
             continue
-        feats = (feats - np.asarray(stats["mean"])) / np.asarray(stats["std"])
-        probs = predict_probabilities(model, [feats.astype("float32")])[0]
+        probs = predict_probabilities(model, [normalize_with(feats, stats["mean"], stats["std"])])[0]
         text = decoder.decode(probs)
         out.append({"file": str(path), "transcript": text,
                     "audio_seconds": round(len(audio) / feature_config.sample_rate, 3),

@@ -1,0 +1,43 @@
+"""`vui lm build` (an ARPA word n-gram model from text) and `vui lm tune` (its weights for a model)."""
+import argparse
+from pathlib import Path
+
+DEFAULT_CORPUS = Path("data/embedded")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="vui lm", description=__doc__)
+    sub = parser.add_subparsers(dest="action", required=True)
+    p = sub.add_parser("build", help="estimate a modified Kneser-Ney ARPA model")
+    p.add_argument("--text", default=None,
+                   help="a text file (one sentence a line) or a corpus index; "
+                        "default: the corpus's training transcripts")
+    p.add_argument("--corpus", default=str(DEFAULT_CORPUS))
+    p.add_argument("--order", type=int, default=3)
+    p.add_argument("--out", required=True, help="ARPA file to write")
+    p = sub.add_parser("tune", help="build the LM and pick alpha/beta on the validation partition")
+    p.add_argument("--model", default=None, help="results/NAME.keras (default: the demo's model)")
+    p.add_argument("--corpus", default=str(DEFAULT_CORPUS))
+    p.add_argument("--text", default=None, help="LM text instead of the training transcripts")
+    p.add_argument("--order", type=int, default=3)
+    p.add_argument("--partition", default="test", choices=("validation", "test"),
+                   help="where to report greedy / beam / beam+LM after tuning")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.action == "build":
+        from vui import lm
+        source = args.text or str(Path(args.corpus) / "train_corpus.json")
+        print(lm.build_lm_from_index(source, args.out, order=args.order))
+        return 0
+    from vui.cli import _features_of, _generator, _model_path
+    import train_utils as T
+    model = T.load_model(_model_path(args.model))
+    gen = _generator(args.corpus, _features_of(model), partitions=("train", "validation", args.partition))
+    T.tune_language_model(model, gen, lm_text=args.text, order=args.order)
+    for kind, row in T.compare_decoders(model, gen, args.partition).items():
+        print(f"{args.partition} {kind:8s} CER {row['cer']:.2%}  WER {row['wer']:.2%}  "
+              f"RTF {row['real_time_factor']:.4f}")
+    return 0
