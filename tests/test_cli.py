@@ -1,0 +1,87 @@
+"""The `vui` command: help everywhere, transcription lines and JSON, clear errors."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import pytest
+
+import data_generator as DG
+import models as M
+import train_utils as T
+from vui import cli
+from vui import results as R
+
+SUBCOMMANDS = ("corpus", "train", "evaluate", "compare", "transcribe", "lm", "demo")
+
+
+def test_console_script_is_installed_and_answers_help():
+    exe = Path(sys.executable).with_name("vui")
+    if not exe.exists():
+        exe = shutil.which("vui")
+    out = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0
+    for name in SUBCOMMANDS:
+        assert name in out.stdout
+
+
+@pytest.mark.parametrize("argv", [[c, "--help"] for c in SUBCOMMANDS if c not in ("corpus", "lm")]
+                         + [["corpus", "embedded", "--help"], ["corpus", "librispeech", "--help"],
+                            ["lm", "build", "--help"], ["lm", "tune", "--help"]])
+def test_every_command_has_help(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    assert exit_.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def trained_model(speech_corpus, tmp_path_factory):
+    base = tmp_path_factory.mktemp("cli")
+    gen = DG.AudioGeneratorCached(minibatch_size=3, cache_dir=base / "cache")
+    gen.load_train_data(speech_corpus["index"])
+    gen.load_validation_data(speech_corpus["index"])
+    builder = M.RNNModel(cnn_config=M.CNNConfig(filters=16, kernel_size=5, conv_stride=2,
+                                                conv_border_mode="same"),
+                         rnn_units=16, bd_merge=None, name_suffix="CLI")
+    name = T.train_model(gen, builder, epochs=1, minibatch_size=3, verbose=0,
+                         optimizer=lambda: keras.optimizers.Adam(1e-3), results_dir=base / "results")
+    return R.run_paths(name, base / "results")[1]
+
+
+def test_transcribe_prints_one_line_per_file(trained_model, speech_corpus, capsys):
+    files = [e["key"] for e in speech_corpus["entries"][:2]]
+    assert cli.main(["transcribe", "--model", str(trained_model), *files]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(set(line) <= set("' abcdefghijklmnopqrstuvwxyz") for line in lines)
+
+
+def test_transcribe_json_has_file_transcript_and_timing(trained_model, speech_corpus, capsys):
+    wav = speech_corpus["entries"][0]["key"]
+    cli.main(["transcribe", "--json", "--model", str(trained_model), wav])
+    row = json.loads(capsys.readouterr().out)
+    assert row["file"] == wav and isinstance(row["transcript"], str)
+    assert row["seconds"] > 0 and row["audio_seconds"] == pytest.approx(
+        speech_corpus["entries"][0]["duration"], abs=0.01)
+
+
+def test_transcribe_names_a_missing_file(trained_model):
+    with pytest.raises(FileNotFoundError, match="nope.wav"):
+        cli.main(["transcribe", "--model", str(trained_model), "nope.wav"])
+
+
+def test_transcribe_reports_a_corrupt_file_and_goes_on(trained_model, speech_corpus, tmp_path, capsys):
+    bad = tmp_path / "corrupt.wav"
+    bad.write_bytes(b"RIFF not really audio")
+    good = speech_corpus["entries"][0]["key"]
+    assert cli.main(["transcribe", "--model", str(trained_model), str(bad), good]) == 1
+    captured = capsys.readouterr()
+    assert "corrupt.wav" in captured.err and len(captured.out.splitlines()) == 1
+
+
+def test_transcribe_without_a_default_model_says_what_to_do(tmp_path, monkeypatch, speech_corpus):
+    monkeypatch.setattr(R, "RESULTS_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match="vui demo"):
+        cli.main(["transcribe", speech_corpus["entries"][0]["key"]])
