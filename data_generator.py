@@ -429,7 +429,9 @@ class UtteranceDataset(keras.utils.PyDataset):
         self.output_length, self.augment = output_length, augment
         self.shuffle, self.sort_by_duration = bool(shuffle), bool(sort_by_duration)
         self.batch_size, self.pad_to_multiple = int(batch_size), int(pad_to_multiple)
-        self.rng = np.random.default_rng(seed)
+        self.seed = 0 if seed is None else int(seed)
+        self.epoch = 0                            # counts on_epoch_end calls; seeds augmentation
+        self.rng = np.random.default_rng(seed)    # batch order only (augmentation has its own)
         paths, durations, texts = generator.partition_data(part)
         labels = generator.labels(part)
         frames = np.array([generator.featurize(p).shape[0] for p in paths])
@@ -470,30 +472,58 @@ class UtteranceDataset(keras.utils.PyDataset):
         return len(self.batches)
 
     def on_epoch_end(self):
+        self.epoch += 1
         if self.shuffle:
             self._plan()
 
+    def augment_rng(self, i):
+        """The augmentation Generator of partition utterance i in the current epoch.
+
+        Seeded by (seed, epoch, i) rather than drawn from one running stream, so an utterance's
+        augmentation does not depend on which batches were fetched before it (Keras may fetch
+        out of order, and a resumed run starts mid-way); set `self.epoch` to resume exactly.
+        """
+        return np.random.default_rng((self.seed, self.epoch, int(i)))
+
     def _features(self, i):
-        """Normalised features of utterance i, through the augmentation hooks if any."""
-        feats = self.gen.featurize(self.paths[i])
-        waveform = getattr(self.augment, "waveform", None)
-        if waveform is not None:
+        """Normalised features of utterance i, through the augmentation hooks if any.
+
+        Hooks, each optional: `variant_features(path, rng)` -> un-normalised precomputed
+        features or None (None: the clean ones); else `waveform(audio, rate, rng)` on the
+        reloaded audio; then `features(normalised, rng)`. Augmented audio that no longer fits
+        the label in the model's output frames falls back to the clean features.
+        """
+        path, rng = self.paths[i], self.augment_rng(i)
+        feats = self.gen.featurize(path)
+        variant = getattr(self.augment, "variant_features", None)
+        augmented = variant(path, rng) if variant is not None else None
+        if augmented is not None:
+            augmented = np.asarray(augmented, np.float32)
+            if augmented.ndim != 2 or augmented.shape[1] != self.gen.input_dim:
+                raise ValueError(f"variant_features({path!r}) returned shape "
+                                 f"{augmented.shape}; expected (time, {self.gen.input_dim})")
+        elif getattr(self.augment, "waveform", None) is not None:
             config = self.gen.feature_config
-            audio = waveform(U.load_audio(self.paths[i], config.sample_rate),
-                             config.sample_rate, self.rng)
-            augmented = U.compute_features(np.asarray(audio, np.float32), config,
-                                           name=self.paths[i])
-            n_out = apply_output_length(self.output_length, [augmented.shape[0]])[0]
-            try:  # an augmentation that shortens audio must not make the label unalignable
-                check_alignable(self.labels[i], n_out, self.paths[i])
-                feats = augmented
-            except AlignmentError:
-                pass
+            audio = self.augment.waveform(U.load_audio(path, config.sample_rate),
+                                          config.sample_rate, rng)
+            augmented = U.compute_features(np.asarray(audio, np.float32), config, name=path)
+        if augmented is not None and self._alignable(i, augmented.shape[0]):
+            feats = augmented
         feats = self.gen.normalize(feats)
         spec = getattr(self.augment, "features", None)
         if spec is not None:
-            feats = np.asarray(spec(feats, self.rng), np.float32)
+            feats = np.asarray(spec(feats, rng), np.float32)
         return feats
+
+    def _alignable(self, i, frames):
+        """Whether utterance i's label still fits the output frames of `frames` input frames
+        (an augmentation that shortens audio must not make the label unalignable)."""
+        n_out = apply_output_length(self.output_length, [frames])[0]
+        try:
+            check_alignable(self.labels[i], n_out, self.paths[i])
+        except AlignmentError:
+            return False
+        return True
 
     def __getitem__(self, index):
         if not 0 <= index < len(self.batches):

@@ -407,3 +407,103 @@ def test_generator_augments_training_batches_and_never_validation(speech_corpus,
         xb, yb = again[i]
         np.testing.assert_array_equal(xa, xb)
         np.testing.assert_array_equal(ya, yb)
+
+
+class VariantOnly:
+    """A hook object with only variant_features: returns `table[path]` (None: clean)."""
+
+    def __init__(self, table):
+        self.table, self.calls = table, []
+
+    def variant_features(self, audio_path, rng):
+        self.calls.append(audio_path)
+        return self.table.get(audio_path)
+
+
+@pytest.fixture
+def spec_gen(speech_corpus, tmp_path):
+    import data_generator as DG  # imports keras: only the generator tests pay for it
+    gen = DG.AudioGeneratorCached(minibatch_size=2, cache_dir=str(tmp_path / "cache"))
+    gen.load_train_data(speech_corpus["index"])
+    return gen
+
+
+def _rows(dataset):
+    """{partition index: unpadded x rows} over every batch of a dataset."""
+    out = {}
+    for b in range(len(dataset)):
+        x, y = dataset[b]
+        for row, i in enumerate(dataset.batches[b]):
+            out[int(i)] = x[row, :int(y[row, 0])]
+    return out
+
+
+def test_generator_uses_variant_features_or_falls_back_to_clean(spec_gen):
+    paths = spec_gen.train_audio_paths
+    clean = [spec_gen.featurize(p) for p in paths]
+    # 0: a louder variant (used); 1: None (clean); 2: too short for its label (clean fallback).
+    table = {paths[0]: clean[0] + 1.5, paths[2]: clean[2][:3]}
+    hook = VariantOnly(table)
+    rows = _rows(spec_gen.dataset("train", shuffle=False, augment=hook))
+    assert sorted(hook.calls) == sorted(paths)
+    np.testing.assert_allclose(rows[0], spec_gen.normalize(clean[0] + 1.5), atol=1e-6)
+    for i in range(1, len(paths)):
+        np.testing.assert_array_equal(rows[i], spec_gen.normalize(clean[i]))
+    bad = VariantOnly({paths[0]: clean[0][:, :10]})
+    with pytest.raises(ValueError, match=r"variant_features\(.*utt-00.*expected \(time, 161\)"):
+        spec_gen.dataset("train", shuffle=False, augment=bad)[0]
+
+
+def test_augmentation_rng_is_per_seed_epoch_and_utterance(spec_gen):
+    aug = Augmenter(AugmentConfig.default())
+    forward = _rows(spec_gen.dataset("train", shuffle=True, augment=aug, seed=5))
+    backward_ds = spec_gen.dataset("train", shuffle=True, augment=aug, seed=5)
+    backward = {}
+    for b in reversed(range(len(backward_ds))):  # fetch order must not matter
+        x, y = backward_ds[b]
+        for row, i in enumerate(backward_ds.batches[b]):
+            backward[int(i)] = x[row, :int(y[row, 0])]
+    assert forward.keys() == backward.keys()
+    for i in forward:
+        np.testing.assert_array_equal(forward[i], backward[i])
+    # A new epoch draws new augmentations; a dataset set to that epoch reproduces them.
+    backward_ds.on_epoch_end()
+    second = _rows(backward_ds)
+    assert any(forward[i].shape != second[i].shape or not np.array_equal(forward[i], second[i])
+               for i in forward)
+    resumed = spec_gen.dataset("train", shuffle=True, augment=aug, seed=5)
+    resumed.epoch = 1
+    for i, row in _rows(resumed).items():
+        np.testing.assert_array_equal(row, second[i])
+    # Another seed, other augmentations.
+    other = _rows(spec_gen.dataset("train", shuffle=True, augment=aug, seed=6))
+    assert any(forward[i].shape != other[i].shape or not np.array_equal(forward[i], other[i])
+               for i in forward)
+
+
+def test_training_augmenter_precomputes_the_training_partition_once(spec_gen, tmp_path):
+    from vui.augment import training_augmenter
+    root = str(tmp_path / "variants")
+    aug = training_augmenter(spec_gen, preset="light", n_variants=2, workers=1, cache_dir=root)
+    assert isinstance(aug, PrecomputedAugmenter)
+    assert aug.spec == AugmentConfig.light().spec_augment
+    assert all(aug.store.has(p) for p in spec_gen.train_audio_paths)
+    files = sorted(os.listdir(aug.store.root))
+    assert len(files) == 1 + 2 * len(spec_gen.train_audio_paths)  # manifest + K per utterance
+    variants = [(aug.store.load(p, k), spec_gen.featurize(p))
+                for p in spec_gen.train_audio_paths for k in range(2)]
+    assert all(v.dtype == np.float32 and v.shape[1] == spec_gen.input_dim for v, _ in variants)
+    # light() may leave a variant untouched (every kind can miss), but not most of them.
+    changed = sum(v.shape != c.shape or not np.array_equal(v, c) for v, c in variants)
+    assert changed >= len(variants) // 2
+    stamps = {f: os.stat(os.path.join(aug.store.root, f)).st_mtime_ns for f in files}
+    again = training_augmenter(spec_gen, preset="light", n_variants=2, workers=1, cache_dir=root)
+    assert again.store.root == aug.store.root
+    assert all(os.stat(os.path.join(root, again.store.root, f)).st_mtime_ns == t
+               for f, t in stamps.items() if f != "manifest.json")
+    # The dataset serves variants (or clean features) with SpecAugment; validation stays clean.
+    x, _ = spec_gen.dataset("train", shuffle=False, augment=aug, seed=1)[0]
+    assert x.shape[0] == 2
+    assert training_augmenter(spec_gen, preset="none") is None
+    with pytest.raises(ValueError, match="unknown augmentation preset 'heavy'"):
+        training_augmenter(spec_gen, preset="heavy")
