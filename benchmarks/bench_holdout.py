@@ -1,0 +1,268 @@
+"""Leave-one-family-out: does the model understand a voice family it never heard?
+
+For each held-out speaker family, an embedded corpus is built with that family only in its
+holdout partition (vui.tts_corpus, families espeak, kal, ked, slt, awb, rms). The demo's model
+(M.presets.demo(), the demo's Adam + cosine schedule and batch) is trained on the rest for a
+fixed time budget, once per augmentation condition (default: none and the precomputed
+"default" preset), and evaluated with greedy decoding on the in-family validation partition and
+on the held-out family. One markdown table comes out (printed and written to --out, between the
+markers below when the file has them).
+
+Default families, and why: `slt` is the only female recorded speaker (flite slt and festival's
+HTS voice), so it tests a new speaker of another sex against recorded male voices and espeak
+variants; `espeak` is formant synthesis, unlike every recorded-voice engine, so it tests a new
+synthesis method with 45% of the usual training voices gone. `kal` would say less: `ked` (another
+festival diphone male) stays in training and sounds close to it.
+
+Resumable: corpora, features and variants are reused; each (family, condition) trains under
+<results-root>/<family>-<condition>/ (train_model resumes an interrupted run and reloads a
+finished one) and its row is kept in row.json there. A finished run is reused whatever the
+new options say: give another --results-root to measure another budget or corpus size.
+
+Real run (about 2 x (corpus 3-5 min + 2 x (budget + ~1.5 min)), ~35 min at the 6-min budget):
+  .venv/bin/python benchmarks/bench_holdout.py --families slt espeak --minutes 6
+Tiny end-to-end check (~3 min):
+  .venv/bin/python benchmarks/bench_holdout.py --minutes 0.3 --epochs 2 --n-train 30 \
+      --n-valid 8 --n-test 4 --n-holdout 8 --n-variants 2 --data-root /tmp/holdout-tiny/data \
+      --results-root /tmp/holdout-tiny/results --out /tmp/holdout-tiny/holdout.md
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+DEFAULT_FAMILIES = ("slt", "espeak")
+DEFAULT_CONDITIONS = ("none", "default")
+DEFAULT_MINUTES = 6.0
+# An epoch of the 4,500-utterance corpus took ~60 s on the shared 2 cores (results of the
+# demo), so the cosine schedule spans one epoch per budget minute; the time limit is a guard.
+SECONDS_PER_EPOCH_ESTIMATE = 60.0
+ROW_FILE = "row.json"
+TABLE_START, TABLE_END = "<!-- holdout-table:start -->", "<!-- holdout-table:end -->"
+COLUMNS = ("family", "augmentation", "valid CER", "valid WER", "held-out CER", "held-out WER",
+           "epochs", "train s", "s/epoch", "variants s")
+
+
+@dataclass
+class HoldoutConfig:
+    families: tuple = DEFAULT_FAMILIES
+    conditions: tuple = DEFAULT_CONDITIONS
+    minutes: float = DEFAULT_MINUTES
+    epochs: int | None = None          # None: one per budget minute (at least 1)
+    n_variants: int = 4
+    workers: int = 2
+    data_root: str = "data"
+    results_root: str = "results/holdout"
+    out: str = "docs/holdout.md"
+    corpus: dict = field(default_factory=dict)   # CorpusConfig overrides (sizes)
+    seed: int = 0
+
+    @property
+    def n_epochs(self):
+        if self.epochs is not None:
+            return self.epochs
+        return max(1, round(60 * self.minutes / SECONDS_PER_EPOCH_ESTIMATE))
+
+
+def build_corpus(family, cfg):
+    """The corpus without `family` in train/valid/test; returns its root (reused if built)."""
+    from vui import tts_corpus
+    root = os.path.join(cfg.data_root, f"holdout-{family}")
+    print(f"[holdout] corpus without '{family}' under {root}")
+    tts_corpus.build_embedded_corpus(root, holdout_families=[family], seed=cfg.seed,
+                                     workers=cfg.workers, **cfg.corpus)
+    return root
+
+
+def load_generator(root):
+    """Train and validation from the corpus; the held-out family as the "test" partition."""
+    import data_generator as DG
+    from vui.demo import DEMO_BATCH
+    gen = DG.AudioGeneratorCached(spectrogram=True, minibatch_size=DEMO_BATCH)
+    gen.load_train_data(os.path.join(root, "train_corpus.json"))
+    gen.load_validation_data(os.path.join(root, "valid_corpus.json"))
+    gen.load_test_data(os.path.join(root, "holdout_corpus.json"))
+    return gen
+
+
+def run_condition(gen, family, condition, cfg):
+    """Train (or reload) one model and evaluate it; returns the table row as a dict."""
+    import models as M
+    import train_utils as T
+    from vui import results as R
+    from vui.augment import training_augmenter
+    from vui.demo import DEMO_BATCH, demo_optimizer
+
+    results_dir = os.path.join(cfg.results_root, f"{family}-{condition}")
+    builder = M.presets.demo()
+    model_path = R.run_paths(T.model_name(gen, builder), results_dir)[1]
+    row_path = os.path.join(results_dir, ROW_FILE)
+    cached = _cached_row(row_path, model_path)
+    if cached:
+        print(f"[holdout] {family}/{condition}: reusing {row_path}")
+        return cached
+
+    start = time.perf_counter()
+    augment = training_augmenter(gen, preset=condition, n_variants=cfg.n_variants,
+                                 workers=cfg.workers, seed=cfg.seed)
+    variants_s = time.perf_counter() - start if augment is not None else 0.0
+    epochs, steps = cfg.n_epochs, math.ceil(len(gen.train_audio_paths) / DEMO_BATCH)
+    print(f"[holdout] {family}/{condition}: training {epochs} epochs, "
+          f"at most {cfg.minutes:g} min")
+    T.train_model(gen, builder, epochs=epochs, minibatch_size=DEMO_BATCH,
+                  optimizer=lambda: demo_optimizer(steps, epochs), time_limit=60 * cfg.minutes,
+                  results_dir=results_dir, augment=augment, seed=cfg.seed, verbose=2)
+    model = T.load_model(gen, builder, results_dir=results_dir)
+    record = model.vui_record
+    held = T.evaluate(model, gen, "test", verbose=0)
+    valid = (record["cer"], record["wer"]) if record.get("cer") is not None else \
+        _cer_wer(T.evaluate(model, gen, "validation", verbose=0))
+    times = list(record["epoch_times"])
+    row = {"family": family, "augmentation": condition,
+           "valid_cer": valid[0], "valid_wer": valid[1],
+           "heldout_cer": held.cer, "heldout_wer": held.wer,
+           "epochs": len(times), "train_s": sum(times),
+           "s_per_epoch": sum(times) / max(1, len(times)), "variants_s": variants_s,
+           "train_utterances": len(gen.train_audio_paths),
+           "valid_utterances": len(gen.valid_audio_paths), "heldout_utterances": held.utterances,
+           "examples": list(zip(held.references[:3], held.hypotheses[:3])),
+           "model_mtime_ns": os.stat(model_path).st_mtime_ns, "config": _config_dict(cfg)}
+    os.makedirs(results_dir, exist_ok=True)
+    with open(row_path, "w", encoding="utf-8") as f:
+        json.dump(row, f, indent=1)
+    return row
+
+
+def _cer_wer(evaluation):
+    return evaluation.cer, evaluation.wer
+
+
+def _cached_row(row_path, model_path):
+    """The saved row when it belongs to the model now on disk (else None: evaluate again)."""
+    if not (os.path.isfile(row_path) and os.path.isfile(model_path)):
+        return None
+    with open(row_path, encoding="utf-8") as f:
+        row = json.load(f)
+    return row if row.get("model_mtime_ns") == os.stat(model_path).st_mtime_ns else None
+
+
+def _config_dict(cfg):
+    d = asdict(cfg)
+    d["families"], d["conditions"] = list(cfg.families), list(cfg.conditions)
+    return d
+
+
+def markdown_table(rows):
+    def pct(x):
+        return f"{100 * x:.1f}%"
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for r in rows:
+        cells = (r["family"], r["augmentation"], pct(r["valid_cer"]), pct(r["valid_wer"]),
+                 pct(r["heldout_cer"]), pct(r["heldout_wer"]), str(r["epochs"]),
+                 f"{r['train_s']:.0f}", f"{r['s_per_epoch']:.1f}", f"{r['variants_s']:.0f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def overhead_lines(rows):
+    """Augmented s/epoch over plain s/epoch per family (same run, same corpus)."""
+    by = {(r["family"], r["augmentation"]): r for r in rows}
+    out = []
+    for family in dict.fromkeys(r["family"] for r in rows):
+        base = by.get((family, "none"))
+        for (fam, cond), r in by.items():
+            if fam == family and cond != "none" and base and base["s_per_epoch"] > 0:
+                ratio = r["s_per_epoch"] / base["s_per_epoch"]
+                out.append(f"{family}: '{cond}' epochs take {ratio:.2f}x the plain ones "
+                           f"({r['s_per_epoch']:.1f} s vs {base['s_per_epoch']:.1f} s)")
+    return out
+
+
+def write_table(path, table, cfg):
+    """Put the table between the markers of `path` (the rest of the file is kept), or write a
+    new file holding only the table."""
+    stamp = (f"Measured {time.strftime('%Y-%m-%d %H:%M')} with `benchmarks/bench_holdout.py "
+             f"--families {' '.join(cfg.families)} --minutes {cfg.minutes:g}` "
+             f"({cfg.n_epochs} scheduled epochs, {cfg.n_variants} variants, greedy decoding"
+             f"{', corpus ' + json.dumps(cfg.corpus) if cfg.corpus else ''}).")
+    block = f"{TABLE_START}\n{stamp}\n\n{table}\n{TABLE_END}"
+    text = ""
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    if TABLE_START in text and TABLE_END in text:
+        head, rest = text.split(TABLE_START, 1)
+        text = head + block + rest.split(TABLE_END, 1)[1]
+    else:
+        text = f"# Leave-one-family-out results\n\n{block}\n"
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def run(cfg):
+    from vui.augment import PRESETS
+    bad = [c for c in cfg.conditions if c not in PRESETS]
+    if bad:
+        raise ValueError(f"unknown augmentation condition(s) {bad}; expected {sorted(PRESETS)}")
+    rows = []
+    for family in cfg.families:
+        gen = load_generator(build_corpus(family, cfg))
+        for condition in cfg.conditions:
+            rows.append(run_condition(gen, family, condition, cfg))
+            print(markdown_table(rows[-1:]))
+    table = markdown_table(rows)
+    print("\n" + table)
+    for line in overhead_lines(rows):
+        print(line)
+    write_table(cfg.out, table, cfg)
+    print(f"[holdout] table written to {cfg.out}")
+    return rows
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--families", nargs="+", default=list(DEFAULT_FAMILIES))
+    p.add_argument("--conditions", nargs="+", default=list(DEFAULT_CONDITIONS),
+                   help="augmentation presets: none, light, default")
+    p.add_argument("--minutes", type=float, default=DEFAULT_MINUTES,
+                   help="training budget per model (default %(default)s)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="epochs the schedule spans (default: one per budget minute)")
+    p.add_argument("--n-variants", type=int, default=4)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--data-root", default="data")
+    p.add_argument("--results-root", default="results/holdout")
+    p.add_argument("--out", default="docs/holdout.md")
+    p.add_argument("--seed", type=int, default=0)
+    for size in ("n_train", "n_valid", "n_test", "n_holdout"):
+        p.add_argument("--" + size.replace("_", "-"), type=int, default=None,
+                       help="corpus size override (default: the embedded corpus's)")
+    a = p.parse_args(argv)
+    corpus = {k: getattr(a, k) for k in ("n_train", "n_valid", "n_test", "n_holdout")
+              if getattr(a, k) is not None}
+    if a.minutes <= 0:
+        p.error(f"--minutes must be > 0, got {a.minutes}")
+    return HoldoutConfig(tuple(a.families), tuple(a.conditions), a.minutes, a.epochs,
+                         a.n_variants, a.workers, a.data_root, a.results_root, a.out, corpus,
+                         a.seed)
+
+
+def main(argv=None):
+    try:
+        run(parse_args(argv))
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
