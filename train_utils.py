@@ -32,9 +32,13 @@ def seed_optimizer(learning_rate=SEED_LEARNING_RATE):
                                 nesterov=True, clipnorm=SEED_CLIPNORM)
 
 
-def model_name(audio_gen, model_builder):
-    """The seed's naming: feature prefix ("Spec", "MFCC", "Raw") + the builder's description."""
-    return f"{audio_gen.feature_config.short_name} {model_builder.describe()}"
+def model_name(audio_gen, model_builder, augment=None):
+    """The seed's naming: feature prefix ("Spec", "MFCC", "Raw") + the builder's description,
+    + "Aug(<name>)" when trained with augmentation (so it never shares files with the plain run)."""
+    name = f"{audio_gen.feature_config.short_name} {model_builder.describe()}"
+    if augment is not None:
+        name += f" Aug({getattr(augment, 'name', None) or type(augment).__name__})"
+    return name
 
 
 def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=DEFAULT_MINIBATCH,
@@ -49,7 +53,7 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
     finished results of the same name and train again from scratch. `callbacks`: extra Keras
     callbacks, run after the ones that save the history and the backup.
     """
-    name = model_name(audio_gen, model_builder)
+    name = model_name(audio_gen, model_builder, augment)
     pickle_path, model_path, backup_dir = R.run_paths(name, results_dir)
     if not retrain and _finished(pickle_path, model_path):
         print(f"'{name}' is already trained ({pickle_path}); loading it. Pass retrain=True to train again.")

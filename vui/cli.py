@@ -57,10 +57,15 @@ def cmd_corpus(args, rest):
 def cmd_train(args, _):
     import train_utils as T
     gen = _generator(args.corpus, args.features, args.batch_size)
+    augment = None
+    if args.augment != "none":
+        from vui.augment import training_augmenter
+        augment = training_augmenter(gen, preset=args.augment, n_variants=args.augment_variants)
+        augment.name = f"{args.augment} x{args.augment_variants}"
     name = T.train_model(gen, _preset(args.preset), epochs=args.epochs,
                          minibatch_size=args.batch_size, optimizer=_optimizer(args),
                          sort_by_duration=args.sort_by_duration, time_limit=args.time_limit,
-                         retrain=args.retrain)
+                         retrain=args.retrain, augment=augment)
     print(name)
 
 
@@ -149,6 +154,9 @@ def build_parser():
     p.add_argument("--sort-by-duration", action="store_true")
     p.add_argument("--time-limit", type=float, default=None, help="seconds")
     p.add_argument("--retrain", action="store_true")
+    p.add_argument("--augment", choices=("none", "light", "default"), default="none",
+                   help="training-time augmentation (precomputed waveform variants + SpecAugment)")
+    p.add_argument("--augment-variants", type=int, default=4, help="variants per utterance")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="CER/WER of a saved model on a partition")
