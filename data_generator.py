@@ -32,6 +32,10 @@ PARTITIONS = {"train": "train", "validation": "valid", "valid": "valid", "test":
 DEFAULT_INDEXES = {"train": "train_corpus.json", "valid": "valid_corpus.json",
                    "test": "test_corpus.json"}
 MAX_LISTED_SKIPS = 200      # a summary warning lists at most this many files per partition
+# Keras (TensorFlow backend) fixes a PyDataset's output signature from its first batches: a
+# dimension equal in all of them becomes fixed, and a later batch of another width crashes
+# `fit` ("generator yielded an element of shape (24, 98) where (None, 82) was expected").
+KERAS_PEEKED_BATCHES = 2
 
 
 PartitionData = collections.namedtuple("PartitionData", "audio_paths durations texts")
@@ -392,8 +396,13 @@ class AudioGeneratorCached:
 
     # ---- batches ----------------------------------------------------------------------
     def dataset(self, partition, output_length=None, shuffle=None, sort_by_duration=None,
-                augment=None, batch_size=None, pad_to_multiple=None, seed=None):
-        """A keras.utils.PyDataset of (x, y) batches for `model.fit` (see docs/design.md)."""
+                augment=None, batch_size=None, pad_to_multiple=None, seed=None,
+                distinct_peek_shapes=True):
+        """A keras.utils.PyDataset of (x, y) batches for `model.fit` (see docs/design.md).
+
+        distinct_peek_shapes: pad batches 0 and 1 so that their time and label widths differ
+        (see KERAS_PEEKED_BATCHES); off only where exact shapes are printed (test_gen).
+        """
         part = self._part(partition)
         if augment is not None and part != "train":
             raise ValueError(f"augmentation is for the training partition only, not {partition!r}")
@@ -408,7 +417,7 @@ class AudioGeneratorCached:
             else sort_by_duration,
             augment=augment, batch_size=batch_size or self.minibatch_size,
             pad_to_multiple=pad_to_multiple or self.pad_to_multiple,
-            seed=self.seed if seed is None else seed)
+            seed=self.seed if seed is None else seed, distinct_peek_shapes=distinct_peek_shapes)
 
 
 class UtteranceDataset(keras.utils.PyDataset):
@@ -423,8 +432,9 @@ class UtteranceDataset(keras.utils.PyDataset):
 
     def __init__(self, generator, part, output_length=None, shuffle=False,
                  sort_by_duration=False, augment=None, batch_size=20,
-                 pad_to_multiple=PAD_TO_MULTIPLE, seed=0):
+                 pad_to_multiple=PAD_TO_MULTIPLE, seed=0, distinct_peek_shapes=True):
         super().__init__(workers=1, use_multiprocessing=False)
+        self.distinct_peek_shapes = bool(distinct_peek_shapes)
         self.gen, self.part = generator, part
         self.output_length, self.augment = output_length, augment
         self.shuffle, self.sort_by_duration = bool(shuffle), bool(sort_by_duration)
@@ -532,9 +542,9 @@ class UtteranceDataset(keras.utils.PyDataset):
         feats = [self._features(i) for i in batch]
         frames = np.array([f.shape[0] for f in feats])
         lengths = np.array([len(self.labels[i]) for i in batch])
-        x = np.zeros((len(batch), _round_up(frames.max(), self.pad_to_multiple),
-                      self.gen.input_dim), np.float32)
-        y = np.full((len(batch), 2 + _round_up(lengths.max(), self.pad_to_multiple)),
+        x = np.zeros((len(batch), self._padded(frames.max(), index), self.gen.input_dim),
+                     np.float32)
+        y = np.full((len(batch), 2 + self._padded(lengths.max(), index)),
                     char_map.BLANK_INDEX, np.int32)
         y[:, 0] = apply_output_length(self.output_length, frames)
         y[:, 1] = lengths
@@ -542,6 +552,17 @@ class UtteranceDataset(keras.utils.PyDataset):
             x[row, :f.shape[0]] = f
             y[row, 2:2 + lengths[row]] = self.labels[i]
         return x, y
+
+    def _padded(self, n, index):
+        """n rounded up to the padding multiple; batch 0 to an even and batch 1 to an odd
+        number of multiples, so the batches Keras peeks at always differ in width (their true
+        lengths, in y[:, 0] and y[:, 1], are untouched: at most one multiple of extra padding
+        on two batches an epoch)."""
+        padded = _round_up(n, self.pad_to_multiple)
+        if self.distinct_peek_shapes and len(self.batches) > KERAS_PEEKED_BATCHES - 1 and \
+                index < KERAS_PEEKED_BATCHES and (padded // self.pad_to_multiple) % 2 != index:
+            padded += self.pad_to_multiple
+        return padded
 
     def batch_texts(self, index):
         """Transcripts of the utterances in batch `index` (for printing and checks)."""
@@ -558,7 +579,7 @@ def test_gen(desc_file=DEFAULT_INDEXES["train"], num_batches=30, spectrogram=Tru
     gen = AudioGeneratorCached(minibatch_size=1, sort_by_duration=True, shuffle_data=False,
                                spectrogram=spectrogram, raw=raw, cache_dir=cache_dir)
     gen.load_train_data(desc_file)
-    batches = gen.dataset("train", pad_to_multiple=1)
+    batches = gen.dataset("train", pad_to_multiple=1, distinct_peek_shapes=False)
     lines = []
     for i in range(min(num_batches, len(batches))):
         x, y = batches[i]

@@ -507,3 +507,38 @@ def test_training_augmenter_precomputes_the_training_partition_once(spec_gen, tm
     assert training_augmenter(spec_gen, preset="none") is None
     with pytest.raises(ValueError, match="unknown augmentation preset 'heavy'"):
         training_augmenter(spec_gen, preset="heavy")
+
+
+def test_first_two_batches_differ_in_width_so_keras_fit_accepts_later_widths(speech_corpus,
+                                                                              tmp_path):
+    """Keras (TF backend) fixes the batch signature from batches 0 and 1; augmentation and
+    shuffling give later batches other widths, which must not crash fit."""
+    import keras
+
+    import data_generator as DG
+    from vui.ctc import CTCLoss
+    from tests.conftest import write_index
+    entries = speech_corpus["entries"]
+    short, long_ = min(entries, key=lambda e: e["duration"]), max(entries, key=lambda e: e["duration"])
+    index = write_index(tmp_path / "index.json", [short] * 4 + [long_] * 2)
+    gen = DG.AudioGeneratorCached(minibatch_size=2, cache_dir=str(tmp_path / "cache"))
+    gen.load_train_data(index)
+    ds = gen.dataset("train", shuffle=False)
+    (x0, y0), (x1, y1), (x2, y2) = ds[0], ds[1], ds[2]
+    assert x0.shape[1] != x1.shape[1] and y0.shape[1] != y1.shape[1]
+    assert x0.shape[1] % 8 == 0 and (x0.shape[1] // 8) % 2 == 0 and (x1.shape[1] // 8) % 2 == 1
+    np.testing.assert_array_equal(y0[:, :2], y1[:, :2])  # true lengths untouched
+    n = int(y0[0, 0])
+    np.testing.assert_array_equal(x0[0, :n], x1[0, :n])
+    assert not x1[:, n:].any() and (y1[:, 2 + int(y1[0, 1]):] == DG.char_map.BLANK_INDEX).all()
+    plain = gen.dataset("train", shuffle=False, distinct_peek_shapes=False)
+    assert plain[0][0].shape == plain[1][0].shape  # what Keras would have fixed
+
+    inputs = keras.Input((None, gen.input_dim))
+    model = keras.Model(inputs, keras.layers.Dense(29, activation="softmax")(inputs))
+    model.compile(optimizer="sgd", loss=CTCLoss())
+    history = model.fit(ds, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    if keras.backend.backend() == "tensorflow":
+        with pytest.raises(Exception, match="shape"):
+            model.fit(plain, epochs=1, verbose=0)
