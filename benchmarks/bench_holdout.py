@@ -21,7 +21,9 @@ new options say: give another --results-root to measure another budget or corpus
 
 Real run (about 2 x (corpus 3-5 min + 2 x (budget + ~1.5 min)), ~35 min at the 6-min budget):
   .venv/bin/python benchmarks/bench_holdout.py --families slt espeak --minutes 6
-Tiny end-to-end check (~3 min):
+Augmentation's epoch-time overhead only (demo model, first N training utterances, ~2 min):
+  .venv/bin/python benchmarks/bench_holdout.py --overhead 200
+Tiny end-to-end check (~1.5 min):
   .venv/bin/python benchmarks/bench_holdout.py --minutes 0.3 --epochs 2 --n-train 30 \
       --n-valid 8 --n-test 4 --n-holdout 8 --n-variants 2 --data-root /tmp/holdout-tiny/data \
       --results-root /tmp/holdout-tiny/results --out /tmp/holdout-tiny/holdout.md
@@ -227,6 +229,64 @@ def run(cfg):
     return rows
 
 
+def measure_overhead(corpus_root, n_utterances, rounds=2, n_variants=4, workers=2):
+    """Epoch time of the demo model on the first `n_utterances` of a corpus's training index,
+    per augmentation route, against no augmentation (one model, conditions interleaved, after
+    one warm-up epoch each so that TensorFlow's retracing for new lengths is not counted)."""
+    import tempfile
+
+    import keras
+    import numpy as np
+
+    import data_generator as DG
+    import models as M
+    from vui.augment import AugmentConfig, Augmenter, training_augmenter
+    from vui.ctc import CTCLoss
+    from vui.demo import DEMO_BATCH, demo_optimizer
+
+    index = os.path.join(corpus_root, "train_corpus.json")
+    with open(index, encoding="utf-8") as f:
+        lines = [line for line in f if line.strip()][:n_utterances]
+    subset = os.path.join(tempfile.mkdtemp(prefix="vui-overhead-"), "train_corpus.json")
+    base = os.path.dirname(os.path.abspath(index))
+    with open(subset, "w", encoding="utf-8") as f:
+        for line in lines:  # keys made absolute: the subset index lives elsewhere
+            entry = json.loads(line)
+            entry["key"] = os.path.join(base, entry["key"])
+            f.write(json.dumps(entry) + "\n")
+    gen = DG.AudioGeneratorCached(minibatch_size=DEMO_BATCH)
+    gen.load_train_data(subset)
+    start = time.perf_counter()
+    precomputed = training_augmenter(gen, "default", n_variants=n_variants, workers=workers)
+    print(f"[overhead] {len(gen.train_audio_paths)} utterances, "
+          f"{sum(gen.train_durations):.0f} audio s; {n_variants} variants each in "
+          f"{time.perf_counter() - start:.1f} s")
+    conditions = {"none": None, "default, precomputed": precomputed,
+                  "light, on the fly": Augmenter(AugmentConfig.light()),
+                  "default, on the fly": Augmenter(AugmentConfig.default())}
+    model = M.presets.demo().build(gen.input_dim)
+    model.compile(optimizer=demo_optimizer(100, 10), loss=CTCLoss())
+    datasets = {c: gen.dataset("train", output_length=model.output_length, augment=a)
+                for c, a in conditions.items()}
+    fit_s = {c: [] for c in conditions}
+    data_s = {c: [] for c in conditions}
+    for r in range(rounds + 1):
+        for c, ds in datasets.items():
+            t0 = time.perf_counter()
+            for b in range(len(ds)):
+                ds[b]
+            t1 = time.perf_counter()
+            model.fit(ds, epochs=1, verbose=0)
+            if r:  # round 0 warms up (tracing for each new padded length)
+                data_s[c].append(t1 - t0)
+                fit_s[c].append(time.perf_counter() - t1)
+    base_fit = float(np.median(fit_s["none"]))
+    for c in conditions:
+        fit, data = float(np.median(fit_s[c])), float(np.median(data_s[c]))
+        print(f"[overhead] {c:22s} epoch {fit:6.2f} s ({fit / base_fit:.2f}x none); "
+              f"batches alone {data:5.2f} s ({data / base_fit:.1%} of a plain epoch)")
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--families", nargs="+", default=list(DEFAULT_FAMILIES))
@@ -242,6 +302,10 @@ def parse_args(argv=None):
     p.add_argument("--results-root", default="results/holdout")
     p.add_argument("--out", default="docs/holdout.md")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overhead", type=int, metavar="N", default=None,
+                   help="only measure augmentation's epoch-time overhead on the first N "
+                        "training utterances of --overhead-corpus, then stop")
+    p.add_argument("--overhead-corpus", default="data/embedded")
     for size in ("n_train", "n_valid", "n_test", "n_holdout"):
         p.add_argument("--" + size.replace("_", "-"), type=int, default=None,
                        help="corpus size override (default: the embedded corpus's)")
@@ -250,6 +314,8 @@ def parse_args(argv=None):
               if getattr(a, k) is not None}
     if a.minutes <= 0:
         p.error(f"--minutes must be > 0, got {a.minutes}")
+    if a.overhead is not None:
+        return a
     return HoldoutConfig(tuple(a.families), tuple(a.conditions), a.minutes, a.epochs,
                          a.n_variants, a.workers, a.data_root, a.results_root, a.out, corpus,
                          a.seed)
@@ -257,7 +323,12 @@ def parse_args(argv=None):
 
 def main(argv=None):
     try:
-        run(parse_args(argv))
+        cfg = parse_args(argv)
+        if isinstance(cfg, argparse.Namespace):
+            measure_overhead(cfg.overhead_corpus, cfg.overhead, n_variants=cfg.n_variants,
+                             workers=cfg.workers)
+        else:
+            run(cfg)
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
