@@ -38,6 +38,17 @@ def _utterance_seed(seed: int, audio_path: str, variant: int) -> tuple[int, int,
     return (int(seed), int(_digest(os.path.abspath(audio_path), 15), 16), int(variant))
 
 
+def _file_ident(audio_path: str) -> str:
+    """Absolute path, size and modification time: an edited or regenerated file gets new
+    variants, as in the generator's feature cache (a missing file: the path alone)."""
+    path = os.path.abspath(audio_path)
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return path
+    return f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
+
+
 def _default_load(path: str) -> np.ndarray:
     import utils  # the toolkit's loader: resampling, mix-down and clear AudioErrors
     return utils.load_audio(path, SAMPLE_RATE)
@@ -52,7 +63,7 @@ def _function_key(fn: Callable) -> str:
 
 
 class VariantStore:
-    """A folder of `<path digest>_<k>.npy` feature variants and a manifest describing them."""
+    """A folder of `<file digest>_<k>.npy` feature variants and a manifest describing them."""
 
     def __init__(self, root: str):
         manifest = os.path.join(root, MANIFEST)
@@ -68,7 +79,7 @@ class VariantStore:
         if not 0 <= variant < self.n_variants:
             raise IndexError(f"variant {variant} out of range: the store holds "
                              f"{self.n_variants} per utterance")
-        return os.path.join(self.root, f"{_digest(os.path.abspath(audio_path))}_{variant}.npy")
+        return os.path.join(self.root, f"{_digest(_file_ident(audio_path))}_{variant}.npy")
 
     def has(self, audio_path: str) -> bool:
         return all(os.path.isfile(self.path(audio_path, k)) for k in range(self.n_variants))
