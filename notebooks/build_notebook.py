@@ -129,13 +129,21 @@ class Scale:
     final_time_limit: float
     minibatch_size: int
     n_predictions: int      # STEP 3: examples listed per partition
+    max_variants: int = None  # per comparison, besides its reference model (None: all)
 
 SCALES = {
     "smoke":   Scale(n_train=8, n_valid=4, epochs=1, time_limit=5, final_epochs=1,
-                     final_time_limit=5, minibatch_size=4, n_predictions=2),
-    "default": Scale(n_train=500, n_valid=100, epochs=15, time_limit=40, final_epochs=40,
+                     final_time_limit=5, minibatch_size=4, n_predictions=2, max_variants=1),
+    "default": Scale(n_train=500, n_valid=100, epochs=15, time_limit=35, final_epochs=40,
                      final_time_limit=300, minibatch_size=20, n_predictions=8),
 }
+
+def variants(items):
+    \"\"\"The variants a comparison trains at this scale (smoke: only the first, so every cell
+    still runs in seconds).\"\"\"
+    items = list(items)
+    return items if S.max_variants is None else items[:S.max_variants]
+
 if SCALE not in SCALES:
     raise ValueError(f"VUI_NOTEBOOK_SCALE={SCALE!r}: expected one of {sorted(SCALES)}")
 S = SCALES[SCALE]
@@ -303,29 +311,31 @@ plot_comparison([model_1, model_2], "model_2_cnn")
 MODEL3_MD = """
 ### Model 3: deeper RNN + time-distributed dense
 
-Two and three stacked LSTM layers (batch norm, ReLU and dropout between them).
+Two stacked LSTM layers (batch norm, ReLU and dropout between them) against Model 1's one. The
+two-layer models here and in Model 4 get twice the time budget (each epoch costs about twice as
+much).
 """
 
 MODEL3_CELL = """
-model_3 = train_model(M.presets.model_3())
-model_3b = train_model(M.RNNModel(bd_merge=None, rnn_type=M.RNNType.LSTM, rnn_layers=3))
-plot_comparison([model_1, model_3, model_3b], "model_3_deeper")
+model_3 = train_model(M.presets.model_3(), time_limit=2 * S.time_limit)   # 2 layers: twice the time
+plot_comparison([model_1, model_3], "model_3_deeper")
 """
 
 MODEL4_MD = """
 ### Model 4: bidirectional RNN + time-distributed dense
 
-The first of two LSTM layers is bidirectional; the seed compared the four ways of merging the
-forward and backward outputs (concat, sum, ave, mul) against the unidirectional two-layer model.
+The first of two LSTM layers is bidirectional. The seed compared the four ways of merging the
+forward and backward outputs (concat, sum, ave, mul) against the unidirectional two-layer model
+and found mul worst, the other three alike; we train concat, sum and mul (ave is sum halved
+before a batch norm, and the budget is short).
 """
 
 MODEL4_CELL = """
-bd_names = {merge.name: train_model(M.RNNModel(bd_merge=merge, rnn_type=M.RNNType.LSTM,
-                                               rnn_layers=2))
-            for merge in M.BidirectionalMerge}
-model_4 = bd_names["concat"]
-assert M.presets.model_4().describe() in model_4
-plot_comparison([model_3, *bd_names.values()], "model_4_bidirectional")
+model_4 = train_model(M.presets.model_4(), time_limit=2 * S.time_limit)   # BD(concat)
+bd_names = [train_model(M.RNNModel(bd_merge=merge, rnn_type=M.RNNType.LSTM, rnn_layers=2),
+                        time_limit=2 * S.time_limit)
+            for merge in variants([M.BidirectionalMerge.sum, M.BidirectionalMerge.mul])]
+plot_comparison([model_3, model_4, *bd_names], "model_4_bidirectional")
 """
 
 MODELS5_MD = """
@@ -359,14 +369,12 @@ base = train_model(cnn_gru(cnn()))
 DEPTH_MD = """
 ### CNN depth
 
-One convolution with a wide kernel (11, stride 2: the seed's starting point), and stacks of 1, 3
-and 5 stride-1 convolutions with kernel 3.
+Stacks of 1, 3 (the base) and 5 stride-1 convolutions with kernel 3 (the seed went up to 16 and
+found 10-12 best with one recurrent layer).
 """
 
 DEPTH_CELL = """
-depth_names = [train_model(cnn_gru(M.CNNConfig(kernel_size=11, conv_stride=2,
-                                               conv_border_mode="same")))]
-depth_names += [train_model(cnn_gru(cnn(cnn_layers=n))) if n != 3 else base for n in (1, 3, 5)]
+depth_names = [base] + [train_model(cnn_gru(cnn(cnn_layers=n))) for n in variants((1, 5))]
 plot_comparison(depth_names, "cnn_depth")
 """
 
@@ -374,20 +382,18 @@ ORDER_MD = """
 ### Order of batch norm, ReLU and dropout in the CNN
 
 The seed found that the order hardly matters once both dropout and batch norm are present, and
-that leaving dropout out hurts more than leaving batch norm out. Four orders of the three CNN
-layers' block, plus the block without dropout and without batch norm.
+that leaving dropout out hurts more than leaving batch norm out. The base's "relu DO BN" (the
+seed's preferred order), the canonical "BN relu DO", and the block without dropout and without
+batch norm.
 """
 
 ORDER_CELL = """
-orders = {  # (activation first, dropout before batch norm) -> the seed's names
-    "relu DO BN": dict(cnn_activation_before_bn_do=True, cnn_do_bn_order=True),
-    "relu BN DO": dict(cnn_activation_before_bn_do=True, cnn_do_bn_order=False),
-    "DO relu BN": dict(cnn_activation_before_bn_do=False, cnn_do_bn_order=True),
+orders = {  # the base is "relu DO BN" (activation first, dropout before batch norm)
     "BN relu DO": dict(cnn_activation_before_bn_do=False, cnn_do_bn_order=False),
     "relu BN (no DO)": dict(cnn_dropout_rate=0.0),
     "relu DO (no BN)": dict(cnn_bn=False),
 }
-order_names = [train_model(cnn_gru(cnn(**opts))) for opts in orders.values()]
+order_names = [base] + [train_model(cnn_gru(cnn(**opts))) for opts in variants(orders.values())]
 plot_comparison(order_names, "cnn_order_bn_relu_do")
 """
 
@@ -399,7 +405,7 @@ Three kernel-3 layers with dilations 1, 2, 4 (`dilation=2`, as in WaveNet) and t
 """
 
 DILATION_CELL = """
-dilation_names = [base] + [train_model(cnn_gru(cnn(dilation=d))) for d in (2, -2)]
+dilation_names = [base] + [train_model(cnn_gru(cnn(dilation=d))) for d in variants((2, -2))]
 plot_comparison(dilation_names, "cnn_dilations")
 """
 
@@ -414,26 +420,22 @@ compared with the same three GRU layers stacked plainly, on one stride-2 convolu
 
 DENSE_CELL = """
 stride2 = M.CNNConfig(kernel_size=11, conv_stride=2, conv_border_mode="same")
-dense_names = [
-    base,
-    train_model(cnn_gru(cnn(filters=80, cnn_dense=True))),
-    train_model(cnn_gru(stride2, rnn_layers=3)),
-    train_model(cnn_gru(stride2, rnn_layers=3, rnn_dense=True)),
-]
+dense_builders = [cnn_gru(cnn(filters=80, cnn_dense=True)),
+                  cnn_gru(stride2, rnn_layers=3, rnn_dense=True),
+                  cnn_gru(stride2, rnn_layers=3)]
+dense_names = [base] + [train_model(b) for b in variants(dense_builders)]
 plot_comparison(dense_names, "dense_cnn_vs_dense_rnn")
 """
 
 DROPOUT_MD = """
 ### Dropout rates
 
-CNN dropout 0.1, 0.2 (base) and 0.35; the seed found 0.25 best for its CNN layers and 0.3 before
-the time-distributed dense layer.
+CNN dropout 0.1, 0.2 (base) and 0.35; the seed found 0.25 best for its CNN layers.
 """
 
 DROPOUT_CELL = """
-dropout_names = [train_model(cnn_gru(cnn(cnn_dropout_rate=r))) if r != 0.2 else base
-                 for r in (0.1, 0.2, 0.35)]
-dropout_names.append(train_model(cnn_gru(cnn(), dropout_rate=0.35)))
+dropout_names = [base] + [train_model(cnn_gru(cnn(cnn_dropout_rate=r)))
+                          for r in variants((0.1, 0.35))]
 plot_comparison(dropout_names, "dropout_rates")
 """
 

@@ -79,7 +79,7 @@ def test_cer_wer_table_lists_every_model(executed):
     nb, results = executed
     import pandas as pd
     table = pd.read_csv(results / "cer_wer_table.csv", index_col="model")
-    assert len(table) >= 25     # Models 0-4 (12 runs), Models 5+ (14 runs), final
+    assert len(table) >= 18     # smoke: 10 runs for Models 0-4, 7 for Models 5+, the final
     assert table["CER"].between(0, 10).all() and table["WER"].between(0, 10).all()
     assert any(name.endswith("Final") for name in table.index)
     assert any(name.startswith("MFCC ") for name in table.index)
