@@ -493,7 +493,7 @@ def test_training_augmenter_precomputes_the_training_partition_once(spec_gen, tm
     from vui.augment import training_augmenter
     root = str(tmp_path / "variants")
     aug = training_augmenter(spec_gen, preset="light", n_variants=2, workers=1, cache_dir=root)
-    assert isinstance(aug, PrecomputedAugmenter)
+    assert isinstance(aug, PrecomputedAugmenter) and aug.name == "light x2"
     assert aug.spec == AugmentConfig.light().spec_augment
     assert all(aug.store.has(p) for p in spec_gen.train_audio_paths)
     files = sorted(os.listdir(aug.store.root))

@@ -375,7 +375,8 @@ def training_augmenter(audio_gen, preset: str = "default", n_variants: int = 4,
     feature cache and resumed on a rerun), then returns a PrecomputedAugmenter that serves one
     of them per (epoch, utterance), the clean features with probability `clean_prob`, with the
     preset's SpecAugment on top. On-the-fly waveform augmentation costs 22-38% of an epoch
-    (module docstring); reading a variant back costs ~1%. preset "none" returns None.
+    (module docstring); reading a variant back costs ~1%. preset "none" returns None. The
+    object's `name` ("default x4") marks the run's name in train_utils ("Aug(default x4)").
     """
     import functools
 
@@ -397,4 +398,5 @@ def training_augmenter(audio_gen, preset: str = "default", n_variants: int = 4,
     store = precompute_variants(paths, n_variants, feature_fn, root, Augmenter(config),
                                 seed=seed, workers=workers,
                                 feature_key=audio_gen.feature_config.cache_key())
-    return PrecomputedAugmenter(store, spec=config.spec_augment, clean_prob=clean_prob)
+    return PrecomputedAugmenter(store, spec=config.spec_augment, clean_prob=clean_prob,
+                                name=f"{preset} x{n_variants}")

@@ -168,10 +168,11 @@ class PrecomputedAugmenter:
     features) and `features` applies SpecAugment on top."""
 
     def __init__(self, store: VariantStore, spec: SpecAugmentConfig | None = None,
-                 clean_prob: float = 0.2):
+                 clean_prob: float = 0.2, name: str | None = None):
         if not 0.0 <= clean_prob <= 1.0:
             raise ValueError(f"clean_prob must be in [0, 1], got {clean_prob}")
         self.store, self.clean_prob = store, clean_prob
+        self.name = name  # train_utils.model_name puts it in the run's name: "Aug(<name>)"
         self.spec = SpecAugmentConfig() if spec is None else spec
 
     def variant_features(self, audio_path: str, rng: np.random.Generator) -> np.ndarray | None:
