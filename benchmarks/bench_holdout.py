@@ -20,7 +20,7 @@ Resumable: corpora, features and variants are reused; each (family, condition) t
 finished one) and its row is kept in row.json there. A finished run is reused whatever the
 new options say: give another --results-root to measure another budget or corpus size.
 
-Real run (about 2 x (corpus 3-5 min + 2 x (budget + ~1.5 min)), ~35 min at the 6-min budget):
+Real run (2 x (corpus 3-5 min + variants ~3.5 min + 2 x (budget + ~1.5 min)), ~45 min at 6 min):
   .venv/bin/python benchmarks/bench_holdout.py --families slt espeak --minutes 6
 Augmentation's epoch-time overhead only (demo model, first N training utterances, ~2 min):
   .venv/bin/python benchmarks/bench_holdout.py --overhead 200
