@@ -74,7 +74,8 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
     stoppers = [LossLimit(loss_limit), TimeLimit(time_limit)]
     model.fit(train_data, validation_data=valid_data, epochs=epochs, verbose=verbose,
               callbacks=[keras.callbacks.BackupAndRestore(str(backup_dir)),
-                         HistoryRecorder(record, pickle_path), *stoppers, *callbacks])
+                         DatasetEpochSync(train_data), HistoryRecorder(record, pickle_path),
+                         *stoppers, *callbacks])
     record["stopped"] = next((s.reason for s in stoppers if s.reason), None)
 
     R.save_model_atomically(model, model_path)
@@ -203,6 +204,19 @@ def _new_record(name, audio_gen, builder, model, epochs, minibatch_size, seed):
         "train_audio_seconds": float(np.sum(audio_gen.train_durations)),
         "completed": False, "stopped": None, "cer": None, "wer": None,
     }
+
+
+class DatasetEpochSync(keras.callbacks.Callback):
+    """A resumed run starts at BackupAndRestore's epoch; the dataset's epoch counter (which seeds
+    per-utterance augmentation) follows, so epoch k draws the same augmentation either way."""
+
+    def __init__(self, dataset):
+        super().__init__()
+        self.dataset = dataset
+
+    def on_train_begin(self, logs=None):
+        if hasattr(self.dataset, "epoch"):
+            self.dataset.epoch = getattr(self.model, "_initial_epoch", 0) or 0
 
 
 class HistoryRecorder(keras.callbacks.Callback):

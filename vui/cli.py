@@ -61,7 +61,6 @@ def cmd_train(args, _):
     if args.augment != "none":
         from vui.augment import training_augmenter
         augment = training_augmenter(gen, preset=args.augment, n_variants=args.augment_variants)
-        augment.name = f"{args.augment} x{args.augment_variants}"
     name = T.train_model(gen, _preset(args.preset), epochs=args.epochs,
                          minibatch_size=args.batch_size, optimizer=_optimizer(args),
                          sort_by_duration=args.sort_by_duration, time_limit=args.time_limit,
