@@ -7,7 +7,6 @@ training partition only and travel with trained models (`normalization_stats`).
 """
 import collections
 import hashlib
-import json
 import math
 import os
 import multiprocessing
@@ -20,6 +19,7 @@ from tqdm.auto import tqdm
 
 import char_map
 import utils as U
+from vui.corpus_index import read_index_lenient
 
 DEFAULT_CACHE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".cache", "features")
 CACHE_ENV = "VUI_CACHE_DIR"
@@ -43,66 +43,6 @@ PartitionData = collections.namedtuple("PartitionData", "audio_paths durations t
 
 class AlignmentError(ValueError):
     """A transcript too long for the model's output frames (CTC has no valid path)."""
-
-
-def _validate_entry_fallback(entry, where):
-    """The checks vui.corpus_index.validate_entry makes, for when that module is absent."""
-    if not isinstance(entry, dict) or not all(k in entry for k in ("key", "duration", "text")):
-        raise ValueError(f"{where}: expected a JSON object with 'key', 'duration' and 'text'")
-    duration = entry["duration"]
-    if isinstance(duration, bool) or not isinstance(duration, (int, float)) or \
-            not math.isfinite(duration) or duration <= 0:
-        raise ValueError(f"{where}: 'duration' must be a positive number of seconds, "
-                         f"got {duration!r}")
-    if not isinstance(entry["text"], str) or not entry["text"].strip():
-        raise ValueError(f"{where}: empty transcript; expected at least one character")
-    return entry
-
-
-try:
-    from vui.corpus_index import validate_entry as _validate_entry
-except ImportError:  # the corpus module is optional for this one
-    _validate_entry = _validate_entry_fallback
-
-
-def read_index_lenient(path):
-    """Index entries and [(where, reason)] for lines that are not valid entries.
-
-    vui.corpus_index.read_index stops at the first bad line; loading a partition must instead
-    keep every good utterance, so lines are validated one by one (with corpus_index's own
-    checks when available) and bad ones reported. Relative keys resolve against the index's
-    folder, as in corpus_index.
-    """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"corpus index {path!r} does not exist; expected a JSON-lines "
-                                f"file with one {{'key', 'duration', 'text'}} object a line")
-    base = os.path.dirname(os.path.abspath(path))
-    entries, bad = [], []
-    with open(path, encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}, line {number}"
-            try:
-                entry = _validate_entry(json.loads(line), where)
-            except ValueError as err:  # JSONDecodeError and CorpusIndexError are ValueErrors
-                key = _key_of(line)
-                bad.append((key or where, str(err)))  # the error names the file and line
-                continue
-            if not os.path.isabs(entry["key"]):
-                entry["key"] = os.path.normpath(os.path.join(base, entry["key"]))
-            entries.append(entry)
-    return entries, bad
-
-
-def _key_of(line):
-    """The audio path of a rejected index line, if it has one, so reports name the file."""
-    try:
-        key = json.loads(line).get("key")
-        return key if isinstance(key, str) and key else None
-    except (ValueError, AttributeError):
-        return None
 
 
 def repeated_adjacent(label):

@@ -187,11 +187,7 @@ def test_unalignable_utterances_are_left_out_with_one_warning(gen_factory, corpu
         gen.dataset("train", output_length=lambda n: 5)
 
 
-@pytest.mark.parametrize("validator", ["corpus_index", "fallback"])
-def test_bad_files_are_skipped_and_reported_once(gen_factory, corpus_copy, monkeypatch,
-                                                 validator):
-    if validator == "fallback":
-        monkeypatch.setattr(DG, "_validate_entry", DG._validate_entry_fallback)
+def test_bad_files_are_skipped_and_reported_once(gen_factory, corpus_copy):
     root, entries = corpus_copy["dir"], list(corpus_copy["entries"])
     (root / "corrupt.wav").write_bytes(b"RIFF....WAVEfmt " + os.urandom(300))
     soundfile.write(root / "silent.wav", np.zeros(16000, np.float32), 16000)

@@ -85,18 +85,16 @@ def write_index(path, entries):
     return len(entries)
 
 
-def read_index(path, max_duration=None):
-    """Read and validate an index; relative keys are resolved against the index's folder.
+def _index_lines(path):
+    """(where, raw line, entry or the ValueError that rejects it) for each non-blank line.
 
-    Lines over `max_duration` seconds are left out (None keeps all). Blank lines are allowed;
-    anything else that is not a valid entry raises CorpusIndexError naming the file and line.
-    """
+    Relative keys are resolved against the index's folder."""
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise CorpusIndexError(f"corpus index {path!r} does not exist; build one with "
-                               f"`python -m vui.tts_corpus` or `python -m vui.librispeech`")
+        raise CorpusIndexError(f"corpus index {path!r} does not exist; expected a JSON-lines file "
+                               f"with one {list(REQUIRED_FIELDS)} object a line (build one with "
+                               f"`vui corpus embedded` / python -m vui.tts_corpus, or `vui corpus librispeech`)")
     base = os.path.dirname(os.path.abspath(path))
-    entries = []
     with open(path, encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
@@ -105,14 +103,56 @@ def read_index(path, max_duration=None):
             try:
                 entry = json.loads(line)
             except json.JSONDecodeError as err:
-                raise CorpusIndexError(f"{where}: not valid JSON ({err.msg}); expected one "
-                                       f"object per line with {list(REQUIRED_FIELDS)}") from None
-            validate_entry(entry, where)
+                yield where, line, CorpusIndexError(
+                    f"{where}: not valid JSON ({err.msg}); expected one object per line with "
+                    f"{list(REQUIRED_FIELDS)}")
+                continue
+            try:
+                validate_entry(entry, where)
+            except ValueError as err:
+                yield where, line, err
+                continue
             if not os.path.isabs(entry["key"]):
                 entry["key"] = os.path.normpath(os.path.join(base, entry["key"]))
-            if max_duration is None or entry["duration"] <= max_duration:
-                entries.append(entry)
+            yield where, line, entry
+
+
+def read_index(path, max_duration=None):
+    """Read and validate an index; relative keys are resolved against the index's folder.
+
+    Lines over `max_duration` seconds are left out (None keeps all). Blank lines are allowed;
+    anything else that is not a valid entry raises CorpusIndexError naming the file and line.
+    """
+    entries = []
+    for _, _, entry in _index_lines(path):
+        if isinstance(entry, Exception):
+            raise entry
+        if max_duration is None or entry["duration"] <= max_duration:
+            entries.append(entry)
     return entries
+
+
+def read_index_lenient(path):
+    """(entries, [(audio path or line, reason)]): every valid entry, and each bad line reported.
+
+    Loading a partition must keep every good utterance, so bad lines are collected instead of
+    stopping the read (read_index stops at the first)."""
+    entries, bad = [], []
+    for where, line, entry in _index_lines(path):
+        if isinstance(entry, Exception):
+            bad.append((_key_of(line) or where, str(entry)))
+        else:
+            entries.append(entry)
+    return entries, bad
+
+
+def _key_of(line):
+    """The audio path of a rejected index line, if it has one, so reports name the file."""
+    try:
+        key = json.loads(line).get("key")
+        return key if isinstance(key, str) and key else None
+    except (ValueError, AttributeError):
+        return None
 
 
 def audio_duration(path):
