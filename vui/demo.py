@@ -7,8 +7,8 @@ comparison plot -> the model becomes the default of `vui transcribe`.
 import time
 from pathlib import Path
 
-DEMO_TRAIN_MINUTES = 13.0     # training budget; corpus generation and evaluation come on top
-DEMO_EPOCHS = 10              # the learning-rate schedule spans these; the time limit is a guard
+DEMO_TRAIN_MINUTES = 14.0     # training budget; corpus generation and evaluation come on top
+DEMO_EPOCHS = 13              # the learning-rate schedule spans these; the time limit is a guard
 DEMO_BATCH = 24
 DEMO_LEARNING_RATE = 2e-3
 DEMO_PREDICTIONS = 5
