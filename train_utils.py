@@ -15,7 +15,7 @@ import numpy as np
 import models
 from vui import results as R
 from vui.ctc import CTCLoss
-from vui.inference import (Evaluation, evaluate, get_predictions,  # noqa: F401
+from vui.inference import (Evaluation, evaluate, get_predictions,  # noqa: F401 (public API)
                            normalized_features, predict_probabilities)
 from vui.comparison import comparison_table, plot_comparison  # noqa: F401
 

@@ -39,6 +39,8 @@ from dataclasses import asdict, dataclass, field
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from vui import atomic  # noqa: E402  (after the sys.path line)
+
 DEFAULT_FAMILIES = ("slt", "espeak")
 DEFAULT_CONDITIONS = ("none", "default")
 DEFAULT_MINUTES = 6.0
@@ -209,11 +211,7 @@ def write_table(path, table, cfg):
         text = head + block + rest.split(TABLE_END, 1)[1]
     else:
         text = f"# Leave-one-family-out results\n\n{block}\n"
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    atomic.write_text(path, text)
 
 
 def run(cfg):
@@ -242,7 +240,6 @@ def measure_overhead(corpus_root, n_utterances, rounds=2, n_variants=4, workers=
     one warm-up epoch each so that TensorFlow's retracing for new lengths is not counted)."""
     import tempfile
 
-    import keras
     import numpy as np
 
     import data_generator as DG

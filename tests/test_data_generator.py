@@ -1,6 +1,5 @@
 """The cached generator against real espeak-ng files, broken files and a real keras model.fit."""
 import os
-import warnings
 
 import keras
 import numpy as np

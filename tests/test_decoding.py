@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from char_map import ALPHABET, BLANK_INDEX, NUM_CLASSES, char_map, int_sequence_to_text
+from char_map import BLANK_INDEX, NUM_CLASSES, char_map, int_sequence_to_text
 from vui import decoding as D
 from vui.lm import build_arpa
 from vui.metrics import cer_wer

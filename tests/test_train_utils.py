@@ -1,5 +1,4 @@
 """Training works for real: loss falls, results are written, a run resumes, a model reloads."""
-import pickle
 
 import keras
 import numpy as np

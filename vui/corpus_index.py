@@ -8,10 +8,11 @@ so an interrupted build never leaves a half-written index that a later training 
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 
 import soundfile as sf
+
+from vui import atomic
 
 REQUIRED_FIELDS = ("key", "duration", "text")
 DEFAULT_MAX_DURATION = 10.0   # seconds; the seed's AudioGenerator default
@@ -69,19 +70,7 @@ def validate_entry(entry, where="entry"):
 def write_index(path, entries):
     """Validate every entry, then write JSON lines atomically; returns the number written."""
     entries = [validate_entry(e, f"entry {i} for {path}") for i, e in enumerate(entries)]
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            for entry in entries:
-                out.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic.write_text(path, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
     return len(entries)
 
 

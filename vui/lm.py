@@ -17,12 +17,12 @@ decoder's output; sentences with characters outside the alphabet (digits, accent
 """
 import math
 import os
-import tempfile
 import warnings
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from char_map import ALPHABET, normalize_text
+from vui import atomic
 
 BOS, EOS, UNK = "<s>", "</s>", "<unk>"
 DEFAULT_ORDER = 3
@@ -196,28 +196,17 @@ def _arpa_value(x):
 
 def write_arpa(model, path):
     """Write the ARPA file atomically (a half-written LM would load as a different model)."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".arpa.tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write("\n\\data\\\n")
-            for n in range(model.order):
-                f.write(f"ngram {n + 1}={len(model.prob[n])}\n")
-            for n in range(model.order):
-                f.write(f"\n\\{n + 1}-grams:\n")
-                for gram in sorted(model.prob[n]):
-                    line = f"{_arpa_value(model.prob[n][gram])}\t{' '.join(gram)}"
-                    if n < model.order - 1:
-                        line += f"\t{_arpa_value(model.backoff[n].get(gram, 1.0))}"
-                    f.write(line + "\n")
-            f.write("\n\\end\\\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
+    lines = ["", "\\data\\"]
+    lines += [f"ngram {n + 1}={len(model.prob[n])}" for n in range(model.order)]
+    for n in range(model.order):
+        lines += ["", f"\\{n + 1}-grams:"]
+        for gram in sorted(model.prob[n]):
+            line = f"{_arpa_value(model.prob[n][gram])}\t{' '.join(gram)}"
+            if n < model.order - 1:
+                line += f"\t{_arpa_value(model.backoff[n].get(gram, 1.0))}"
+            lines.append(line)
+    lines += ["", "\\end\\", ""]
+    return atomic.write_text(path, "\n".join(lines))
 
 
 def build_arpa(sentences, path, order=DEFAULT_ORDER, discounts="modified_kn"):

@@ -10,6 +10,7 @@ import os
 
 from tqdm.auto import tqdm
 
+from vui import atomic
 from vui.decoding import DEFAULT_BEAM_WIDTH, BeamLMDecoder
 from vui.metrics import cer_wer
 
@@ -48,13 +49,7 @@ def tune_lm_weights(probs_list, references, lm_path, alphas=DEFAULT_ALPHAS, beta
 
 def save_lm_weights(tuning, path):
     """Write the tuning result as JSON next to the model's results (e.g. results/NAME.lm.json)."""
-    path = os.fspath(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(tuning, f, indent=1)
-    os.replace(tmp, path)
-    return path
+    return atomic.write_text(path, json.dumps(tuning, indent=1))
 
 
 def load_lm_weights(path):

@@ -7,8 +7,9 @@ one, which is atomic on POSIX file systems.
 """
 import os
 import pickle
-import tempfile
 from pathlib import Path
+
+from vui import atomic
 
 RESULTS_DIR = Path(os.environ.get("VUI_RESULTS_DIR", "results"))
 BACKUP_SUBDIR = ".backup"
@@ -28,23 +29,8 @@ def run_paths(name, results_dir=None):
     return base / f"{stem}.pickle", base / f"{stem}.keras", base / BACKUP_SUBDIR / stem
 
 
-def atomic_write_bytes(path, data):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_pickle(path, obj):
-    atomic_write_bytes(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+    atomic.write_bytes(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def load_pickle(path):
@@ -66,7 +52,7 @@ def save_model_atomically(model, path):
 
 def set_default_model(model_path, results_dir=None):
     base = Path(results_dir or RESULTS_DIR)
-    atomic_write_bytes(base / DEFAULT_MODEL_FILE, (str(Path(model_path).resolve()) + "\n").encode())
+    atomic.write_bytes(base / DEFAULT_MODEL_FILE, (str(Path(model_path).resolve()) + "\n").encode())
 
 
 def default_model(results_dir=None):

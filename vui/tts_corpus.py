@@ -23,7 +23,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from vui import corpus_plan, sentences as sentence_sources, tts_engines
+from vui import atomic, corpus_plan, sentences as sentence_sources, tts_engines
 from vui.corpus_index import IndexReport, audio_duration, write_index
 
 SAMPLE_RATE = 16000
@@ -195,10 +195,7 @@ def _collect(results, root, by_id, durations, failures, bar):
 
 
 def _write_text(path, text):
-    tmp = path + ".part"
-    with open(tmp, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(tmp, path)
+    atomic.write_text(path, text)
 
 
 def write_outputs(root, speakers, jobs, durations):

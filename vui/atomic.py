@@ -1,0 +1,29 @@
+"""Atomic file writes: a temporary file in the target's folder, renamed over the target.
+
+A killed run never leaves half a file behind (a truncated index, pickle or ARPA file would read
+as different data); `os.replace` is atomic on POSIX file systems.
+"""
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_bytes(path, data):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return os.fspath(path)
+
+
+def write_text(path, text):
+    """UTF-8 text, written atomically; returns the path as a string."""
+    return write_bytes(path, text.encode("utf-8"))
