@@ -138,11 +138,34 @@ def test_sort_by_duration_holds_across_epochs(loaded):
     by_duration = [t for _, t in sorted(zip(loaded.train_durations, loaded.train_texts))]
     plain = _epoch_orders(loaded.dataset("train", sort_by_duration=True, shuffle=False))
     assert all(o == by_duration for o in plain)
-    data = loaded.dataset("train", sort_by_duration=True, shuffle=True, batch_size=2)
+    data = loaded.dataset("train", sort_by_duration=True, shuffle=True, batch_size=2,
+                          duration_jitter=0)
     expected_batches = {frozenset(by_duration[i:i + 2]) for i in range(0, 6, 2)}
     for _ in range(4):
         assert {frozenset(data.batch_texts(b)) for b in range(len(data))} == expected_batches
         data.on_epoch_end()
+
+
+def test_jittered_duration_batches_vary_but_stay_narrow():
+    durations = np.linspace(1.0, 8.0, 400)
+    gen = DG.AudioGeneratorCached.__new__(DG.AudioGeneratorCached)
+    data = DG.UtteranceDataset.__new__(DG.UtteranceDataset)
+    data.indices, data.durations = np.arange(400), durations
+    data.sort_by_duration, data.shuffle, data.batch_size = True, True, 20
+    data.duration_jitter, data.rng = 0.1, np.random.default_rng(0)
+    contents = []
+    for _ in range(3):
+        data._plan()
+        batches = data.batches
+        assert sorted(np.concatenate(batches).tolist()) == list(range(400))
+        spread = [durations[b].max() / durations[b].min() for b in batches]
+        assert np.median(spread) < 1.3                    # random batches: ~5
+        padded = sum(durations[b].max() * len(b) for b in batches)
+        assert durations.sum() / padded > 0.9             # random batches: ~0.5
+        contents.append({frozenset(b.tolist()) for b in batches})
+    assert contents[0] != contents[1] != contents[2]    # batch contents change per epoch
+    with pytest.raises(ValueError, match="duration_jitter"):
+        DG.UtteranceDataset(gen, "train", duration_jitter=1.5)
 
 
 def test_batches_feed_keras_fit(loaded):

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 DEMO_TRAIN_MINUTES = 14.0     # training budget; corpus generation and evaluation come on top
-DEMO_EPOCHS = 13              # the learning-rate schedule spans these; the time limit is a guard
+DEMO_EPOCHS = 26              # the learning-rate schedule spans these; the time limit is a guard
 DEMO_BATCH = 24
 DEMO_LEARNING_RATE = 2e-3
 DEMO_PREDICTIONS = 5
@@ -49,7 +49,7 @@ def run(minutes=None, corpus_root="data/embedded", fresh=False):
     steps = -(-len(gen.train_audio_paths) // DEMO_BATCH)
     print(f"[demo] 3/5 training '{T.model_name(gen, builder)}' for up to {minutes:.0f} minutes")
     name = T.train_model(gen, builder, epochs=epochs, minibatch_size=DEMO_BATCH,
-                         optimizer=lambda: demo_optimizer(steps, epochs), sort_by_duration=False,
+                         optimizer=lambda: demo_optimizer(steps, epochs), sort_by_duration=True,
                          time_limit=60 * minutes, retrain=fresh, verbose=2)
 
     model = T.load_model(gen, builder)
