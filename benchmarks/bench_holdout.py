@@ -2,9 +2,9 @@
 
 For each held-out speaker family, an embedded corpus is built with that family only in its
 holdout partition (vui.tts_corpus, families espeak, kal, ked, slt, awb, rms). The demo's model
-(M.presets.demo(), the demo's Adam + cosine schedule and batch) is trained on the rest for a
-fixed time budget, once per augmentation condition (default: none and the precomputed
-"default" preset), and evaluated with greedy decoding on the in-family validation partition and
+(M.presets.demo(), trained by vui.demo.train: Adam + cosine, jittered duration buckets) is
+trained on the rest for a fixed time budget, once per augmentation condition (default: none,
+SpecAugment alone, and the precomputed waveform "default" preset), and evaluated with greedy decoding on the in-family validation partition and
 on the held-out family ("s/epoch" leaves out the first epoch, which pays for tracing). One
 markdown table comes out (printed and written to --out, between the markers of docs/holdout.md
 when the file has them).
@@ -20,7 +20,7 @@ Resumable: corpora, features and variants are reused; each (family, condition) t
 finished one) and its row is kept in row.json there. A finished run is reused whatever the
 new options say: give another --results-root to measure another budget or corpus size.
 
-Real run (2 x (corpus 3-5 min + variants ~3.5 min + 2 x (budget + ~1.5 min)), ~45 min at 6 min):
+Real run (2 x (corpus 3-5 min + variants ~3.5 min + 3 x (budget + ~1 min)), ~60 min at 6 min):
   .venv/bin/python benchmarks/bench_holdout.py --families slt espeak --minutes 6
 Augmentation's epoch-time overhead only (demo model, first N training utterances, ~2 min):
   .venv/bin/python benchmarks/bench_holdout.py --overhead 200
@@ -31,7 +31,6 @@ Tiny end-to-end check (~1.5 min):
 """
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -42,11 +41,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from vui import atomic  # noqa: E402  (after the sys.path line)
 
 DEFAULT_FAMILIES = ("slt", "espeak")
-DEFAULT_CONDITIONS = ("none", "default")
+DEFAULT_CONDITIONS = ("none", "specaugment", "default")
 DEFAULT_MINUTES = 6.0
-# An epoch of the 4,500-utterance corpus took ~60 s on the shared 2 cores (results of the
-# demo), so the cosine schedule spans one epoch per budget minute; the time limit is a guard.
-SECONDS_PER_EPOCH_ESTIMATE = 60.0
+# An epoch of the 4,500-utterance corpus takes 32-38 s on 2 quiet cores in jittered duration
+# buckets (the demo's batching), so the cosine schedule spans ~1.7 epochs per budget minute;
+# the time limit is a guard.
+SECONDS_PER_EPOCH_ESTIMATE = 35.0
 ROW_FILE = "row.json"
 TABLE_START, TABLE_END = "<!-- holdout-table:start -->", "<!-- holdout-table:end -->"
 COLUMNS = ("family", "augmentation", "valid CER", "valid WER", "held-out CER", "held-out WER",
@@ -101,7 +101,7 @@ def run_condition(gen, family, condition, cfg):
     import train_utils as T
     from vui import results as R
     from vui.augment import training_augmenter
-    from vui.demo import DEMO_BATCH, demo_optimizer
+    from vui import demo
 
     results_dir = os.path.join(cfg.results_root, f"{family}-{condition}")
     builder = M.presets.demo()
@@ -115,12 +115,11 @@ def run_condition(gen, family, condition, cfg):
     if cached:
         print(f"[holdout] {family}/{condition}: reusing {row_path}")
         return cached
-    epochs, steps = cfg.n_epochs, math.ceil(len(gen.train_audio_paths) / DEMO_BATCH)
+    epochs = cfg.n_epochs
     print(f"[holdout] {family}/{condition}: training {epochs} epochs, "
           f"at most {cfg.minutes:g} min")
-    T.train_model(gen, builder, epochs=epochs, minibatch_size=DEMO_BATCH,
-                  optimizer=lambda: demo_optimizer(steps, epochs), time_limit=60 * cfg.minutes,
-                  results_dir=results_dir, augment=augment, seed=cfg.seed, verbose=2)
+    demo.train(gen, builder, minutes=cfg.minutes, epochs=epochs, results_dir=results_dir,
+               augment=augment, seed=cfg.seed)
     model = T.load_model(str(model_path))
     record = model.vui_record
     held = T.evaluate(model, gen, "test", verbose=0)
@@ -295,7 +294,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--families", nargs="+", default=list(DEFAULT_FAMILIES))
     p.add_argument("--conditions", nargs="+", default=list(DEFAULT_CONDITIONS),
-                   help="augmentation presets: none, light, default")
+                   help="augmentation presets: none, specaugment, light, default")
     p.add_argument("--minutes", type=float, default=DEFAULT_MINUTES,
                    help="training budget per model (default %(default)s)")
     p.add_argument("--epochs", type=int, default=None,

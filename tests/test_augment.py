@@ -8,7 +8,7 @@ import scipy.signal as ss
 
 from vui import augment_dsp as dsp
 from vui.augment import (WAVEFORM_KINDS, AugmentConfig, Augmenter, NoiseConfig,
-                         SpecAugmentConfig, SpeedConfig, spec_augment)
+                         SPEC_MASK_VALUE, SpecAugmentConfig, SpeedConfig, spec_augment)
 from vui.augment_precompute import PrecomputedAugmenter, precompute_variants
 from utils import FeatureConfig, compute_features, load_audio, spectrogram
 
@@ -515,6 +515,23 @@ def test_training_augmenter_precomputes_the_training_partition_once(spec_gen, tm
     assert training_augmenter(spec_gen, preset="none") is None
     with pytest.raises(ValueError, match="unknown augmentation preset 'heavy'"):
         training_augmenter(spec_gen, preset="heavy")
+
+
+def test_specaugment_preset_masks_cached_features_without_reloading_audio(spec_gen, tmp_path):
+    from vui.augment import SpecAugmenter, training_augmenter
+    aug = training_augmenter(spec_gen, preset="specaugment", cache_dir=str(tmp_path / "v"))
+    assert isinstance(aug, SpecAugmenter) and aug.name == "specaugment"
+    assert not hasattr(aug, "waveform") and not os.path.exists(tmp_path / "v")
+    data = spec_gen.dataset("train", shuffle=False, augment=aug, seed=3)
+    clean = spec_gen.dataset("train", shuffle=False)
+    x_aug, y_aug = data[0]
+    x_clean, y_clean = clean[0]
+    assert x_aug.shape == x_clean.shape
+    np.testing.assert_array_equal(y_aug, y_clean)
+    changed = x_aug != x_clean
+    assert changed.any() and np.all(x_aug[changed] == SPEC_MASK_VALUE)   # masks, nothing else
+    np.testing.assert_array_equal(x_aug, spec_gen.dataset("train", shuffle=False, augment=aug,
+                                                          seed=3)[0][0])
 
 
 def test_first_two_batches_differ_in_width_so_keras_fit_accepts_later_widths(speech_corpus,

@@ -136,3 +136,26 @@ def test_report_summary_lists_each_skipped_file():
     assert "kept 2 utterances (2.00 h)" in text and "dropped 1 clips over 10 s" in text
     assert "/x/a.flac: broken" in text
     json.dumps(r.skipped)
+
+
+def test_bench_families_groups_error_rates_by_the_index_family(tmp_path):
+    import importlib.util
+    import json
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location(
+        "bench_families", Path(__file__).resolve().parents[1] / "benchmarks" / "bench_families.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    index = tmp_path / "valid_corpus.json"
+    entries = [{"key": "a.wav", "family": "slt"}, {"key": "b.wav", "family": "espeak"},
+               {"key": "c.wav", "family": "slt"}]
+    index.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    families = bench.family_of(index)
+    assert families == {str(tmp_path / "a.wav"): "slt", str(tmp_path / "b.wav"): "espeak",
+                        str(tmp_path / "c.wav"): "slt"}
+    paths = [str(tmp_path / k) for k in ("a.wav", "b.wav", "c.wav")]
+    rows = bench.per_family(paths, ["ab cd", "ab cd", "ef gh"], ["ab cd", "xb cd", "ef gh"],
+                            families)
+    assert rows[0] == ("espeak", 1, 0.2, 0.5)          # worst first: 1 of 5 characters wrong
+    assert rows[1] == ("slt", 2, 0.0, 0.0)
+    assert rows[2][:2] == ("all", 3) and abs(rows[2][2] - 1 / 15) < 1e-9

@@ -242,6 +242,12 @@ class AugmentConfig:
         return cls()
 
     @classmethod
+    def spec_only(cls) -> "AugmentConfig":
+        """SpecAugment alone (the default masks): no audio is reloaded, so it costs ~nothing
+        per epoch and needs no precomputation."""
+        return dataclasses.replace(cls.none(), spec_augment=SpecAugmentConfig())
+
+    @classmethod
     def waveform_only(cls, kind: str, **strength) -> "AugmentConfig":
         """Only `kind` on, always applied, with its fields overridden by `strength` (for tests
         and per-kind benchmarks)."""
@@ -360,8 +366,22 @@ def spec_augment(feats: np.ndarray, rng: np.random.Generator,
     return out
 
 
-PRESETS = {"none": AugmentConfig.none, "light": AugmentConfig.light,
-           "default": AugmentConfig.default}
+class SpecAugmenter:
+    """The hook object for feature masks only (no `waveform` hook, so the generator keeps
+    serving its cached features and just masks them)."""
+
+    def __init__(self, config: SpecAugmentConfig | None = None, name: str = "specaugment"):
+        self.spec = SpecAugmentConfig() if config is None else config
+        self.name = name  # train_utils.model_name puts it in the run's name: "Aug(<name>)"
+
+    def features(self, feats: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if not (self.spec.enabled and rng.random() < self.spec.prob):
+            return np.asarray(feats)
+        return spec_augment(np.asarray(feats), rng, self.spec)
+
+
+PRESETS = {"none": AugmentConfig.none, "specaugment": AugmentConfig.spec_only,
+           "light": AugmentConfig.light, "default": AugmentConfig.default}
 VARIANTS_SUBDIR = "augment-variants"   # beside the generator's feature cache
 
 
@@ -377,6 +397,7 @@ def training_augmenter(audio_gen, preset: str = "default", n_variants: int = 4,
     preset's SpecAugment on top. On-the-fly waveform augmentation costs 22-38% of an epoch
     (module docstring); reading a variant back costs ~1%. preset "none" returns None. The
     object's `name` ("default x4") marks the run's name in train_utils ("Aug(default x4)").
+    A preset without waveform kinds ("specaugment") needs no variants: a SpecAugmenter.
     """
     import functools
 
@@ -393,6 +414,8 @@ def training_augmenter(audio_gen, preset: str = "default", n_variants: int = 4,
         raise ValueError("training_augmenter needs the generator's training partition: call "
                          "audio_gen.load_train_data(...) first")
     config = PRESETS[preset]()
+    if not config.any_waveform:
+        return SpecAugmenter(config.spec_augment, name=preset)
     root = cache_dir or os.path.join(os.path.dirname(audio_gen.cache.dir), VARIANTS_SUBDIR)
     feature_fn = functools.partial(utils.compute_features, config=audio_gen.feature_config)
     store = precompute_variants(paths, n_variants, feature_fn, root, Augmenter(config),

@@ -12,6 +12,7 @@ DEMO_EPOCHS = 26              # the learning-rate schedule spans these; the time
 DEMO_BATCH = 24
 DEMO_LEARNING_RATE = 2e-3
 DEMO_PREDICTIONS = 5
+DEMO_AUGMENT = "specaugment"  # vui.augment preset: masks on cached features, ~free per epoch
 
 
 def demo_optimizer(steps_per_epoch, epochs):
@@ -23,6 +24,17 @@ def demo_optimizer(steps_per_epoch, epochs):
     schedule = keras.optimizers.schedules.CosineDecay(
         DEMO_LEARNING_RATE, decay_steps=max(1, steps_per_epoch * epochs), alpha=0.05)
     return keras.optimizers.Adam(learning_rate=schedule, clipnorm=5.0)
+
+
+def train(gen, builder, minutes=DEMO_TRAIN_MINUTES, epochs=DEMO_EPOCHS, **train_options):
+    """The demo's recipe, shared with the benchmarks: Adam + cosine over `epochs`, jittered
+    duration buckets (batches of like lengths: ~2x less padding than random batches), and a
+    time guard of `minutes`. `train_options` go to train_model (results_dir, augment, ...)."""
+    import train_utils as T
+    steps = -(-len(gen.train_audio_paths) // DEMO_BATCH)
+    return T.train_model(gen, builder, epochs=epochs, minibatch_size=DEMO_BATCH,
+                         optimizer=lambda: demo_optimizer(steps, epochs), sort_by_duration=True,
+                         time_limit=60 * minutes, verbose=2, **train_options)
 
 
 def run(minutes=None, corpus_root="data/embedded", fresh=False):
@@ -44,15 +56,14 @@ def run(minutes=None, corpus_root="data/embedded", fresh=False):
     gen.load_train_data(str(corpus_root / "train_corpus.json"))
     gen.load_validation_data(str(corpus_root / "valid_corpus.json"))
 
+    from vui.augment import training_augmenter
     builder = M.presets.demo()
-    epochs = DEMO_EPOCHS
-    steps = -(-len(gen.train_audio_paths) // DEMO_BATCH)
-    print(f"[demo] 3/5 training '{T.model_name(gen, builder)}' for up to {minutes:.0f} minutes")
-    name = T.train_model(gen, builder, epochs=epochs, minibatch_size=DEMO_BATCH,
-                         optimizer=lambda: demo_optimizer(steps, epochs), sort_by_duration=True,
-                         time_limit=60 * minutes, retrain=fresh, verbose=2)
+    augment = training_augmenter(gen, preset=DEMO_AUGMENT)
+    print(f"[demo] 3/5 training '{T.model_name(gen, builder, augment)}' for up to "
+          f"{minutes:.0f} minutes")
+    name = train(gen, builder, minutes=minutes, retrain=fresh, augment=augment)
 
-    model = T.load_model(gen, builder)
+    model = T.load_model(R.run_paths(name)[1])
     print("[demo] 4/5 validation (speaker variants and sentences never trained on)")
     result = T.evaluate(model, gen, "validation")
     print(f"[demo] validation CER {result.cer:.2%}  WER {result.wer:.2%} "

@@ -1,0 +1,77 @@
+"""CER/WER of a trained model per speaker family (espeak, kal, ked, slt, awb, rms) of a partition.
+
+    python benchmarks/bench_families.py [--model results/NAME.keras] [--corpus data/embedded]
+                                        [--partition valid] [--decoder greedy]
+
+One overall figure hides where a model fails: the embedded corpus's validation and test
+partitions mix espeak-ng formant voices with recorded speakers (festival/flite), and this table
+says which of them the model hears. The family of each utterance comes from the corpus index.
+"""
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+INDEX_FILES = {"train": "train_corpus.json", "valid": "valid_corpus.json",
+               "test": "test_corpus.json", "holdout": "holdout_corpus.json"}
+
+
+def family_of(index_path):
+    """{audio path: family} from a corpus index (family "?" where the index has none)."""
+    families = {}
+    for line in Path(index_path).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            entry = json.loads(line)
+            families[str(Path(index_path).parent / entry["key"])] = entry.get("family", "?")
+    return families
+
+
+def per_family(paths, references, hypotheses, families):
+    """[(family, utterances, cer, wer)], worst CER first, with an "all" row at the end."""
+    from vui.metrics import cer_wer
+    groups = defaultdict(lambda: ([], []))
+    for path, ref, hyp in zip(paths, references, hypotheses):
+        refs, hyps = groups[families.get(path, "?")]
+        refs.append(ref)
+        hyps.append(hyp)
+    rows = [(family, len(refs), *cer_wer(refs, hyps)) for family, (refs, hyps) in groups.items()]
+    rows.sort(key=lambda row: -row[2])
+    return rows + [("all", len(references), *cer_wer(references, hypotheses))]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=None, help="default: the demo's model")
+    parser.add_argument("--corpus", default="data/embedded")
+    parser.add_argument("--partition", default="valid", choices=sorted(INDEX_FILES))
+    parser.add_argument("--decoder", default="greedy", help="greedy, beam or beam_lm")
+    args = parser.parse_args(argv)
+
+    import data_generator as DG
+    import train_utils as T
+    from vui import results as R
+    model_path = R.default_model() if args.model is None else R.resolve_model_path(args.model)
+    model = T.load_model(str(model_path))
+    index = Path(args.corpus) / INDEX_FILES[args.partition]
+    gen = DG.AudioGeneratorCached(spectrogram=model.vui_record["feature_config"]["kind"]
+                                  == "spectrogram",
+                                  mfcc_dim=model.vui_record["feature_config"]["mfcc_dim"])
+    gen.load_test_data(str(index))
+    stats = model.vui_record["normalization"]
+    gen.set_normalization(stats["mean"], stats["std"])
+    result = T.evaluate(model, gen, "test", decoder=args.decoder, verbose=1)
+    paths = gen.partition_data("test")[0]
+    families = family_of(index)
+    print(f"{model.vui_record['name']}\n{index} ({args.decoder} decoding)\n")
+    print("| family | utterances | CER | WER |\n|---|---|---|---|")
+    for family, n, cer, wer in per_family(paths, result.references, result.hypotheses, families):
+        print(f"| {family} | {n} | {cer:.1%} | {wer:.1%} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
