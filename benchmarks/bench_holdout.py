@@ -43,10 +43,6 @@ from vui import atomic  # noqa: E402  (after the sys.path line)
 DEFAULT_FAMILIES = ("slt", "espeak")
 DEFAULT_CONDITIONS = ("none", "specaugment", "default")
 DEFAULT_MINUTES = 6.0
-# An epoch of the 4,500-utterance corpus takes 32-38 s on 2 quiet cores in jittered duration
-# buckets (the demo's batching), so the cosine schedule spans ~1.7 epochs per budget minute;
-# the time limit is a guard.
-SECONDS_PER_EPOCH_ESTIMATE = 35.0
 ROW_FILE = "row.json"
 TABLE_START, TABLE_END = "<!-- holdout-table:start -->", "<!-- holdout-table:end -->"
 COLUMNS = ("family", "augmentation", "valid CER", "valid WER", "held-out CER", "held-out WER",
@@ -58,7 +54,7 @@ class HoldoutConfig:
     families: tuple = DEFAULT_FAMILIES
     conditions: tuple = DEFAULT_CONDITIONS
     minutes: float = DEFAULT_MINUTES
-    epochs: int | None = None          # None: one per budget minute (at least 1)
+    epochs: int | None = None          # None: as many as fit the budget (vui.demo.budget_epochs)
     n_variants: int = 4
     workers: int = 2
     data_root: str = "data"
@@ -66,12 +62,6 @@ class HoldoutConfig:
     out: str = "docs/holdout.md"
     corpus: dict = field(default_factory=dict)   # CorpusConfig overrides (sizes)
     seed: int = 0
-
-    @property
-    def n_epochs(self):
-        if self.epochs is not None:
-            return self.epochs
-        return max(1, round(60 * self.minutes / SECONDS_PER_EPOCH_ESTIMATE))
 
 
 def build_corpus(family, cfg):
@@ -115,7 +105,7 @@ def run_condition(gen, family, condition, cfg):
     if cached:
         print(f"[holdout] {family}/{condition}: reusing {row_path}")
         return cached
-    epochs = cfg.n_epochs
+    epochs = cfg.epochs or demo.budget_epochs(gen, cfg.minutes)
     print(f"[holdout] {family}/{condition}: training {epochs} epochs, "
           f"at most {cfg.minutes:g} min")
     demo.train(gen, builder, minutes=cfg.minutes, epochs=epochs, results_dir=results_dir,
@@ -198,7 +188,8 @@ def write_table(path, table, cfg):
     new file holding only the table."""
     stamp = (f"Measured {time.strftime('%Y-%m-%d %H:%M')} with `benchmarks/bench_holdout.py "
              f"--families {' '.join(cfg.families)} --minutes {cfg.minutes:g}` "
-             f"({cfg.n_epochs} scheduled epochs, {cfg.n_variants} variants, greedy decoding"
+             f"({f'{cfg.epochs} scheduled epochs' if cfg.epochs else 'epochs fitted to the budget'}, "
+             f"{cfg.n_variants} variants, greedy decoding"
              f"{', corpus ' + json.dumps(cfg.corpus) if cfg.corpus else ''}).")
     block = f"{TABLE_START}\n{stamp}\n\n{table}\n{TABLE_END}"
     text = ""
