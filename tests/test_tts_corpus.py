@@ -160,6 +160,11 @@ def test_rerun_reuses_and_repairs(tiny):
     with pytest.raises(ValueError, match="other settings"):
         T.build_embedded_corpus(root, T.CorpusConfig(n_train=7, n_valid=3, n_test=3, seed=5,
                                                      workers=1), progress=False)
+    # The demo reuses a corpus of any size through the settings it was built with.
+    saved = T.saved_settings(root)
+    assert T.CorpusConfig(**saved, workers=1) == cfg
+    assert T.build_embedded_corpus(root, **saved, workers=1, progress=False).reused == 12
+    assert T.saved_settings(os.path.join(root, "nothing-here")) == {}
 
 
 def test_holdout_build_and_failing_voice_is_reported(tmp_path, voices):

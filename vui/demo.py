@@ -55,7 +55,7 @@ def run(minutes=None, corpus_root="data/embedded", fresh=False):
 
     from vui import tts_corpus
     print(f"[demo] 1/5 embedded corpus under {corpus_root} (reused when already there)")
-    tts_corpus.build_embedded_corpus(corpus_root)
+    tts_corpus.build_embedded_corpus(corpus_root, **tts_corpus.saved_settings(corpus_root))
 
     import data_generator as DG
     import models as M

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import soundfile as sf
@@ -238,6 +238,18 @@ def _check_config(root, fingerprint):
                              f"{diff}); choose another --root or delete that folder")
     os.makedirs(root, exist_ok=True)
     _write_text(path, json.dumps(fingerprint, indent=1) + "\n")
+
+
+def saved_settings(root):
+    """The CorpusConfig fields a corpus under `root` was built with ({} if none there), so a
+    caller can reuse or complete that corpus whatever its sizes."""
+    path = os.path.join(root, CONFIG_FILE)
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        old = json.load(f)
+    names = {f.name for f in fields(CorpusConfig)} - {"workers"}
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in old.items() if k in names}
 
 
 def build_embedded_corpus(root="data/embedded", config=None, progress=True, voices=None, **kw):
