@@ -582,3 +582,17 @@ def test_precompute_redoes_variants_of_a_changed_file(speech_corpus, tmp_path):
     store = precompute_variants([clip], 1, _spec_features, str(tmp_path / "v"), workers=1)
     after = store.load(clip, 0)
     assert after.shape != before.shape or not np.array_equal(after, before)
+
+
+def test_voices_preset_varies_the_talker_not_the_room():
+    from vui.augment import PRESETS
+    voices, default = PRESETS["voices"](), AugmentConfig.default()
+    assert not voices.reverb.enabled and voices.noise.min_snr_db > default.noise.min_snr_db
+    assert voices.vtlp.min_alpha < default.vtlp.min_alpha < default.vtlp.max_alpha < \
+        voices.vtlp.max_alpha
+    assert voices.any_waveform
+    rng = np.random.default_rng(0)
+    audio = np.sin(2 * np.pi * 220 * np.arange(16000) / 16000).astype(np.float32)
+    out = Augmenter(AugmentConfig.waveform_only("vtlp", min_alpha=0.8, max_alpha=0.8)).waveform(
+        audio, 16000, rng)
+    assert out.shape == audio.shape and not np.allclose(out, audio, atol=1e-3)

@@ -153,9 +153,10 @@ def build_parser():
     p.add_argument("--sort-by-duration", action="store_true")
     p.add_argument("--time-limit", type=float, default=None, help="seconds")
     p.add_argument("--retrain", action="store_true")
-    p.add_argument("--augment", choices=("none", "specaugment", "light", "default"),
+    p.add_argument("--augment", choices=("none", "specaugment", "light", "default", "voices"),
                    default="none", help="training-time augmentation: SpecAugment masks only, or "
-                   "precomputed waveform variants + SpecAugment (light, default)")
+                   "precomputed waveform variants + SpecAugment (light, default, or voices: "
+                   "talker variation without rooms or noise)")
     p.add_argument("--augment-variants", type=int, default=4, help="variants per utterance")
     p.set_defaults(func=cmd_train)
 
