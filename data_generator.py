@@ -12,6 +12,7 @@ import os
 import multiprocessing
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict
 
 import keras
 import numpy as np
@@ -199,6 +200,15 @@ class AudioGeneratorCached:
             self._set_partition(part, [])
         if desc_file is not None:
             self.load_train_data(desc_file)
+
+    @classmethod
+    def for_features(cls, feature_config, **kwargs):
+        """A generator computing the features a model was trained on (its record's
+        `feature_config` dict, or a utils.FeatureConfig); kwargs as for the constructor."""
+        cfg = feature_config if isinstance(feature_config, dict) else asdict(feature_config)
+        return cls(step=cfg["step_ms"], window=cfg["window_ms"], max_freq=cfg["max_freq"],
+                   mfcc_dim=cfg["mfcc_dim"], spectrogram=cfg["kind"] == "spectrogram",
+                   raw=cfg["kind"] == "raw", **kwargs)
 
     @property
     def input_dim(self):

@@ -85,10 +85,7 @@ def model_data(model_path, corpus, eval_index, max_utterances):
     import train_utils as T
     from vui.inference import normalized_features, predict_probabilities
     model = T.load_model(str(model_path))
-    cfg = model.vui_record["feature_config"]
-    gen = DG.AudioGeneratorCached(step=cfg["step_ms"], window=cfg["window_ms"],
-                                  max_freq=cfg["max_freq"], mfcc_dim=cfg["mfcc_dim"],
-                                  spectrogram=cfg["kind"] == "spectrogram", raw=cfg["kind"] == "raw")
+    gen = DG.AudioGeneratorCached.for_features(model.vui_record["feature_config"])
     gen.load_train_data(str(Path(corpus) / "train_corpus.json"))
     gen.load_validation_data(str(Path(corpus) / "valid_corpus.json"))
     gen.load_test_data(str(eval_index))

@@ -8,7 +8,6 @@ partitions mix espeak-ng formant voices with recorded speakers (festival/flite),
 says which of them the model hears. The family of each utterance comes from the corpus index.
 """
 import argparse
-import json
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -21,12 +20,8 @@ INDEX_FILES = {"train": "train_corpus.json", "valid": "valid_corpus.json",
 
 def family_of(index_path):
     """{audio path: family} from a corpus index (family "?" where the index has none)."""
-    families = {}
-    for line in Path(index_path).read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            entry = json.loads(line)
-            families[str(Path(index_path).parent / entry["key"])] = entry.get("family", "?")
-    return families
+    from vui.corpus_index import read_index
+    return {entry["key"]: entry.get("family", "?") for entry in read_index(index_path)}
 
 
 def per_family(paths, references, hypotheses, families):
@@ -57,9 +52,7 @@ def main(argv=None):
     model_path = R.default_model() if args.model is None else R.resolve_model_path(args.model)
     model = T.load_model(str(model_path))
     index = Path(args.corpus) / INDEX_FILES[args.partition]
-    gen = DG.AudioGeneratorCached(spectrogram=model.vui_record["feature_config"]["kind"]
-                                  == "spectrogram",
-                                  mfcc_dim=model.vui_record["feature_config"]["mfcc_dim"])
+    gen = DG.AudioGeneratorCached.for_features(model.vui_record["feature_config"])
     gen.load_test_data(str(index))
     stats = model.vui_record["normalization"]
     gen.set_normalization(stats["mean"], stats["std"])

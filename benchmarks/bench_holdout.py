@@ -4,8 +4,8 @@ For each held-out speaker family, an embedded corpus is built with that family o
 holdout partition (vui.tts_corpus, families espeak, kal, ked, slt, awb, rms). The demo's model
 (M.presets.demo(), trained by vui.demo.train: Adam + cosine, jittered duration buckets) is
 trained on the rest for a fixed time budget, once per augmentation condition (default: none,
-SpecAugment alone, and the precomputed waveform "default" preset), and evaluated with greedy decoding on the in-family validation partition and
-on the held-out family ("s/epoch" leaves out the first epoch, which pays for tracing). One
+SpecAugment alone, and the precomputed waveform "default" preset), and evaluated with greedy
+decoding on the in-family validation partition and on the held-out family ("s/epoch" leaves out the first epoch, which pays for tracing). One
 markdown table comes out (printed and written to --out, between the markers of docs/holdout.md
 when the file has them).
 
@@ -285,7 +285,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--families", nargs="+", default=list(DEFAULT_FAMILIES))
     p.add_argument("--conditions", nargs="+", default=list(DEFAULT_CONDITIONS),
-                   help="augmentation presets: none, specaugment, light, default")
+                   help="augmentation presets: none, specaugment, light, default, voices")
     p.add_argument("--minutes", type=float, default=DEFAULT_MINUTES,
                    help="training budget per model (default %(default)s)")
     p.add_argument("--epochs", type=int, default=None,

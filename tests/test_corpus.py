@@ -147,8 +147,8 @@ def test_bench_families_groups_error_rates_by_the_index_family(tmp_path):
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     index = tmp_path / "valid_corpus.json"
-    entries = [{"key": "a.wav", "family": "slt"}, {"key": "b.wav", "family": "espeak"},
-               {"key": "c.wav", "family": "slt"}]
+    entries = [{"key": k, "duration": 1.0, "text": "ab cd", "family": f}
+               for k, f in (("a.wav", "slt"), ("b.wav", "espeak"), ("c.wav", "slt"))]
     index.write_text("".join(json.dumps(e) + "\n" for e in entries))
     families = bench.family_of(index)
     assert families == {str(tmp_path / "a.wav"): "slt", str(tmp_path / "b.wav"): "espeak",

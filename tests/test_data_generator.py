@@ -320,3 +320,13 @@ def test_a_feature_constant_in_training_does_not_explode(loaded):
     normed = loaded.normalize(feats)
     assert normed[0, 0] == 2.0
     np.testing.assert_allclose(normed[:, 160], 2.0 / DG.STD_FLOOR, rtol=1e-6)
+
+
+@pytest.mark.parametrize("config", [U.FeatureConfig("spectrogram", max_freq=4000),
+                                    U.FeatureConfig("mfcc", mfcc_dim=26, step_ms=20),
+                                    U.FeatureConfig("raw")])
+def test_generator_for_a_models_recorded_features(config):
+    from dataclasses import asdict
+    assert DG.AudioGeneratorCached.for_features(config).feature_config == config
+    gen = DG.AudioGeneratorCached.for_features(asdict(config), minibatch_size=3)
+    assert gen.feature_config == config and gen.minibatch_size == 3

@@ -385,7 +385,8 @@ class SpecAugmenter:
     """The hook object for feature masks only (no `waveform` hook, so the generator keeps
     serving its cached features and just masks them)."""
 
-    def __init__(self, config: SpecAugmentConfig | None = None, name: str = "specaugment"):
+    def __init__(self, config: SpecAugmentConfig | None = None,
+                 name: str | None = "specaugment"):
         self.spec = SpecAugmentConfig() if config is None else config
         self.name = name  # train_utils.model_name puts it in the run's name: "Aug(<name>)"
 

@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from vui.augment import AugmentConfig, Augmenter, SpecAugmentConfig, spec_augment
+from vui.augment import AugmentConfig, Augmenter, SpecAugmentConfig, SpecAugmenter
 
 MANIFEST = "manifest.json"
 SAMPLE_RATE = 16000
@@ -162,18 +162,17 @@ def _run(jobs, workers):
     return [r for r in results if r is not None]
 
 
-class PrecomputedAugmenter:
+class PrecomputedAugmenter(SpecAugmenter):
     """The hook object for precomputed variants: `variant_features` picks one of the K
     variants (or, with probability clean_prob, none: the generator then uses its cached clean
-    features) and `features` applies SpecAugment on top."""
+    features) and `features` (SpecAugmenter's) applies SpecAugment on top."""
 
     def __init__(self, store: VariantStore, spec: SpecAugmentConfig | None = None,
                  clean_prob: float = 0.2, name: str | None = None):
         if not 0.0 <= clean_prob <= 1.0:
             raise ValueError(f"clean_prob must be in [0, 1], got {clean_prob}")
+        super().__init__(spec, name=name)
         self.store, self.clean_prob = store, clean_prob
-        self.name = name  # train_utils.model_name puts it in the run's name: "Aug(<name>)"
-        self.spec = SpecAugmentConfig() if spec is None else spec
 
     def variant_features(self, audio_path: str, rng: np.random.Generator) -> np.ndarray | None:
         clean = rng.random() < self.clean_prob
@@ -181,8 +180,3 @@ class PrecomputedAugmenter:
         if clean or not self.store.has(audio_path):
             return None
         return self.store.load(audio_path, k)
-
-    def features(self, feats: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        if not (self.spec.enabled and rng.random() < self.spec.prob):
-            return np.asarray(feats)
-        return spec_augment(np.asarray(feats), rng, self.spec)

@@ -226,28 +226,30 @@ def write_outputs(root, speakers, jobs, durations):
     return indexes, entries
 
 
+def _saved_fingerprint(root):
+    """The fingerprint a corpus under `root` was built with, or None."""
+    path = os.path.join(root, CONFIG_FILE)
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
 def _check_config(root, fingerprint):
     """Refuse to mix audio from two different plans under one root (names would collide)."""
-    path = os.path.join(root, CONFIG_FILE)
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as f:
-            old = json.load(f)
-        if old != fingerprint:
-            diff = sorted(k for k in set(old) | set(fingerprint) if old.get(k) != fingerprint.get(k))
-            raise ValueError(f"{root!r} holds a corpus built with other settings (differing: "
-                             f"{diff}); choose another --root or delete that folder")
+    old = _saved_fingerprint(root)
+    if old is not None and old != fingerprint:
+        diff = sorted(k for k in set(old) | set(fingerprint) if old.get(k) != fingerprint.get(k))
+        raise ValueError(f"{root!r} holds a corpus built with other settings (differing: "
+                         f"{diff}); choose another --root or delete that folder")
     os.makedirs(root, exist_ok=True)
-    _write_text(path, json.dumps(fingerprint, indent=1) + "\n")
+    _write_text(os.path.join(root, CONFIG_FILE), json.dumps(fingerprint, indent=1) + "\n")
 
 
 def saved_settings(root):
     """The CorpusConfig fields a corpus under `root` was built with ({} if none there), so a
     caller can reuse or complete that corpus whatever its sizes."""
-    path = os.path.join(root, CONFIG_FILE)
-    if not os.path.isfile(path):
-        return {}
-    with open(path, encoding="utf-8") as f:
-        old = json.load(f)
+    old = _saved_fingerprint(root) or {}
     names = {f.name for f in fields(CorpusConfig)} - {"workers"}
     return {k: tuple(v) if isinstance(v, list) else v for k, v in old.items() if k in names}
 
