@@ -6,6 +6,8 @@
 One overall figure hides where a model fails: the embedded corpus's validation and test
 partitions mix espeak-ng formant voices with recorded speakers (festival/flite), and this table
 says which of them the model hears. The family of each utterance comes from the corpus index.
+A second table splits the word errors by whether the reference word occurs in the training
+transcripts: a character model must spell an unseen word from its sound alone.
 """
 import argparse
 import sys
@@ -37,6 +39,22 @@ def per_family(paths, references, hypotheses, families):
     return rows + [("all", len(references), *cer_wer(references, hypotheses))]
 
 
+def training_vocabulary(corpus):
+    """The words of a corpus's training transcripts."""
+    from char_map import normalize_text
+    from vui.corpus_index import read_index
+    return {word for entry in read_index(Path(corpus) / INDEX_FILES["train"])
+            for word in normalize_text(entry["text"]).split()}
+
+
+def print_seen_unseen(split):
+    print("\n| reference words | words | word errors | WER |\n|---|---|---|---|")
+    for kind in ("seen", "unseen"):
+        words, errors = split[kind]
+        print(f"| {kind} in training | {words} | {errors} | {errors / max(words, 1):.1%} |")
+    print(f"(plus {split['inserted']} inserted words)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -63,6 +81,9 @@ def main(argv=None):
     print("| family | utterances | CER | WER |\n|---|---|---|---|")
     for family, n, cer, wer in per_family(paths, result.references, result.hypotheses, families):
         print(f"| {family} | {n} | {cer:.1%} | {wer:.1%} |")
+    from vui.metrics import seen_word_errors
+    print_seen_unseen(seen_word_errors(result.references, result.hypotheses,
+                                       training_vocabulary(args.corpus)))
     return 0
 
 

@@ -9,7 +9,7 @@ import pytest
 from char_map import BLANK_INDEX, NUM_CLASSES, char_map, int_sequence_to_text
 from vui import decoding as D
 from vui.lm import build_arpa
-from vui.metrics import cer_wer
+from vui.metrics import cer_wer, seen_word_errors
 
 LM_SENTENCES = ["the cat sat on the mat", "the cat sat", "a cat sat on a mat", "the dog sat",
                 "the dog ran to the cat", "a dog ran home", "the cat ran home", "the bird sat",
@@ -207,6 +207,18 @@ def test_cer_wer():
         cer_wer(["a", "b"], ["a"])
     with pytest.raises(ValueError, match="at least one"):
         cer_wer([], [])
+
+
+def test_seen_word_errors_attributes_errors_to_seen_and_unseen_words():
+    vocabulary = {"the", "cat", "sat", "on", "a"}
+    refs = ["The cat sat on a mat.", "the zebra sat"]
+    hyps = ["the cat sad on a mat", "the zebra sat down"]
+    split = seen_word_errors(refs, hyps, vocabulary)
+    # seen: the cat sat on a the sat = 7 words, one error (sat -> sad)
+    # unseen: mat zebra = 2 words, none wrong; "down" is an insertion
+    assert split == {"seen": (7, 1), "unseen": (2, 0), "inserted": 1}
+    dropped = seen_word_errors(["zebra mat the"], ["the"], vocabulary)
+    assert dropped == {"seen": (1, 0), "unseen": (2, 2), "inserted": 0}
 
 
 def test_benchmark_synthesiser_and_row(lm_path):

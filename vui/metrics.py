@@ -32,3 +32,30 @@ def cer_wer(references, hypotheses):
     """
     references, hypotheses = _check_pairs(references, hypotheses)
     return float(jiwer.cer(references, hypotheses)), float(jiwer.wer(references, hypotheses))
+
+
+def seen_word_errors(references, hypotheses, vocabulary):
+    """Word errors split by whether the reference word occurs in `vocabulary` (the training
+    transcripts' words): {"seen": (words, errors), "unseen": (words, errors), "inserted": n}.
+
+    A character model spells a word it never heard from its sound alone, so a WER that mixes
+    both kinds cannot say whether the acoustics or the spelling fails. Substituted and deleted
+    reference words are errors; inserted hypothesis words belong to no reference word and are
+    counted apart. jiwer aligns; this only attributes its alignment chunks to words.
+    """
+    references, hypotheses = _check_pairs(references, hypotheses)
+    vocabulary = set(vocabulary)
+    counts = {"seen": [0, 0], "unseen": [0, 0]}
+    inserted = 0
+    output = jiwer.process_words(references, hypotheses)
+    for words, chunks in zip(output.references, output.alignments):
+        for chunk in chunks:
+            if chunk.type == "insert":
+                inserted += chunk.hyp_end_idx - chunk.hyp_start_idx
+                continue
+            for word in words[chunk.ref_start_idx:chunk.ref_end_idx]:
+                row = counts["seen" if word in vocabulary else "unseen"]
+                row[0] += 1
+                row[1] += chunk.type != "equal"
+    return {"seen": tuple(counts["seen"]), "unseen": tuple(counts["unseen"]),
+            "inserted": inserted}
