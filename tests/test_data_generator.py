@@ -182,6 +182,29 @@ def test_batches_feed_keras_fit(loaded):
     assert all(np.isfinite(history.history["loss"]))
 
 
+def test_keras_threaded_batches_arrive_in_order_each_epoch(loaded):
+    """Keras' enqueuer makes batches on DATASET_WORKERS threads; fit must still see batch i of
+    the epoch's plan at step i, with that epoch's augmentation."""
+    from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
+    masked = lambda feats, rng: feats * rng.uniform(0.5, 1.5)   # draws from the per-epoch rng
+    data = loaded.dataset("train", shuffle=True, sort_by_duration=True, batch_size=2,
+                          augment=type("Hook", (), {"features": staticmethod(masked)})())
+    assert data.workers == DG.DATASET_WORKERS > 1
+    reference = loaded.dataset("train", shuffle=True, sort_by_duration=True, batch_size=2,
+                               augment=type("Hook", (), {"features": staticmethod(masked)})())
+    adapter = PyDatasetAdapter(data)
+    for _ in range(2):
+        adapter.on_epoch_begin()
+        served = list(adapter.get_numpy_iterator())
+        adapter.on_epoch_end()
+        expected = [reference[i] for i in range(len(reference))]
+        reference.on_epoch_end()
+        assert len(served) == len(expected)
+        for (x, y), (x_ref, y_ref) in zip(served, expected):
+            np.testing.assert_array_equal(y, y_ref)
+            np.testing.assert_allclose(x, x_ref)
+
+
 def test_check_alignable_counts_repeats_and_names_the_utterance():
     label = char_map.text_to_int_sequence("aa")
     DG.check_alignable(label, 3, "u1")
