@@ -6,8 +6,8 @@ holdout partition (vui.tts_corpus, families espeak, kal, ked, slt, awb, rms). Th
 trained on the rest for a fixed time budget, once per augmentation condition (default: none,
 SpecAugment alone, and the precomputed waveform "default" preset), and evaluated with greedy
 decoding on the in-family validation partition and on the held-out family ("s/epoch" leaves
-out the first epoch, which pays for tracing). One markdown table comes out (printed and written to --out, between the markers of docs/holdout.md
-when the file has them).
+out the first epoch, which pays for tracing). One markdown table comes out (printed and written
+to --out, between the markers of docs/holdout.md when the file has them).
 
 Default families, and why: `slt` is the only female recorded speaker (flite slt and festival's
 HTS voice), so it tests a new speaker of another sex against recorded male voices and espeak

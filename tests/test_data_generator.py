@@ -187,11 +187,11 @@ def test_keras_threaded_batches_arrive_in_order_each_epoch(loaded):
     the epoch's plan at step i, with that epoch's augmentation."""
     from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
     masked = lambda feats, rng: feats * rng.uniform(0.5, 1.5)   # draws from the per-epoch rng
-    data = loaded.dataset("train", shuffle=True, sort_by_duration=True, batch_size=2,
-                          augment=type("Hook", (), {"features": staticmethod(masked)})())
+    hook = type("Hook", (), {"features": staticmethod(masked)})()   # stateless: both may share it
+    data = loaded.dataset("train", shuffle=True, sort_by_duration=True, batch_size=2, augment=hook)
     assert data.workers == DG.DATASET_WORKERS > 1
     reference = loaded.dataset("train", shuffle=True, sort_by_duration=True, batch_size=2,
-                               augment=type("Hook", (), {"features": staticmethod(masked)})())
+                               augment=hook)
     adapter = PyDatasetAdapter(data)
     for _ in range(2):
         adapter.on_epoch_begin()
