@@ -476,12 +476,14 @@ class _Presets:
 
     @staticmethod
     def demo():
-        """Small model that trains on 2 CPU cores in minutes: CNN(200,(11,2)) + 2 x BiGRU(160).
+        """Small model that trains on 2 CPU cores in minutes: CNN(200,(11,3)) + 2 x BiGRU(160).
 
-        Stride 2 halves the recurrent time steps (50 output frames per second, far above the
-        ~15 characters per second of normal speech, so CTC alignment stays possible)."""
+        Stride 3 leaves a third of the recurrent time steps (33 output frames per second): 1.5x
+        the training throughput of stride 2 on 2 cores, for no loss of CER at equal epochs
+        (README "Demo", runs 6 and 12). CTC still aligns: the embedded corpus's most crowded
+        transcript needs 0.84 of the frames it gets (characters + repeats), its median 0.49."""
         return RNNModel(
-            cnn_config=CNNConfig(filters=200, kernel_size=11, conv_stride=2,
+            cnn_config=CNNConfig(filters=200, kernel_size=11, conv_stride=3,
                                  conv_border_mode="same", cnn_dropout_rate=0.1),
             rnn_type=RNNType.GRU, rnn_units=160, rnn_layers=2,
             bd_merge=BidirectionalMerge.concat, bd_layers=2, rnn_bn=True, rnn_dropout_rate=0.1,

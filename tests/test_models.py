@@ -96,7 +96,7 @@ def test_model_contract_names_and_output():
     assert model.layers[0].name == "the_input"
     assert model.layers[-1].name == "softmax"
     assert model.output.shape[-1] == char_map.NUM_CLASSES
-    assert callable(model.output_length) and model.output_length(200) == 100
+    assert callable(model.output_length) and model.output_length(200) == 67  # ceil(200/3)
 
 
 def test_without_time_distributed_dense_the_last_rnn_is_the_29_class_output():
@@ -351,7 +351,7 @@ def test_presets_build_and_match_the_seed_models():
     assert M.presets.model_4().describe().startswith("BD(concat) CuDNNLSTM(200 x2")
     demo = M.presets.demo()
     assert demo.cudnn_eligible and demo.bd_layers == 2
-    assert demo.output_length(1000) == 500          # stride 2: 50 frames per second of audio
+    assert demo.output_length(1000) == 334          # stride 3: 33 frames per second of audio
 
 
 def test_models_module_is_backend_agnostic():
