@@ -479,8 +479,8 @@ class _Presets:
         """Small model that trains on 2 CPU cores in minutes: CNN(200,(11,3)) + 2 x BiGRU(160).
 
         Stride 3 leaves a third of the recurrent time steps (33 output frames per second): 1.5x
-        the training throughput of stride 2 on 2 cores, for no loss of CER at equal epochs
-        (README "Demo", runs 6 and 12). CTC still aligns: the embedded corpus's most crowded
+        the training throughput of stride 2 on 2 cores, for the same CER at equal epochs
+        (README "Demo", run 6). CTC still aligns: the embedded corpus's most crowded
         transcript needs 0.84 of the frames it gets (characters + repeats), its median 0.49."""
         return RNNModel(
             cnn_config=CNNConfig(filters=200, kernel_size=11, conv_stride=3,

@@ -15,6 +15,7 @@ import numpy as np
 import models
 from vui import results as R
 from vui.ctc import CTCLoss
+from vui.schedule import TimeBudgetSchedule, TrainingClock
 from vui.inference import (Evaluation, evaluate, get_predictions,  # noqa: F401 (public API)
                            normalized_features, predict_probabilities)
 from vui.comparison import comparison_table, plot_comparison  # noqa: F401
@@ -44,15 +45,21 @@ def model_name(audio_gen, model_builder, augment=None):
 def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=DEFAULT_MINIBATCH,
                 optimizer=None, loss_limit=None, sort_by_duration=False, verbose=1,
                 results_dir=None, retrain=False, time_limit=None, augment=None, seed=0,
-                evaluate_after=True, callbacks=()):
+                evaluate_after=True, callbacks=(), time_schedule=None):
     """Train `model_builder` on `audio_gen`'s training partition; returns the model's name.
 
     `optimizer`: a Keras optimizer or a zero-argument factory; default the seed's SGD, a fresh one
     per model. `loss_limit`: stop when the training loss exceeds it or turns NaN. `time_limit`:
-    seconds; training stops at the end of the epoch that would overrun it. `retrain`: ignore
+    seconds of training (a resumed run's earlier epochs count); training stops at the end of the
+    epoch after which another would overrun it. `time_schedule`: a function of the fraction of
+    `time_limit` spent (e.g. `vui.schedule.CosineOverTime`) that sets the learning rate before
+    every batch, so the decay ends with the budget on any machine. `retrain`: ignore
     finished results of the same name and train again from scratch. `callbacks`: extra Keras
     callbacks, run after the ones that save the history and the backup.
     """
+    if time_schedule is not None and not time_limit:
+        raise ValueError("time_schedule follows the fraction of time_limit spent: pass "
+                         "time_limit (seconds) too")
     name = model_name(audio_gen, model_builder, augment)
     pickle_path, model_path, backup_dir = R.run_paths(name, results_dir)
     if not retrain and _finished(pickle_path, model_path):
@@ -71,11 +78,14 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
     valid_data = _dataset(audio_gen, "validation", model, minibatch_size, sort_by_duration, None, False)
 
     record = _new_record(name, audio_gen, model_builder, model, epochs, minibatch_size, seed)
-    stoppers = [LossLimit(loss_limit), TimeLimit(time_limit)]
+    record["time_schedule"] = None if time_schedule is None else repr(time_schedule)
+    clock = TrainingClock(record)       # after HistoryRecorder, which restores a resumed record
+    schedule = [] if time_schedule is None else [TimeBudgetSchedule(time_schedule, time_limit, clock)]
+    stoppers = [LossLimit(loss_limit), TimeLimit(time_limit, clock)]
     model.fit(train_data, validation_data=valid_data, epochs=epochs, verbose=verbose,
               callbacks=[keras.callbacks.BackupAndRestore(str(backup_dir)),
                          DatasetEpochSync(train_data), HistoryRecorder(record, pickle_path),
-                         *stoppers, *callbacks])
+                         clock, *schedule, *stoppers, *callbacks])
     record["stopped"] = next((s.reason for s in stoppers if s.reason), None)
 
     R.save_model_atomically(model, model_path)
@@ -276,22 +286,19 @@ class LossLimit(keras.callbacks.Callback):
 
 
 class TimeLimit(keras.callbacks.Callback):
-    """Stops at the end of the epoch after which another epoch would overrun `seconds`."""
+    """Stops at the end of the epoch after which another epoch would overrun `seconds` of
+    training as `clock` (a vui.schedule.TrainingClock, listed before this callback) counts it."""
 
-    def __init__(self, seconds=None):
+    def __init__(self, seconds=None, clock=None):
         super().__init__()
-        self.seconds = seconds
-        self._start = None
+        self.seconds, self.clock = seconds, clock
         self.reason = None
-
-    def on_train_begin(self, logs=None):
-        self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         if self.seconds is None:
             return
-        elapsed = time.perf_counter() - self._start
-        per_epoch = elapsed / max(1, epoch + 1 - (getattr(self.model, "_initial_epoch", 0) or 0))
+        elapsed = self.clock.elapsed()
+        per_epoch = elapsed / max(1, self.clock.finished_epochs())
         if elapsed + per_epoch > self.seconds:
             self.reason = f"time limit of {self.seconds:.0f} s reached after epoch {epoch + 1}"
             print(f"\nStopping: {self.reason}.")

@@ -16,7 +16,7 @@ synthesis method with 45% of the usual training voices gone. `kal` would say les
 festival diphone male) stays in training and sounds close to it.
 
 Resumable: corpora, features and variants are reused; each (family, condition) trains under
-<results-root>/<family>-<condition>/ (train_model resumes an interrupted run and reloads a
+<results-root>/<family>-<features>-<condition>/ (train_model resumes an interrupted run and reloads a
 finished one) and its row is kept in row.json there. A finished run is reused whatever the
 new options say: give another --results-root to measure another budget or corpus size.
 
@@ -54,7 +54,7 @@ class HoldoutConfig:
     families: tuple = DEFAULT_FAMILIES
     conditions: tuple = DEFAULT_CONDITIONS
     minutes: float = DEFAULT_MINUTES
-    epochs: int | None = None          # None: as many as fit the budget (vui.demo.budget_epochs)
+    epochs: int | None = None          # cap; None: as many as fit the budget (vui.demo.train)
     n_variants: int = 4
     workers: int = 2
     data_root: str = "data"
@@ -62,6 +62,7 @@ class HoldoutConfig:
     out: str = "docs/holdout.md"
     corpus: dict = field(default_factory=dict)   # CorpusConfig overrides (sizes)
     seed: int = 0
+    features: str = "mfcc26"           # vui.demo.FEATURE_CHOICES key (the demo's)
 
 
 def build_corpus(family, cfg):
@@ -74,13 +75,10 @@ def build_corpus(family, cfg):
     return root
 
 
-def load_generator(root):
+def load_generator(root, features):
     """Train and validation from the corpus; the held-out family as the "test" partition."""
-    import data_generator as DG
-    from vui.demo import DEMO_BATCH
-    gen = DG.AudioGeneratorCached(spectrogram=True, minibatch_size=DEMO_BATCH)
-    gen.load_train_data(os.path.join(root, "train_corpus.json"))
-    gen.load_validation_data(os.path.join(root, "valid_corpus.json"))
+    from vui.demo import demo_generator
+    gen = demo_generator(root, features)
     gen.load_test_data(os.path.join(root, "holdout_corpus.json"))
     return gen
 
@@ -93,7 +91,7 @@ def run_condition(gen, family, condition, cfg):
     from vui.augment import training_augmenter
     from vui import demo
 
-    results_dir = os.path.join(cfg.results_root, f"{family}-{condition}")
+    results_dir = os.path.join(cfg.results_root, f"{family}-{cfg.features}-{condition}")
     builder = M.presets.demo()
     start = time.perf_counter()  # variants already on disk: only a check of each file
     augment = training_augmenter(gen, preset=condition, n_variants=cfg.n_variants,
@@ -105,9 +103,9 @@ def run_condition(gen, family, condition, cfg):
     if cached:
         print(f"[holdout] {family}/{condition}: reusing {row_path}")
         return cached
-    epochs = cfg.epochs or demo.budget_epochs(gen, cfg.minutes)
-    print(f"[holdout] {family}/{condition}: training {epochs} epochs, "
-          f"at most {cfg.minutes:g} min")
+    epochs = cfg.epochs or demo.DEMO_MAX_EPOCHS
+    print(f"[holdout] {family}/{condition}: training {cfg.minutes:g} min "
+          f"(at most {epochs} epochs)")
     demo.train(gen, builder, minutes=cfg.minutes, epochs=epochs, results_dir=results_dir,
                augment=augment, seed=cfg.seed)
     model = T.load_model(str(model_path))
@@ -116,7 +114,7 @@ def run_condition(gen, family, condition, cfg):
     valid = (record["cer"], record["wer"]) if record.get("cer") is not None else \
         _cer_wer(T.evaluate(model, gen, "validation", verbose=0))
     times = list(record["epoch_times"])
-    row = {"family": family, "augmentation": condition,
+    row = {"family": family, "augmentation": condition, "features": cfg.features,
            "valid_cer": valid[0], "valid_wer": valid[1],
            "heldout_cer": held.cer, "heldout_wer": held.wer,
            "epochs": len(times), "train_s": sum(times),
@@ -187,8 +185,9 @@ def write_table(path, table, cfg):
     """Put the table between the markers of `path` (the rest of the file is kept), or write a
     new file holding only the table."""
     stamp = (f"Measured {time.strftime('%Y-%m-%d %H:%M')} with `benchmarks/bench_holdout.py "
-             f"--families {' '.join(cfg.families)} --minutes {cfg.minutes:g}` "
-             f"({f'{cfg.epochs} scheduled epochs' if cfg.epochs else 'epochs fitted to the budget'}, "
+             f"--families {' '.join(cfg.families)} --minutes {cfg.minutes:g} "
+             f"--features {cfg.features}` (learning rate on a cosine over the budget"
+             f"{f', at most {cfg.epochs} epochs' if cfg.epochs else ''}, "
              f"{cfg.n_variants} variants, greedy decoding"
              f"{', corpus ' + json.dumps(cfg.corpus) if cfg.corpus else ''}).")
     block = f"{TABLE_START}\n{stamp}\n\n{table}\n{TABLE_END}"
@@ -211,7 +210,7 @@ def run(cfg):
         raise ValueError(f"unknown augmentation condition(s) {bad}; expected {sorted(PRESETS)}")
     rows = []
     for family in cfg.families:
-        gen = load_generator(build_corpus(family, cfg))
+        gen = load_generator(build_corpus(family, cfg), cfg.features)
         for condition in cfg.conditions:
             rows.append(run_condition(gen, family, condition, cfg))
             print(markdown_table(rows[-1:]))
@@ -259,7 +258,7 @@ def measure_overhead(corpus_root, n_utterances, rounds=2, n_variants=4, workers=
                   "light, on the fly": Augmenter(AugmentConfig.light()),
                   "default, on the fly": Augmenter(AugmentConfig.default())}
     model = M.presets.demo().build(gen.input_dim)
-    model.compile(optimizer=demo_optimizer(100, 10), loss=CTCLoss())
+    model.compile(optimizer=demo_optimizer(), loss=CTCLoss())
     datasets = {c: gen.dataset("train", output_length=model.output_length, augment=a)
                 for c, a in conditions.items()}
     fit_s = {c: [] for c in conditions}
@@ -289,7 +288,9 @@ def parse_args(argv=None):
     p.add_argument("--minutes", type=float, default=DEFAULT_MINUTES,
                    help="training budget per model (default %(default)s)")
     p.add_argument("--epochs", type=int, default=None,
-                   help="epochs the schedule spans (default: one per budget minute)")
+                   help="at most this many epochs (default: as many as fit the budget)")
+    p.add_argument("--features", default="mfcc26",
+                   help="spec, mfcc13 or mfcc26 (vui.demo.FEATURE_CHOICES; the demo's: mfcc26)")
     p.add_argument("--n-variants", type=int, default=4)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--data-root", default="data")
@@ -312,7 +313,7 @@ def parse_args(argv=None):
         return a
     return HoldoutConfig(tuple(a.families), tuple(a.conditions), a.minutes, a.epochs,
                          a.n_variants, a.workers, a.data_root, a.results_root, a.out, corpus,
-                         a.seed)
+                         a.seed, a.features)
 
 
 def main(argv=None):

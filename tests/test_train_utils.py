@@ -162,14 +162,3 @@ def test_language_model_tuning_and_decoder_columns(gen, results_dir):
     assert reloaded.vui_record["lm"]["alpha"] == lm["alpha"]       # saved with the results
     table = T.comparison_table(model_names=[name], results_dir=results_dir)
     assert {"WER greedy", "WER beam", "WER beam_lm"} <= set(table.columns)
-
-
-def test_demo_schedule_spans_the_epochs_that_fit_its_budget():
-    from types import SimpleNamespace
-
-    from vui import demo
-    gen = SimpleNamespace(train_durations=[10.0] * 100)          # 1,000 audio seconds
-    per_minute = 60 * demo.DEMO_AUDIO_SECONDS_PER_SECOND / 1000
-    assert demo.budget_epochs(gen, 2.0) == int(2 * per_minute)
-    assert demo.budget_epochs(gen, 2.0) > demo.budget_epochs(gen, 1.0) >= 1
-    assert demo.budget_epochs(gen, 0.001) == 1                   # never zero epochs

@@ -1,0 +1,69 @@
+"""The demo's recipe under one change at a time: features and conv stride, at a fixed budget.
+
+    python benchmarks/bench_recipe.py --features mfcc26 --stride 3 --minutes 6
+
+Trains `M.presets.demo()` (with `--stride`, `--units` overriding its CNN stride and GRU width)
+on the embedded corpus with `vui.demo.train` (Adam + a cosine over the time budget, like-length
+batches, SpecAugment), then prints the epochs, the training throughput and the
+greedy validation CER/WER. Each configuration gets its own results directory
+(results/bench_recipe/), so a rerun reloads instead of retraining. Run one configuration at a
+time: the figures are only comparable with the cores to themselves.
+"""
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+RESULTS_DIR = Path("results/bench_recipe")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--features", choices=("spec", "mfcc13", "mfcc26"), default="mfcc26")
+    parser.add_argument("--stride", type=int, default=None, help="default: the preset's")
+    parser.add_argument("--units", type=int, default=None, help="GRU units (default: preset's)")
+    parser.add_argument("--minutes", type=float, default=6.0)
+    parser.add_argument("--augment", default="specaugment")
+    parser.add_argument("--corpus", default="data/embedded")
+    args = parser.parse_args(argv)
+
+    import models as M
+    import train_utils as T
+    from vui import demo, results as R
+    from vui.augment import training_augmenter
+
+    gen = demo.demo_generator(args.corpus, args.features)
+    builder = M.presets.demo()
+    if args.stride is not None:
+        builder = dataclasses.replace(builder, cnn_config=dataclasses.replace(
+            builder.cnn_config, conv_stride=args.stride))
+    if args.units is not None:
+        builder = dataclasses.replace(builder, rnn_units=args.units)
+    augment = training_augmenter(gen, preset=args.augment)
+    tag = f"{args.features}-s{builder.cnn_config.conv_stride}-u{builder.rnn_units}-" \
+          f"{args.augment}-{args.minutes:g}min"
+    results_dir = RESULTS_DIR / tag
+    start = time.perf_counter()
+    name = demo.train(gen, builder, minutes=args.minutes, augment=augment,
+                      results_dir=results_dir)
+    wall = time.perf_counter() - start
+    model = T.load_model(R.run_paths(name, results_dir)[1])
+    result = T.evaluate(model, gen, "validation")
+    rec = model.vui_record
+    times = np.asarray(rec["epoch_times"])
+    audio = rec["train_audio_seconds"]
+    later = np.median(times[1:]) if len(times) > 1 else float("nan")
+    print(f"| {tag} | {rec['params']:,} | {len(times)} x {later:.0f} s | "
+          f"{audio / later:.0f} | {np.nanmin(rec['val_loss']):.1f} | "
+          f"{result.cer:.1%} / {result.wer:.1%} | {wall / 60:.1f} min |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
