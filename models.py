@@ -478,10 +478,11 @@ class _Presets:
     def demo():
         """Small model that trains on 2 CPU cores in minutes: CNN(200,(11,3)) + 2 x BiGRU(160).
 
-        Stride 3 leaves a third of the recurrent time steps (33 output frames per second): 1.5x
-        the training throughput of stride 2 on 2 cores, for the same CER at equal epochs
-        (README "Demo", run 6). CTC still aligns: the embedded corpus's most crowded
-        transcript needs 0.84 of the frames it gets (characters + repeats), its median 0.49."""
+        Stride 3 leaves a third of the input frames to the recurrent layers (33 a second), two
+        thirds of stride 2's recurrent steps; with a third BiGRU it scored the CER of stride 2
+        at the same budget (README "Demo", 2026-11-25 run 6). CTC still aligns: the embedded
+        corpus's most crowded transcript needs 0.82 of the frames it gets (characters +
+        repeats), its median 0.49."""
         return RNNModel(
             cnn_config=CNNConfig(filters=200, kernel_size=11, conv_stride=3,
                                  conv_border_mode="same", cnn_dropout_rate=0.1),
