@@ -15,8 +15,9 @@ variants; `espeak` is formant synthesis, unlike every recorded-voice engine, so 
 synthesis method with 45% of the usual training voices gone. `kal` would say less: `ked` (another
 festival diphone male) stays in training and sounds close to it.
 
-Resumable: corpora, features and variants are reused; each (family, condition) trains under
-<results-root>/<family>-<features>-<condition>/ (train_model resumes an interrupted run and reloads a
+Resumable: corpora, features and variants are reused; each (family, features, condition)
+trains under <results-root>/<family>-<features>-<condition>/ (train_model resumes an
+interrupted run and reloads a
 finished one) and its row is kept in row.json there. A finished run is reused whatever the
 new options say: give another --results-root to measure another budget or corpus size.
 
@@ -45,8 +46,8 @@ DEFAULT_CONDITIONS = ("none", "specaugment", "default")
 DEFAULT_MINUTES = 6.0
 ROW_FILE = "row.json"
 TABLE_START, TABLE_END = "<!-- holdout-table:start -->", "<!-- holdout-table:end -->"
-COLUMNS = ("family", "augmentation", "valid CER", "valid WER", "held-out CER", "held-out WER",
-           "epochs", "train s", "s/epoch", "variants s")
+COLUMNS = ("family", "features", "augmentation", "valid CER", "valid WER", "held-out CER",
+           "held-out WER", "epochs", "train s", "s/epoch", "variants s")
 
 
 @dataclass
@@ -62,7 +63,7 @@ class HoldoutConfig:
     out: str = "docs/holdout.md"
     corpus: dict = field(default_factory=dict)   # CorpusConfig overrides (sizes)
     seed: int = 0
-    features: str = "mfcc26"           # vui.demo.FEATURE_CHOICES key (the demo's)
+    features: tuple = ("mfcc26",)      # vui.demo.FEATURE_CHOICES keys (the demo's: mfcc26)
 
 
 def build_corpus(family, cfg):
@@ -83,7 +84,7 @@ def load_generator(root, features):
     return gen
 
 
-def run_condition(gen, family, condition, cfg):
+def run_condition(gen, family, features, condition, cfg):
     """Train (or reload) one model and evaluate it; returns the table row as a dict."""
     import models as M
     import train_utils as T
@@ -91,7 +92,7 @@ def run_condition(gen, family, condition, cfg):
     from vui.augment import training_augmenter
     from vui import demo
 
-    results_dir = os.path.join(cfg.results_root, f"{family}-{cfg.features}-{condition}")
+    results_dir = os.path.join(cfg.results_root, f"{family}-{features}-{condition}")
     builder = M.presets.demo()
     start = time.perf_counter()  # variants already on disk: only a check of each file
     augment = training_augmenter(gen, preset=condition, n_variants=cfg.n_variants,
@@ -114,7 +115,7 @@ def run_condition(gen, family, condition, cfg):
     valid = (record["cer"], record["wer"]) if record.get("cer") is not None else \
         _cer_wer(T.evaluate(model, gen, "validation", verbose=0))
     times = list(record["epoch_times"])
-    row = {"family": family, "augmentation": condition, "features": cfg.features,
+    row = {"family": family, "features": features, "augmentation": condition,
            "valid_cer": valid[0], "valid_wer": valid[1],
            "heldout_cer": held.cer, "heldout_wer": held.wer,
            "epochs": len(times), "train_s": sum(times),
@@ -160,24 +161,26 @@ def markdown_table(rows):
         return f"{100 * x:.1f}%"
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in rows:
-        cells = (r["family"], r["augmentation"], pct(r["valid_cer"]), pct(r["valid_wer"]),
-                 pct(r["heldout_cer"]), pct(r["heldout_wer"]), str(r["epochs"]),
-                 f"{r['train_s']:.0f}", f"{r['s_per_epoch']:.1f}", f"{r['variants_s']:.0f}")
+        cells = (r["family"], r.get("features", "spec"), r["augmentation"],
+                 pct(r["valid_cer"]), pct(r["valid_wer"]), pct(r["heldout_cer"]),
+                 pct(r["heldout_wer"]), str(r["epochs"]), f"{r['train_s']:.0f}", f"{r['s_per_epoch']:.1f}", f"{r['variants_s']:.0f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def overhead_lines(rows):
-    """Augmented s/epoch over plain s/epoch per family (same run, same corpus)."""
-    by = {(r["family"], r["augmentation"]): r for r in rows}
+    """Augmented s/epoch over plain s/epoch per family and features (same run, same corpus)."""
+    def key(r):
+        return r["family"], r.get("features", "spec")
+    by = {(*key(r), r["augmentation"]): r for r in rows}
     out = []
-    for family in dict.fromkeys(r["family"] for r in rows):
-        base = by.get((family, "none"))
-        for (fam, cond), r in by.items():
-            if fam == family and cond != "none" and base and base["s_per_epoch"] > 0:
+    for group in dict.fromkeys(key(r) for r in rows):
+        base = by.get((*group, "none"))
+        for (*grp, cond), r in by.items():
+            if tuple(grp) == group and cond != "none" and base and base["s_per_epoch"] > 0:
                 ratio = r["s_per_epoch"] / base["s_per_epoch"]
-                out.append(f"{family}: '{cond}' epochs take {ratio:.2f}x the plain ones "
-                           f"({r['s_per_epoch']:.1f} s vs {base['s_per_epoch']:.1f} s)")
+                out.append(f"{'/'.join(group)}: '{cond}' epochs take {ratio:.2f}x the plain "
+                           f"ones ({r['s_per_epoch']:.1f} s vs {base['s_per_epoch']:.1f} s)")
     return out
 
 
@@ -186,7 +189,7 @@ def write_table(path, table, cfg):
     new file holding only the table."""
     stamp = (f"Measured {time.strftime('%Y-%m-%d %H:%M')} with `benchmarks/bench_holdout.py "
              f"--families {' '.join(cfg.families)} --minutes {cfg.minutes:g} "
-             f"--features {cfg.features}` (learning rate on a cosine over the budget"
+             f"--features {' '.join(cfg.features)}` (learning rate on a cosine over the budget"
              f"{f', at most {cfg.epochs} epochs' if cfg.epochs else ''}, "
              f"{cfg.n_variants} variants, greedy decoding"
              f"{', corpus ' + json.dumps(cfg.corpus) if cfg.corpus else ''}).")
@@ -210,10 +213,12 @@ def run(cfg):
         raise ValueError(f"unknown augmentation condition(s) {bad}; expected {sorted(PRESETS)}")
     rows = []
     for family in cfg.families:
-        gen = load_generator(build_corpus(family, cfg), cfg.features)
-        for condition in cfg.conditions:
-            rows.append(run_condition(gen, family, condition, cfg))
-            print(markdown_table(rows[-1:]))
+        root = build_corpus(family, cfg)
+        for features in cfg.features:
+            gen = load_generator(root, features)
+            for condition in cfg.conditions:
+                rows.append(run_condition(gen, family, features, condition, cfg))
+                print(markdown_table(rows[-1:]))
     table = markdown_table(rows)
     print("\n" + table)
     for line in overhead_lines(rows):
@@ -289,8 +294,9 @@ def parse_args(argv=None):
                    help="training budget per model (default %(default)s)")
     p.add_argument("--epochs", type=int, default=None,
                    help="at most this many epochs (default: as many as fit the budget)")
-    p.add_argument("--features", default="mfcc26",
-                   help="spec, mfcc13 or mfcc26 (vui.demo.FEATURE_CHOICES; the demo's: mfcc26)")
+    p.add_argument("--features", nargs="+", default=["mfcc26"],
+                   help="any of spec, mfcc13, mfcc26 (vui.demo.FEATURE_CHOICES; the demo's: "
+                        "mfcc26)")
     p.add_argument("--n-variants", type=int, default=4)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--data-root", default="data")
@@ -313,7 +319,7 @@ def parse_args(argv=None):
         return a
     return HoldoutConfig(tuple(a.families), tuple(a.conditions), a.minutes, a.epochs,
                          a.n_variants, a.workers, a.data_root, a.results_root, a.out, corpus,
-                         a.seed, a.features)
+                         a.seed, tuple(a.features))
 
 
 def main(argv=None):
