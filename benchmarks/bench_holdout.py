@@ -163,7 +163,8 @@ def markdown_table(rows):
     for r in rows:
         cells = (r["family"], r.get("features", "spec"), r["augmentation"],
                  pct(r["valid_cer"]), pct(r["valid_wer"]), pct(r["heldout_cer"]),
-                 pct(r["heldout_wer"]), str(r["epochs"]), f"{r['train_s']:.0f}", f"{r['s_per_epoch']:.1f}", f"{r['variants_s']:.0f}")
+                 pct(r["heldout_wer"]), str(r["epochs"]), f"{r['train_s']:.0f}",
+                 f"{r['s_per_epoch']:.1f}", f"{r['variants_s']:.0f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -294,9 +295,10 @@ def parse_args(argv=None):
                    help="training budget per model (default %(default)s)")
     p.add_argument("--epochs", type=int, default=None,
                    help="at most this many epochs (default: as many as fit the budget)")
-    p.add_argument("--features", nargs="+", default=["mfcc26"],
-                   help="any of spec, mfcc13, mfcc26 (vui.demo.FEATURE_CHOICES; the demo's: "
-                        "mfcc26)")
+    from vui.demo import DEMO_FEATURES, FEATURE_CHOICES
+    p.add_argument("--features", nargs="+", default=[DEMO_FEATURES],
+                   choices=sorted(FEATURE_CHOICES),
+                   help="feature kinds to compare (default: the demo's, %(default)s)")
     p.add_argument("--n-variants", type=int, default=4)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--data-root", default="data")

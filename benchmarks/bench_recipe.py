@@ -4,7 +4,7 @@
 
 Trains `M.presets.demo()` (with `--stride`, `--units` overriding its CNN stride and GRU width)
 on the embedded corpus with `vui.demo.train` (Adam + a cosine over the time budget, like-length
-batches, SpecAugment), then prints the epochs, the training throughput and the
+batches, the demo's augmentation unless --augment says otherwise), then prints the epochs, the training throughput and the
 greedy validation CER/WER. Each configuration gets its own results directory
 (results/bench_recipe/), so a rerun reloads instead of retraining. Run one configuration at a
 time: the figures are only comparable with the cores to themselves.
@@ -23,19 +23,21 @@ RESULTS_DIR = Path("results/bench_recipe")
 
 
 def main(argv=None):
+    from vui import demo
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--features", choices=("spec", "mfcc13", "mfcc26"), default="mfcc26")
+    parser.add_argument("--features", choices=sorted(demo.FEATURE_CHOICES),
+                        default=demo.DEMO_FEATURES)
     parser.add_argument("--stride", type=int, default=None, help="default: the preset's")
     parser.add_argument("--units", type=int, default=None, help="GRU units (default: preset's)")
     parser.add_argument("--minutes", type=float, default=6.0)
-    parser.add_argument("--augment", default="specaugment")
+    parser.add_argument("--augment", default=demo.DEMO_AUGMENT, help="a vui.augment preset")
     parser.add_argument("--corpus", default="data/embedded")
     args = parser.parse_args(argv)
 
     import models as M
     import train_utils as T
-    from vui import demo, results as R
+    from vui import results as R
     from vui.augment import training_augmenter
 
     gen = demo.demo_generator(args.corpus, args.features)
