@@ -183,16 +183,18 @@ def apply_output_length(output_length, frames):
 class AudioGeneratorCached:
     """The seed's generator: loads partitions from corpus indexes and serves padded batches.
 
-    raw=True overrides spectrogram; spectrogram=False selects MFCC with `mfcc_dim` coefficients.
+    raw=True overrides spectrogram; spectrogram=False selects MFCC with `mfcc_dim` coefficients;
+    utterance_mean=True subtracts each utterance's own mean (utils.FeatureConfig).
     """
 
     def __init__(self, step=10, window=20, max_freq=8000, mfcc_dim=13, minibatch_size=20,
                  desc_file=None, spectrogram=True, raw=False, max_duration=10.0,
                  sort_by_duration=False, shuffle_data=True, cache_dir=None, seed=0,
-                 pad_to_multiple=PAD_TO_MULTIPLE, n_jobs=1):
+                 pad_to_multiple=PAD_TO_MULTIPLE, n_jobs=1, utterance_mean=False):
         kind = "raw" if raw else ("spectrogram" if spectrogram else "mfcc")
         self.feature_config = U.FeatureConfig(kind, mfcc_dim=mfcc_dim, step_ms=step,
-                                              window_ms=window, max_freq=max_freq)
+                                              window_ms=window, max_freq=max_freq,
+                                              utterance_mean=utterance_mean)
         if int(minibatch_size) < 1:
             raise ValueError(f"minibatch_size must be >= 1, got {minibatch_size!r}")
         self.minibatch_size = int(minibatch_size)
@@ -215,7 +217,8 @@ class AudioGeneratorCached:
         cfg = feature_config if isinstance(feature_config, dict) else asdict(feature_config)
         return cls(step=cfg["step_ms"], window=cfg["window_ms"], max_freq=cfg["max_freq"],
                    mfcc_dim=cfg["mfcc_dim"], spectrogram=cfg["kind"] == "spectrogram",
-                   raw=cfg["kind"] == "raw", **kwargs)
+                   raw=cfg["kind"] == "raw", utterance_mean=cfg.get("utterance_mean", False),
+                   **kwargs)
 
     @property
     def input_dim(self):

@@ -86,6 +86,11 @@ class FeatureConfig:
     window_ms: float = 20
     max_freq: float = 8000
     sample_rate: int = SAMPLE_RATE
+    # Subtract each utterance's own mean per coefficient (cepstral mean normalisation): a fixed
+    # channel or vocal-tract tilt is a constant offset in log/cepstral features, and removing it
+    # per utterance takes part of what separates one voice from another out of the input.
+    # The training-set normalisation is applied on top, as without it.
+    utterance_mean: bool = False
 
     def __post_init__(self):
         if self.kind not in FEATURE_KINDS:
@@ -122,7 +127,7 @@ class FeatureConfig:
 
     @property
     def short_name(self):
-        return SHORT_NAMES[self.kind]
+        return SHORT_NAMES[self.kind] + ("-CMN" if self.utterance_mean else "")
 
     def num_frames(self, num_samples):
         """Frames for a clip of `num_samples`: one per hop with a full window (0 if too short)."""
@@ -135,6 +140,8 @@ class FeatureConfig:
         fields = dataclasses.asdict(self)
         if self.kind != "mfcc":
             fields.pop("mfcc_dim")
+        if not self.utterance_mean:       # keys (and disk caches) from before the option stay
+            fields.pop("utterance_mean")
         text = repr(sorted(fields.items())) + f"|v{FEATURE_VERSION}"
         return f"{self.kind}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
 
@@ -226,7 +233,10 @@ def compute_features(audio, config, name=None):
         raise ValueError(f"expected a mono waveform (1-D array) for {name or 'audio'}, "
                          f"got shape {audio.shape}")
     _check_long_enough(audio, config, name)
-    return _FEATURE_FUNCTIONS[config.kind](audio, config)
+    feats = _FEATURE_FUNCTIONS[config.kind](audio, config)
+    if config.utterance_mean:
+        feats -= feats.mean(axis=0, dtype=np.float64).astype(np.float32)
+    return feats
 
 
 def features_from_file(path, config):

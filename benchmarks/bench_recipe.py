@@ -2,7 +2,8 @@
 
     python benchmarks/bench_recipe.py --features mfcc26 --stride 3 --minutes 6
 
-Trains `M.presets.demo()` (with `--stride`, `--units` overriding its CNN stride and GRU width)
+Trains `M.presets.demo()` (with `--stride`, `--units` overriding its CNN stride and GRU width;
+`--batch`, `--lr` the batch size and peak learning rate)
 on the embedded corpus with `vui.demo.train` (Adam + a cosine over the time budget, like-length
 batches, the demo's augmentation unless --augment says otherwise), then prints the epochs, the training throughput and the
 greedy validation CER/WER. Each configuration gets its own results directory
@@ -30,6 +31,9 @@ def main(argv=None):
                         default=demo.DEMO_FEATURES)
     parser.add_argument("--stride", type=int, default=None, help="default: the preset's")
     parser.add_argument("--units", type=int, default=None, help="GRU units (default: preset's)")
+    parser.add_argument("--batch", type=int, default=demo.DEMO_BATCH)
+    parser.add_argument("--lr", type=float, default=demo.DEMO_LEARNING_RATE,
+                        help="peak learning rate of the cosine")
     parser.add_argument("--minutes", type=float, default=6.0)
     parser.add_argument("--augment", default=demo.DEMO_AUGMENT, help="a vui.augment preset")
     parser.add_argument("--corpus", default="data/embedded")
@@ -49,11 +53,11 @@ def main(argv=None):
         builder = dataclasses.replace(builder, rnn_units=args.units)
     augment = training_augmenter(gen, preset=args.augment)
     tag = f"{args.features}-s{builder.cnn_config.conv_stride}-u{builder.rnn_units}-" \
-          f"{args.augment}-{args.minutes:g}min"
+          f"{args.augment}-b{args.batch}-lr{args.lr:g}-{args.minutes:g}min"
     results_dir = RESULTS_DIR / tag
     start = time.perf_counter()
-    name = demo.train(gen, builder, minutes=args.minutes, augment=augment,
-                      results_dir=results_dir)
+    name = demo.train(gen, builder, minutes=args.minutes, batch=args.batch,
+                      learning_rate=args.lr, augment=augment, results_dir=results_dir)
     wall = time.perf_counter() - start
     model = T.load_model(R.run_paths(name, results_dir)[1])
     result = T.evaluate(model, gen, "validation")

@@ -179,3 +179,28 @@ def test_config_gpu_runs_on_a_cpu_machine(capsys):
     devices = U.config_GPU(allow_growth=True)
     assert isinstance(devices, list) and devices
     assert all(isinstance(d, str) for d in devices)
+
+
+def test_utterance_mean_removes_each_utterances_own_offset(rng):
+    audio = rng.uniform(-0.5, 0.5, 16000).astype(np.float32)
+    plain = U.FeatureConfig("mfcc", mfcc_dim=26)
+    cmn = U.FeatureConfig("mfcc", mfcc_dim=26, utterance_mean=True)
+    feats = U.compute_features(audio, cmn)
+    reference = U.compute_features(audio, plain)
+    np.testing.assert_allclose(feats, reference - reference.mean(axis=0), atol=1e-4)
+    np.testing.assert_allclose(feats.mean(axis=0), 0, atol=1e-4)
+    # louder audio shifts c0 of the plain MFCC but not the mean-normalised one
+    np.testing.assert_allclose(U.compute_features(4 * audio, cmn), feats, atol=1e-3)
+    assert cmn.cache_key() != plain.cache_key()
+    assert cmn.short_name == "MFCC-CMN" and plain.short_name == "MFCC"
+
+
+def test_generator_keeps_utterance_mean_through_a_saved_feature_config():
+    import dataclasses
+    import data_generator as DG
+    gen = DG.AudioGeneratorCached(spectrogram=False, mfcc_dim=26, utterance_mean=True)
+    again = DG.AudioGeneratorCached.for_features(dataclasses.asdict(gen.feature_config))
+    assert again.feature_config == gen.feature_config
+    old_record = {k: v for k, v in dataclasses.asdict(gen.feature_config).items()
+                  if k != "utterance_mean"}      # saved before the option existed
+    assert DG.AudioGeneratorCached.for_features(old_record).feature_config.utterance_mean is False

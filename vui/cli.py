@@ -16,17 +16,25 @@ import sys
 from pathlib import Path
 
 DEFAULT_CORPUS = Path("data/embedded")
-FEATURE_CHOICES = ("spectrogram", "mfcc13", "mfcc26", "raw")
+from vui.demo import FEATURE_CHOICES as _DEMO_FEATURES
+
+# --features: AudioGeneratorCached settings; the demo's choices ("-cmn": each utterance's own
+# mean subtracted) with the spectrogram under its full name, and raw frames.
+FEATURE_CHOICES = {"spectrogram": _DEMO_FEATURES["spec"], "raw": dict(raw=True),
+                   **{k: v for k, v in _DEMO_FEATURES.items() if k != "spec"}}
 DECODER_CHOICES = ("greedy", "beam", "beam_lm")
 
 
 def _generator(corpus, features, minibatch_size=20, partitions=("train", "validation"),
                max_duration=10.0):
+    """A generator over a corpus's partitions; `features` a FEATURE_CHOICES key or a trained
+    model's saved feature_config (dict)."""
     import data_generator as DG
-    kind = "mfcc" if features.startswith("mfcc") else features
-    gen = DG.AudioGeneratorCached(spectrogram=kind == "spectrogram", raw=kind == "raw",
-                                  mfcc_dim=int(features[4:]) if kind == "mfcc" else 13,
-                                  minibatch_size=minibatch_size, max_duration=max_duration)
+    options = dict(minibatch_size=minibatch_size, max_duration=max_duration)
+    if isinstance(features, dict):
+        gen = DG.AudioGeneratorCached.for_features(features, **options)
+    else:
+        gen = DG.AudioGeneratorCached(**FEATURE_CHOICES[features], **options)
     files = {"train": "train_corpus.json", "validation": "valid_corpus.json", "test": "test_corpus.json"}
     loaders = {"train": gen.load_train_data, "validation": gen.load_validation_data,
                "test": gen.load_test_data}
@@ -78,16 +86,11 @@ def _optimizer(args):
 def cmd_evaluate(args, _):
     import train_utils as T
     model = T.load_model(_model_path(args.model))
-    features = _features_of(model)
-    gen = _generator(args.corpus, features, partitions=("train", args.partition))
+    gen = _generator(args.corpus, model.vui_record["feature_config"],
+                     partitions=("train", args.partition))
     result = T.evaluate(model, gen, args.partition, decoder=args.decoder)
     print(f"{args.partition}: CER {result.cer:.2%}  WER {result.wer:.2%}  ({result.utterances} "
           f"utterances, decoder {result.decoder}, real-time factor {result.real_time_factor:.4f})")
-
-
-def _features_of(model):
-    cfg = model.vui_record["feature_config"]
-    return "mfcc%d" % cfg["mfcc_dim"] if cfg["kind"] == "mfcc" else cfg["kind"]
 
 
 def cmd_compare(args, _):
@@ -144,7 +147,7 @@ def build_parser():
     p = sub.add_parser("train", help="train a preset model on a corpus")
     p.add_argument("--preset", default="demo", help="demo, model_0 .. model_4, final")
     p.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="folder with *_corpus.json")
-    p.add_argument("--features", default="spectrogram", choices=FEATURE_CHOICES)
+    p.add_argument("--features", default="spectrogram", choices=sorted(FEATURE_CHOICES))
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=20)
     p.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",

@@ -29,15 +29,16 @@ FEATURE_CHOICES = {
     "spec": dict(spectrogram=True),
     "mfcc13": dict(spectrogram=False, mfcc_dim=13),
     "mfcc26": dict(spectrogram=False, mfcc_dim=26),
+    "mfcc26-cmn": dict(spectrogram=False, mfcc_dim=26, utterance_mean=True),
 }
 DEMO_FEATURES = "mfcc26"
 
 
-def demo_optimizer():
+def demo_optimizer(learning_rate=DEMO_LEARNING_RATE):
     """Adam with a float learning rate, which the time schedule sets before every batch: trains
     much faster than the seed's SGD in minutes (README "Demo")."""
     import keras
-    return keras.optimizers.Adam(learning_rate=DEMO_LEARNING_RATE, clipnorm=DEMO_CLIPNORM)
+    return keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=DEMO_CLIPNORM)
 
 
 def demo_generator(corpus_root, features=DEMO_FEATURES, **kwargs):
@@ -53,18 +54,19 @@ def demo_generator(corpus_root, features=DEMO_FEATURES, **kwargs):
     return gen
 
 
-def train(gen, builder, minutes=DEMO_TRAIN_MINUTES, epochs=DEMO_MAX_EPOCHS, **train_options):
+def train(gen, builder, minutes=DEMO_TRAIN_MINUTES, epochs=DEMO_MAX_EPOCHS, batch=DEMO_BATCH,
+          learning_rate=DEMO_LEARNING_RATE, **train_options):
     """The demo's recipe, shared with the benchmarks: Adam with a cosine decay over the time
     budget of `minutes` (vui.schedule.CosineOverTime), jittered duration buckets (batches of
     like lengths: ~2x less padding than random batches), and a stop at the end of the epoch
-    after which another would overrun the budget. `train_options` go to train_model
-    (results_dir, augment, ...)."""
+    after which another would overrun the budget. `batch` and the peak `learning_rate` are
+    there for the benchmarks; `train_options` go to train_model (results_dir, augment, ...)."""
     import train_utils as T
     from vui.schedule import CosineOverTime
-    return T.train_model(gen, builder, epochs=epochs, minibatch_size=DEMO_BATCH,
-                         optimizer=demo_optimizer, sort_by_duration=True,
+    return T.train_model(gen, builder, epochs=epochs, minibatch_size=batch,
+                         optimizer=lambda: demo_optimizer(learning_rate), sort_by_duration=True,
                          time_limit=60 * minutes,
-                         time_schedule=CosineOverTime(DEMO_LEARNING_RATE, DEMO_LR_FLOOR),
+                         time_schedule=CosineOverTime(learning_rate, DEMO_LR_FLOOR),
                          verbose=2, **train_options)
 
 
