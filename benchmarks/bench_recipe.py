@@ -3,7 +3,7 @@
     python benchmarks/bench_recipe.py --features mfcc26 --stride 3 --minutes 6
 
 Trains `M.presets.demo()` (with `--stride`, `--units` overriding its CNN stride and GRU width;
-`--batch`, `--lr` the batch size and peak learning rate)
+`--dropout` all its dropout rates; `--batch`, `--lr` the batch size and peak learning rate)
 on the embedded corpus with `vui.demo.train` (Adam + a cosine over the time budget, like-length
 batches, the demo's augmentation unless --augment says otherwise), then prints the epochs, the training throughput and the
 greedy validation CER/WER. Each configuration gets its own results directory
@@ -31,6 +31,8 @@ def main(argv=None):
                         default=demo.DEMO_FEATURES)
     parser.add_argument("--stride", type=int, default=None, help="default: the preset's")
     parser.add_argument("--units", type=int, default=None, help="GRU units (default: preset's)")
+    parser.add_argument("--dropout", type=float, default=None,
+                        help="every dropout rate of the model (default: the preset's, 0.1)")
     parser.add_argument("--batch", type=int, default=demo.DEMO_BATCH)
     parser.add_argument("--lr", type=float, default=demo.DEMO_LEARNING_RATE,
                         help="peak learning rate of the cosine")
@@ -51,8 +53,13 @@ def main(argv=None):
             builder.cnn_config, conv_stride=args.stride))
     if args.units is not None:
         builder = dataclasses.replace(builder, rnn_units=args.units)
+    if args.dropout is not None:
+        builder = dataclasses.replace(
+            builder, rnn_dropout_rate=args.dropout, dropout_rate=args.dropout,
+            cnn_config=dataclasses.replace(builder.cnn_config, cnn_dropout_rate=args.dropout))
     augment = training_augmenter(gen, preset=args.augment)
-    tag = f"{args.features}-s{builder.cnn_config.conv_stride}-u{builder.rnn_units}-" \
+    dropout = "" if args.dropout is None else f"do{args.dropout:g}-"
+    tag = f"{args.features}-s{builder.cnn_config.conv_stride}-u{builder.rnn_units}-{dropout}" \
           f"{args.augment}-b{args.batch}-lr{args.lr:g}-{args.minutes:g}min"
     results_dir = RESULTS_DIR / tag
     start = time.perf_counter()
