@@ -85,3 +85,31 @@ def test_transcribe_without_a_default_model_says_what_to_do(tmp_path, monkeypatc
     monkeypatch.setattr(R, "RESULTS_DIR", tmp_path)
     with pytest.raises(FileNotFoundError, match="vui demo"):
         cli.main(["transcribe", speech_corpus["entries"][0]["key"]])
+
+
+def test_a_mean_normalised_model_is_served_its_own_features(speech_corpus, tmp_path):
+    """transcribe and evaluate rebuild features from the model's record, CMN included."""
+    import numpy as np
+    from vui.transcribe import load_for_inference
+    import utils as U
+    gen = DG.AudioGeneratorCached(spectrogram=False, mfcc_dim=26, utterance_mean=True,
+                                  minibatch_size=3, cache_dir=tmp_path / "cache")
+    gen.load_train_data(speech_corpus["index"])
+    gen.load_validation_data(speech_corpus["index"])
+    builder = M.RNNModel(cnn_config=M.CNNConfig(filters=8, kernel_size=5, conv_stride=2,
+                                                conv_border_mode="same"),
+                         rnn_units=8, bd_merge=None, name_suffix="CMN")
+    name = T.train_model(gen, builder, epochs=1, minibatch_size=3, verbose=0,
+                         evaluate_after=False, results_dir=tmp_path / "results")
+    assert name.startswith("MFCC-CMN ")
+    _, config = load_for_inference(R.run_paths(name, tmp_path / "results")[1])
+    wav = speech_corpus["entries"][0]["key"]
+    served = U.compute_features(U.load_audio(wav, config.sample_rate), config)
+    np.testing.assert_allclose(served, gen.featurize(wav), atol=1e-5)
+    np.testing.assert_allclose(served.mean(axis=0), 0, atol=1e-4)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for index in ("train_corpus.json", "valid_corpus.json"):
+        shutil.copy(speech_corpus["index"], corpus / index)
+    record = T.load_model(R.run_paths(name, tmp_path / "results")[1]).vui_record
+    assert cli._generator(corpus, record["feature_config"]).feature_config == gen.feature_config
