@@ -21,7 +21,6 @@ import keras
 import numpy as np
 
 import char_map
-from vui.fast_gru import HoistedGRU
 
 NUM_CLASSES = char_map.NUM_CLASSES          # softmax width: 28 characters + CTC blank
 BORDER_MODES = ("valid", "same", "causal")
@@ -370,9 +369,7 @@ class RNNModel:
         common.update(recurrent_activation=CUDNN_RECURRENT_ACTIVATION, use_bias=True,
                       unroll=False, use_cudnn="auto")
         if self.rnn_type is RNNType.GRU:
-            # keras.layers.GRU with its input projection taken out of the time loop where
-            # cuDNN is not used: same weights and outputs, faster on CPU (vui/fast_gru.py)
-            return HoistedGRU(reset_after=True, **common)
+            return keras.layers.GRU(reset_after=True, **common)
         # Keras' LSTM has one bias vector; the seed's CuDNNLSTM had two (input and recurrent),
         # so our LSTM layers have 4 * units fewer parameters per direction than its printouts.
         return keras.layers.LSTM(**common)

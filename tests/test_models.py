@@ -280,51 +280,6 @@ def test_from_config_rejects_unknown_keys():
         RNNModel.from_config(config)
 
 
-@pytest.mark.parametrize("go_backwards", [False, True])
-def test_hoisted_gru_matches_keras_gru_forward_and_gradient(go_backwards):
-    """HoistedGRU moves the input product out of the time loop; outputs and gradients stay
-    those of keras.layers.GRU with the same weights (reference), at two lengths."""
-    import tensorflow as tf
-    from vui.fast_gru import HoistedGRU
-    rng = np.random.default_rng(0)
-    reference = keras.layers.GRU(6, return_sequences=True, go_backwards=go_backwards)
-    hoisted = HoistedGRU(6, return_sequences=True, go_backwards=go_backwards)
-    calls = []
-    original = hoisted._hoisted_loop
-    hoisted._hoisted_loop = lambda *a: calls.append(1) or original(*a)
-    for steps in (9, 23):
-        x = tf.constant(rng.standard_normal((3, steps, 5)).astype("float32"))
-        if not reference.built:
-            reference(x)
-            hoisted(x)
-            hoisted.set_weights([w + 0.1 * rng.standard_normal(w.shape)
-                                 for w in reference.get_weights()])
-            reference.set_weights(hoisted.get_weights())
-            calls.clear()
-        results = []
-        for layer in (reference, hoisted):
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                y = layer(x)
-                loss = tf.reduce_sum(tf.square(y))
-            results.append((y, *tape.gradient(loss, [x, *layer.trainable_weights])))
-        for ours, theirs in zip(results[1], results[0]):
-            np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
-    assert len(calls) == 2     # the hoisted loop really ran
-
-
-def test_hoisted_gru_leaves_masks_and_dropout_to_keras():
-    from vui.fast_gru import HoistedGRU
-    x = np.random.default_rng(1).standard_normal((2, 7, 3)).astype("float32")
-    mask = np.array([[True] * 7, [True] * 4 + [False] * 3])
-    layer = HoistedGRU(4, return_sequences=True)
-    layer(x)
-    reference = keras.layers.GRU(4, return_sequences=True)
-    reference(x)
-    reference.set_weights(layer.get_weights())
-    np.testing.assert_allclose(layer(x, mask=mask), reference(x, mask=mask), atol=1e-6)
-
-
 def test_gru_and_lstm_are_configured_for_cudnn():
     model = RNNModel(rnn_layers=2, rnn_units=4).build(5)
     forward = model.get_layer("bidirectional_rnn1").forward_layer
