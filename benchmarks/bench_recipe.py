@@ -3,7 +3,8 @@
     python benchmarks/bench_recipe.py --features mfcc26 --stride 3 --minutes 6
 
 Trains `M.presets.demo()` (with `--stride`, `--units` overriding its CNN stride and GRU width;
-`--dropout` all its dropout rates; `--batch`, `--lr` the batch size and peak learning rate)
+`--dropout` all its dropout rates; `--batch`, `--lr` the batch size and peak learning rate;
+`--seed` the weights, dropout and batch order)
 on the embedded corpus with `vui.demo.train` (Adam + a cosine over the time budget, like-length
 batches, the demo's augmentation unless --augment says otherwise), then prints the epochs, the training throughput and the
 greedy validation CER/WER. Each configuration gets its own results directory
@@ -33,6 +34,7 @@ def main(argv=None):
     parser.add_argument("--units", type=int, default=None, help="GRU units (default: preset's)")
     parser.add_argument("--dropout", type=float, default=None,
                         help="every dropout rate of the model (default: the preset's, 0.1)")
+    parser.add_argument("--seed", type=int, default=0, help="weights and batch order")
     parser.add_argument("--batch", type=int, default=demo.DEMO_BATCH)
     parser.add_argument("--lr", type=float, default=demo.DEMO_LEARNING_RATE,
                         help="peak learning rate of the cosine")
@@ -46,7 +48,7 @@ def main(argv=None):
     from vui import results as R
     from vui.augment import training_augmenter
 
-    gen = demo.demo_generator(args.corpus, args.features)
+    gen = demo.demo_generator(args.corpus, args.features, seed=args.seed)
     builder = M.presets.demo()
     if args.stride is not None:
         builder = dataclasses.replace(builder, cnn_config=dataclasses.replace(
@@ -60,11 +62,13 @@ def main(argv=None):
     augment = training_augmenter(gen, preset=args.augment)
     dropout = "" if args.dropout is None else f"do{args.dropout:g}-"
     tag = f"{args.features}-s{builder.cnn_config.conv_stride}-u{builder.rnn_units}-{dropout}" \
-          f"{args.augment}-b{args.batch}-lr{args.lr:g}-{args.minutes:g}min"
+          f"{args.augment}-b{args.batch}-lr{args.lr:g}-{args.minutes:g}min" \
+          + (f"-seed{args.seed}" if args.seed else "")
     results_dir = RESULTS_DIR / tag
     start = time.perf_counter()
     name = demo.train(gen, builder, minutes=args.minutes, batch=args.batch,
-                      learning_rate=args.lr, augment=augment, results_dir=results_dir)
+                      learning_rate=args.lr, augment=augment, results_dir=results_dir,
+                      seed=args.seed)
     wall = time.perf_counter() - start
     model = T.load_model(R.run_paths(name, results_dir)[1])
     result = T.evaluate(model, gen, "validation")
