@@ -37,18 +37,23 @@ def test_every_command_has_help(argv, capsys):
     assert "usage:" in capsys.readouterr().out
 
 
-@pytest.fixture(scope="module")
-def trained_model(speech_corpus, tmp_path_factory):
-    base = tmp_path_factory.mktemp("cli")
-    gen = DG.AudioGeneratorCached(minibatch_size=3, cache_dir=base / "cache")
-    gen.load_train_data(speech_corpus["index"])
-    gen.load_validation_data(speech_corpus["index"])
+def train_tiny(index, base, name_suffix, evaluate_after=True, **features):
+    """A one-epoch CNN + GRU(16) trained on `index` under `base`; returns its .keras path."""
+    gen = DG.AudioGeneratorCached(minibatch_size=3, cache_dir=base / "cache", **features)
+    gen.load_train_data(index)
+    gen.load_validation_data(index)
     builder = M.RNNModel(cnn_config=M.CNNConfig(filters=16, kernel_size=5, conv_stride=2,
                                                 conv_border_mode="same"),
-                         rnn_units=16, bd_merge=None, name_suffix="CLI")
+                         rnn_units=16, bd_merge=None, name_suffix=name_suffix)
     name = T.train_model(gen, builder, epochs=1, minibatch_size=3, verbose=0,
-                         optimizer=lambda: keras.optimizers.Adam(1e-3), results_dir=base / "results")
+                         optimizer=lambda: keras.optimizers.Adam(1e-3), results_dir=base / "results",
+                         evaluate_after=evaluate_after)
     return R.run_paths(name, base / "results")[1]
+
+
+@pytest.fixture(scope="module")
+def trained_model(speech_corpus, tmp_path_factory):
+    return train_tiny(speech_corpus["index"], tmp_path_factory.mktemp("cli"), "CLI")
 
 
 def test_transcribe_prints_one_line_per_file(trained_model, speech_corpus, capsys):
@@ -92,24 +97,19 @@ def test_a_mean_normalised_model_is_served_its_own_features(speech_corpus, tmp_p
     import numpy as np
     from vui.transcribe import load_for_inference
     import utils as U
-    gen = DG.AudioGeneratorCached(spectrogram=False, mfcc_dim=26, utterance_mean=True,
-                                  minibatch_size=3, cache_dir=tmp_path / "cache")
-    gen.load_train_data(speech_corpus["index"])
-    gen.load_validation_data(speech_corpus["index"])
-    builder = M.RNNModel(cnn_config=M.CNNConfig(filters=8, kernel_size=5, conv_stride=2,
-                                                conv_border_mode="same"),
-                         rnn_units=8, bd_merge=None, name_suffix="CMN")
-    name = T.train_model(gen, builder, epochs=1, minibatch_size=3, verbose=0,
-                         evaluate_after=False, results_dir=tmp_path / "results")
-    assert name.startswith("MFCC-CMN ")
-    _, config = load_for_inference(R.run_paths(name, tmp_path / "results")[1])
+    path = train_tiny(speech_corpus["index"], tmp_path, "CMN", evaluate_after=False,
+                      spectrogram=False, mfcc_dim=26, utterance_mean=True)
+    model, config = load_for_inference(path)
+    assert model.vui_record["name"].startswith("MFCC-CMN ")
+    expected = U.FeatureConfig("mfcc", mfcc_dim=26, utterance_mean=True)
+    assert config == expected
     wav = speech_corpus["entries"][0]["key"]
     served = U.compute_features(U.load_audio(wav, config.sample_rate), config)
-    np.testing.assert_allclose(served, gen.featurize(wav), atol=1e-5)
-    np.testing.assert_allclose(served.mean(axis=0), 0, atol=1e-4)
+    plain = U.compute_features(U.load_audio(wav, config.sample_rate),
+                               U.FeatureConfig("mfcc", mfcc_dim=26))
+    np.testing.assert_allclose(served, plain - plain.mean(axis=0), atol=1e-4)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for index in ("train_corpus.json", "valid_corpus.json"):
         shutil.copy(speech_corpus["index"], corpus / index)
-    record = T.load_model(R.run_paths(name, tmp_path / "results")[1]).vui_record
-    assert cli._generator(corpus, record["feature_config"]).feature_config == gen.feature_config
+    assert cli._generator(corpus, model.vui_record["feature_config"]).feature_config == expected

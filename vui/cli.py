@@ -15,9 +15,9 @@ import json
 import sys
 from pathlib import Path
 
-DEFAULT_CORPUS = Path("data/embedded")
-from vui.demo import FEATURE_CHOICES as _DEMO_FEATURES
+from vui.demo import FEATURE_CHOICES as _DEMO_FEATURES   # light: vui.demo imports lazily
 
+DEFAULT_CORPUS = Path("data/embedded")
 # --features: AudioGeneratorCached settings; the demo's choices ("-cmn": each utterance's own
 # mean subtracted) with the spectrogram under its full name, and raw frames.
 FEATURE_CHOICES = {"spectrogram": _DEMO_FEATURES["spec"], "raw": dict(raw=True),
