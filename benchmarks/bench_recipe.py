@@ -2,10 +2,10 @@
 
     python benchmarks/bench_recipe.py --features mfcc26 --stride 3 --minutes 6
 
-Trains `M.presets.demo()` (with `--stride`, `--units` overriding its CNN stride and GRU width;
-`--dropout` all its dropout rates; `--batch`, `--lr` the batch size and peak learning rate;
-`--seed` the weights, dropout and batch order)
-on the embedded corpus with `vui.demo.train` (Adam + a cosine over the time budget, like-length
+Trains `M.presets.demo()` (with `--stride`, `--units`, `--layers` overriding its CNN stride,
+GRU width and number of BiGRU layers; `--dropout` all its dropout rates; `--batch`, `--lr` the
+batch size and peak learning rate; `--seed` the weights, dropout and batch order)
+on the embedded corpus (or `--corpus ROOT`, e.g. one made with `vui corpus embedded --n-train`) with `vui.demo.train` (Adam + a cosine over the time budget, like-length
 batches, the demo's augmentation unless --augment says otherwise), then prints the epochs, the training throughput and the
 greedy validation CER/WER. Each configuration gets its own results directory
 (results/bench_recipe/), so a rerun reloads instead of retraining. Run one configuration at a
@@ -22,6 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 RESULTS_DIR = Path("results/bench_recipe")
+DEFAULT_CORPUS = "data/embedded"
 
 
 def main(argv=None):
@@ -32,6 +33,8 @@ def main(argv=None):
                         default=demo.DEMO_FEATURES)
     parser.add_argument("--stride", type=int, default=None, help="default: the preset's")
     parser.add_argument("--units", type=int, default=None, help="GRU units (default: preset's)")
+    parser.add_argument("--layers", type=int, default=None,
+                        help="bidirectional GRU layers (default: preset's)")
     parser.add_argument("--dropout", type=float, default=None,
                         help="every dropout rate of the model (default: the preset's, 0.1)")
     parser.add_argument("--seed", type=int, default=0, help="weights and batch order")
@@ -40,7 +43,8 @@ def main(argv=None):
                         help="peak learning rate of the cosine")
     parser.add_argument("--minutes", type=float, default=6.0)
     parser.add_argument("--augment", default=demo.DEMO_AUGMENT, help="a vui.augment preset")
-    parser.add_argument("--corpus", default="data/embedded")
+    parser.add_argument("--corpus", default=DEFAULT_CORPUS,
+                        help="a corpus root; one other than the default gets its own results")
     args = parser.parse_args(argv)
 
     import models as M
@@ -55,15 +59,19 @@ def main(argv=None):
             builder.cnn_config, conv_stride=args.stride))
     if args.units is not None:
         builder = dataclasses.replace(builder, rnn_units=args.units)
+    if args.layers is not None:
+        builder = dataclasses.replace(builder, rnn_layers=args.layers, bd_layers=args.layers)
     if args.dropout is not None:
         builder = dataclasses.replace(
             builder, rnn_dropout_rate=args.dropout, dropout_rate=args.dropout,
             cnn_config=dataclasses.replace(builder.cnn_config, cnn_dropout_rate=args.dropout))
     augment = training_augmenter(gen, preset=args.augment)
     dropout = "" if args.dropout is None else f"do{args.dropout:g}-"
-    tag = f"{args.features}-s{builder.cnn_config.conv_stride}-u{builder.rnn_units}-{dropout}" \
-          f"{args.augment}-b{args.batch}-lr{args.lr:g}-{args.minutes:g}min" \
-          + (f"-seed{args.seed}" if args.seed else "")
+    layers = "" if args.layers is None else f"x{args.layers}"
+    corpus = "" if args.corpus == DEFAULT_CORPUS else f"-{Path(args.corpus).name}"
+    tag = f"{args.features}-s{builder.cnn_config.conv_stride}-u{builder.rnn_units}{layers}-" \
+          f"{dropout}{args.augment}-b{args.batch}-lr{args.lr:g}-{args.minutes:g}min" \
+          + (f"-seed{args.seed}" if args.seed else "") + corpus
     results_dir = RESULTS_DIR / tag
     start = time.perf_counter()
     name = demo.train(gen, builder, minutes=args.minutes, batch=args.batch,
