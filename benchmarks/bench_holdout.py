@@ -119,7 +119,7 @@ def run_condition(gen, family, features, condition, cfg):
            "valid_cer": valid[0], "valid_wer": valid[1],
            "heldout_cer": held.cer, "heldout_wer": held.wer,
            "epochs": len(times), "train_s": sum(times),
-           "s_per_epoch": _steady_epoch_seconds(times), "variants_s": variants_s,
+           "s_per_epoch": R.steady_epoch_seconds(times), "variants_s": variants_s,
            "train_utterances": len(gen.train_audio_paths),
            "valid_utterances": len(gen.valid_audio_paths), "heldout_utterances": held.utterances,
            "examples": list(zip(held.references[:3], held.hypotheses[:3])),
@@ -128,13 +128,6 @@ def run_condition(gen, family, features, condition, cfg):
     with open(row_path, "w", encoding="utf-8") as f:
         json.dump(row, f, indent=1)
     return row
-
-
-def _steady_epoch_seconds(times):
-    """Mean epoch time after the first (which also pays TensorFlow's tracing), for the
-    augmentation overhead ratio."""
-    later = times[1:] or times
-    return sum(later) / max(1, len(later))
 
 
 def _cer_wer(evaluation):

@@ -83,7 +83,7 @@ def main(argv=None):
     rec = model.vui_record
     times = np.asarray(rec["epoch_times"])
     audio = rec["train_audio_seconds"]
-    later = np.median(times[1:]) if len(times) > 1 else float("nan")
+    later = R.steady_epoch_seconds(times)
     print(f"| {tag} | {rec['params']:,} | {len(times)} x {later:.0f} s | "
           f"{audio / later:.0f} | {np.nanmin(rec['val_loss']):.1f} | "
           f"{result.cer:.1%} / {result.wer:.1%} | {wall / 60:.1f} min |")

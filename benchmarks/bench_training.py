@@ -33,9 +33,10 @@ def main(argv=None):
     audio = rec["train_audio_seconds"]
     print(f"model: {rec['name']} ({rec['params']:,} parameters, backend {rec['backend']})")
     print(f"training: {len(times)} epochs of {audio:.0f} audio s; "
-          f"first epoch {times[0]:.0f} s, later epochs {np.median(times[1:]) if len(times) > 1 else float('nan'):.0f} s (median)")
+          f"first epoch {times[0]:.0f} s, later epochs {R.steady_epoch_seconds(times):.0f} s (median)")
     if len(times) > 1:
-        print(f"training throughput: {audio / np.median(times[1:]):.0f} audio seconds per wall second")
+        print(f"training throughput: {audio / R.steady_epoch_seconds(times):.0f} audio seconds "
+              "per wall second")
 
     index = Path(args.corpus) / "valid_corpus.json"
     files = [json.loads(line)["key"] for line in index.read_text().splitlines()[:args.n]]

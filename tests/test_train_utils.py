@@ -136,6 +136,14 @@ def test_plot_and_table_compare_runs(gen, results_dir):
     assert list(table.index) == names
     assert {"best val loss", "best epoch", "CER", "WER", "params", "s/epoch"} <= set(table.columns)
     assert table.loc[names[0], "params"] < table.loc[names[1], "params"]
+    record = R.load_pickle(R.run_paths(names[0], results_dir)[0])
+    assert table.loc[names[0], "s/epoch"] == round(record["epoch_times"][1], 1)
+
+
+def test_steady_epoch_seconds_leaves_out_the_first_epoch():
+    assert R.steady_epoch_seconds([40.0, 30.0, 31.0, 90.0]) == 31.0    # median of the later ones
+    assert R.steady_epoch_seconds([40.0]) == 40.0                      # one epoch: itself
+    assert np.isnan(R.steady_epoch_seconds([]))
 
 
 def test_get_predictions_prints_the_seed_format(gen, results_dir, capsys):

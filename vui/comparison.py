@@ -71,7 +71,8 @@ def comparison_table(pickles=None, model_names=None, results_dir=None):
             "best epoch": None if best is None else best + 1,
             "CER": rec.get("cer"), "WER": rec.get("wer"),
             "params": rec.get("params"),
-            "s/epoch": round(float(np.mean(rec["epoch_times"])), 1) if rec.get("epoch_times") else None,
+            "s/epoch": round(R.steady_epoch_seconds(rec["epoch_times"]), 1)
+            if rec.get("epoch_times") else None,
         }
         for decoder, scores in (rec.get("decoders") or {}).items():
             row[f"CER {decoder}"], row[f"WER {decoder}"] = scores["cer"], scores["wer"]

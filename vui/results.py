@@ -9,6 +9,8 @@ import os
 import pickle
 from pathlib import Path
 
+import numpy as np
+
 from vui import atomic
 
 RESULTS_DIR = Path(os.environ.get("VUI_RESULTS_DIR", "results"))
@@ -39,6 +41,15 @@ def load_pickle(path):
         raise FileNotFoundError(f"no results file {path}: train the model first (T.train_model)")
     with open(path, "rb") as f:
         return pickle.load(f)
+
+
+def steady_epoch_seconds(epoch_times):
+    """Median epoch time after the first, which also pays tracing and the feature cache: the
+    one figure every benchmark and the results table quote as seconds per epoch (the median,
+    because a shared machine's occasional stall should not move it). NaN with no epochs."""
+    times = [float(t) for t in epoch_times]
+    later = times[1:] or times
+    return float(np.median(later)) if later else float("nan")
 
 
 def save_model_atomically(model, path):
