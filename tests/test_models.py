@@ -350,7 +350,8 @@ def test_presets_build_and_match_the_seed_models():
     assert "SimpleRNN" in M.presets.model_0().describe()
     assert M.presets.model_4().describe().startswith("BD(concat) CuDNNLSTM(200 x2")
     demo = M.presets.demo()
-    assert demo.cudnn_eligible and demo.bd_layers == 2
+    assert demo.cudnn_eligible and demo.rnn_layers == demo.bd_layers == 3
+    assert demo.build(26).count_params() == 1_344_309     # README "Demo"
     assert demo.output_length(1000) == 334          # stride 3: 33 frames per second of audio
 
 
