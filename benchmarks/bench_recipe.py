@@ -5,9 +5,10 @@
 Trains `M.presets.demo()` (with `--stride`, `--units`, `--layers` overriding its CNN stride,
 GRU width and number of BiGRU layers; `--dropout` all its dropout rates; `--batch`, `--lr` the
 batch size and peak learning rate; `--seed` the weights, dropout and batch order)
-on the embedded corpus (or `--corpus ROOT`, e.g. one made with `vui corpus embedded --n-train`) with `vui.demo.train` (Adam + a cosine over the time budget, like-length
-batches, the demo's augmentation unless --augment says otherwise), then prints the epochs, the training throughput and the
-greedy validation CER/WER. Each configuration gets its own results directory
+on the embedded corpus (or `--corpus ROOT`, e.g. one made with `vui corpus embedded --n-train`)
+with `vui.demo.train` (Adam + a cosine over the time budget, like-length batches, the demo's
+augmentation unless --augment says otherwise), then prints the epochs, the training throughput
+and the greedy validation CER/WER. Each configuration gets its own results directory
 (results/bench_recipe/), so a rerun reloads instead of retraining. Run one configuration at a
 time: the figures are only comparable with the cores to themselves.
 """
