@@ -23,11 +23,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 RESULTS_DIR = Path("results/bench_recipe")
-DEFAULT_CORPUS = "data/embedded"
 
 
 def main(argv=None):
     from vui import demo
+    from vui.cli import DEFAULT_CORPUS
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--features", choices=sorted(demo.FEATURE_CHOICES),
@@ -44,7 +44,7 @@ def main(argv=None):
                         help="peak learning rate of the cosine")
     parser.add_argument("--minutes", type=float, default=6.0)
     parser.add_argument("--augment", default=demo.DEMO_AUGMENT, help="a vui.augment preset")
-    parser.add_argument("--corpus", default=DEFAULT_CORPUS,
+    parser.add_argument("--corpus", default=str(DEFAULT_CORPUS),
                         help="a corpus root; one other than the default gets its own results")
     args = parser.parse_args(argv)
 
@@ -69,7 +69,8 @@ def main(argv=None):
     augment = training_augmenter(gen, preset=args.augment)
     dropout = "" if args.dropout is None else f"do{args.dropout:g}-"
     layers = "" if args.layers is None else f"x{args.layers}"
-    corpus = "" if args.corpus == DEFAULT_CORPUS else f"-{Path(args.corpus).name}"
+    corpus = "" if Path(args.corpus).resolve() == DEFAULT_CORPUS.resolve() \
+        else f"-{Path(args.corpus).name}"
     tag = f"{args.features}-s{builder.cnn_config.conv_stride}-u{builder.rnn_units}{layers}-" \
           f"{dropout}{args.augment}-b{args.batch}-lr{args.lr:g}-{args.minutes:g}min" \
           + (f"-seed{args.seed}" if args.seed else "") + corpus

@@ -30,13 +30,13 @@ def main(argv=None):
     model, config = load_for_inference(model_path)
     rec = model.vui_record
     times = np.asarray(rec["epoch_times"])
+    steady = R.steady_epoch_seconds(times)
     audio = rec["train_audio_seconds"]
     print(f"model: {rec['name']} ({rec['params']:,} parameters, backend {rec['backend']})")
     print(f"training: {len(times)} epochs of {audio:.0f} audio s; "
-          f"first epoch {times[0]:.0f} s, later epochs {R.steady_epoch_seconds(times):.0f} s (median)")
+          f"first epoch {times[0]:.0f} s, later epochs {steady:.0f} s (median)")
     if len(times) > 1:
-        print(f"training throughput: {audio / R.steady_epoch_seconds(times):.0f} audio seconds "
-              "per wall second")
+        print(f"training throughput: {audio / steady:.0f} audio seconds per wall second")
 
     index = Path(args.corpus) / "valid_corpus.json"
     files = [json.loads(line)["key"] for line in index.read_text().splitlines()[:args.n]]
