@@ -17,6 +17,7 @@ import enum
 import hashlib
 import re
 
+import vui  # noqa: F401  (first: sets TensorFlow's CPU threads, vui.cpu_threads)
 import keras
 import numpy as np
 

@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from char_map import BLANK_INDEX, NUM_CLASSES, text_to_int_sequence  # noqa: E402
 from vui.decoding import DEFAULT_BEAM_WIDTH, make_decoder  # noqa: E402
 from vui.metrics import cer_wer  # noqa: E402
+from vui.tts_corpus import EMBEDDED_ROOT  # noqa: E402
 
 FRAME_SECONDS = 0.01          # synthetic outputs: one frame per 10 ms feature step
 LM_ORDER = 3
@@ -172,7 +173,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", help="results/NAME.keras of a trained model")
     p.add_argument("--synthetic", action="store_true", help="synthesised outputs, no model")
-    p.add_argument("--corpus", default="data/embedded", help="corpus folder with *_corpus.json")
+    p.add_argument("--corpus", default=str(EMBEDDED_ROOT), help="corpus folder with *_corpus.json")
     p.add_argument("--eval-index", help="index to evaluate (default: CORPUS/test_corpus.json)")
     p.add_argument("--max-utterances", type=int, default=None)
     p.add_argument("--lm", help="ARPA/KenLM file (default: built from the training transcripts)")

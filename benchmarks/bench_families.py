@@ -16,6 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from vui.tts_corpus import EMBEDDED_ROOT  # noqa: E402
+
 INDEX_FILES = {"train": "train_corpus.json", "valid": "valid_corpus.json",
                "test": "test_corpus.json", "holdout": "holdout_corpus.json"}
 
@@ -59,7 +61,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="default: the demo's model")
-    parser.add_argument("--corpus", default="data/embedded")
+    parser.add_argument("--corpus", default=str(EMBEDDED_ROOT))
     parser.add_argument("--partition", default="valid", choices=sorted(INDEX_FILES))
     parser.add_argument("--decoder", default="greedy", help="greedy, beam or beam_lm")
     args = parser.parse_args(argv)

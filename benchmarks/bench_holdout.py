@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass, field
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from vui import atomic  # noqa: E402  (after the sys.path line)
+from vui.tts_corpus import EMBEDDED_ROOT  # noqa: E402
 
 DEFAULT_FAMILIES = ("slt", "espeak")
 DEFAULT_CONDITIONS = ("none", "specaugment", "default")
@@ -301,7 +302,7 @@ def parse_args(argv=None):
     p.add_argument("--overhead", type=int, metavar="N", default=None,
                    help="only measure augmentation's epoch-time overhead on the first N "
                         "training utterances of --overhead-corpus, then stop")
-    p.add_argument("--overhead-corpus", default="data/embedded")
+    p.add_argument("--overhead-corpus", default=str(EMBEDDED_ROOT))
     for size in ("n_train", "n_valid", "n_test", "n_holdout"):
         p.add_argument("--" + size.replace("_", "-"), type=int, default=None,
                        help="corpus size override (default: the embedded corpus's)")

@@ -14,6 +14,7 @@ time: the figures are only comparable with the cores to themselves.
 """
 import argparse
 import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 RESULTS_DIR = Path("results/bench_recipe")
+
+
+def threads_tag():
+    """The TensorFlow thread counts in the tag (vui.cpu_threads's choice or --threads): runs
+    under TensorFlow's defaults, before 2026-12-02's run 27, have none."""
+    from vui import cpu_threads as C
+    inter, intra = (os.environ.get(v) for v in (C.INTER_OP_VARIABLE, C.INTRA_OP_VARIABLE))
+    return f"-t{inter}x{intra}" if inter or intra else ""
 
 
 def main(argv=None):
@@ -46,7 +55,13 @@ def main(argv=None):
     parser.add_argument("--augment", default=demo.DEMO_AUGMENT, help="a vui.augment preset")
     parser.add_argument("--corpus", default=str(DEFAULT_CORPUS),
                         help="a corpus root; one other than the default gets its own results")
+    parser.add_argument("--threads", default=None, metavar="INTER,INTRA",
+                        help="TensorFlow's inter-op and intra-op thread counts (default: "
+                             "vui.cpu_threads's choice)")
     args = parser.parse_args(argv)
+    if args.threads:
+        inter, intra = (int(n) for n in args.threads.split(","))
+        os.environ.update(TF_NUM_INTEROP_THREADS=str(inter), TF_NUM_INTRAOP_THREADS=str(intra))
 
     import models as M
     import train_utils as T
@@ -73,7 +88,8 @@ def main(argv=None):
         else f"-{Path(args.corpus).name}"
     tag = f"{args.features}-s{builder.cnn_config.conv_stride}-u{builder.rnn_units}{layers}-" \
           f"{dropout}{args.augment}-b{args.batch}-lr{args.lr:g}-{args.minutes:g}min" \
-          + (f"-seed{args.seed}" if args.seed else "") + corpus
+          + (f"-seed{args.seed}" if args.seed else "") + corpus \
+          + threads_tag()
     results_dir = RESULTS_DIR / tag
     start = time.perf_counter()
     name = demo.train(gen, builder, minutes=args.minutes, batch=args.batch,

@@ -16,11 +16,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from vui.tts_corpus import EMBEDDED_ROOT  # noqa: E402
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="default: the demo's model")
-    parser.add_argument("--corpus", default="data/embedded")
+    parser.add_argument("--corpus", default=str(EMBEDDED_ROOT))
     parser.add_argument("-n", type=int, default=100, help="validation files to transcribe")
     args = parser.parse_args(argv)
 

@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 
 from vui.demo import FEATURE_CHOICES as _DEMO_FEATURES   # light: vui.demo imports lazily
+from vui.tts_corpus import EMBEDDED_ROOT
 
-DEFAULT_CORPUS = Path("data/embedded")
+DEFAULT_CORPUS = EMBEDDED_ROOT
 # --features: AudioGeneratorCached settings; the demo's choices ("-cmn": each utterance's own
 # mean subtracted) with the spectrogram under its full name, and raw frames.
 FEATURE_CHOICES = {"spectrogram": _DEMO_FEATURES["spec"], "raw": dict(raw=True),

@@ -1,6 +1,6 @@
 """The demo: the whole pipeline on the embedded corpus, within the time budget of a 2-core CPU.
 
-corpus (generated once, reused) -> MFCC features (cached) -> the demo preset (CNN + 2 x
+corpus (generated once, reused) -> MFCC features (cached) -> the demo preset (CNN + 3 x
 BiGRU, stride 3) trained with CTC under a time budget -> validation CER/WER and a few
 transcripts -> the comparison plot -> the model becomes the default of `vui transcribe`.
 """
@@ -87,11 +87,10 @@ def train(gen, builder, minutes=DEMO_TRAIN_MINUTES, epochs=DEMO_MAX_EPOCHS, batc
                          verbose=2, **train_options)
 
 
-def run(minutes=None, corpus_root="data/embedded", fresh=False):
+def run(minutes=None, corpus_root=None, fresh=False):
     start = time.perf_counter()
-    corpus_root = Path(corpus_root)
-
     from vui import tts_corpus
+    corpus_root = Path(corpus_root or tts_corpus.EMBEDDED_ROOT)
     print(f"[demo] 1/5 embedded corpus under {corpus_root} (reused when already there)")
     tts_corpus.build_embedded_corpus(corpus_root, **tts_corpus.saved_settings(corpus_root))
 

@@ -2,7 +2,9 @@
 import argparse
 from pathlib import Path
 
-DEFAULT_CORPUS = Path("data/embedded")
+from vui.tts_corpus import EMBEDDED_ROOT
+
+DEFAULT_CORPUS = EMBEDDED_ROOT
 
 
 def build_parser():

@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 
 import numpy as np
 import soundfile as sf
@@ -26,6 +27,7 @@ from tqdm import tqdm
 from vui import atomic, corpus_plan, sentences as sentence_sources, tts_engines
 from vui.corpus_index import IndexReport, audio_duration, write_index
 
+EMBEDDED_ROOT = Path("data/embedded")   # the default corpus of the demo, CLI and benchmarks
 SAMPLE_RATE = 16000
 TRIM_TOP_DB = 40          # below the peak: what counts as silence when trimming
 KEEP_SILENCE_S = 0.15     # silence kept at each end after trimming
@@ -254,7 +256,7 @@ def saved_settings(root):
     return {k: tuple(v) if isinstance(v, list) else v for k, v in old.items() if k in names}
 
 
-def build_embedded_corpus(root="data/embedded", config=None, progress=True, voices=None, **kw):
+def build_embedded_corpus(root=EMBEDDED_ROOT, config=None, progress=True, voices=None, **kw):
     """Generate (or complete) the corpus under `root`; keyword arguments override CorpusConfig."""
     config = config or CorpusConfig(**kw)
     start = time.perf_counter()
@@ -288,7 +290,7 @@ def build_parser():
         prog="vui corpus embedded",
         description="Generate the embedded English corpus with espeak-ng, festival and flite "
                     "(LibriSpeech-shaped FLAC tree + train/valid/test JSON-lines indexes).")
-    p.add_argument("--root", default="data/embedded", help="output folder (default %(default)s)")
+    p.add_argument("--root", default=str(EMBEDDED_ROOT), help="output folder (default %(default)s)")
     p.add_argument("--n-train", type=int, default=c.n_train, help="default %(default)s")
     p.add_argument("--n-valid", type=int, default=c.n_valid, help="default %(default)s")
     p.add_argument("--n-test", type=int, default=c.n_test, help="default %(default)s")
