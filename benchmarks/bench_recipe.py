@@ -60,8 +60,9 @@ def main(argv=None):
                              "vui.cpu_threads's choice)")
     args = parser.parse_args(argv)
     if args.threads:
+        from vui import cpu_threads as C
         inter, intra = (int(n) for n in args.threads.split(","))
-        os.environ.update(TF_NUM_INTEROP_THREADS=str(inter), TF_NUM_INTRAOP_THREADS=str(intra))
+        os.environ.update({C.INTER_OP_VARIABLE: str(inter), C.INTRA_OP_VARIABLE: str(intra)})
 
     import models as M
     import train_utils as T
