@@ -1,6 +1,6 @@
 """The demo: the whole pipeline on the embedded corpus, within the time budget of a 2-core CPU.
 
-corpus (generated once, reused) -> MFCC features (cached) -> the demo preset (CNN + 3 x
+corpus (generated once, reused) -> MFCC features (cached) -> the demo preset (CNN + 4 x
 BiGRU, stride 3) trained with CTC under a time budget -> validation CER/WER and a few
 transcripts -> the comparison plot -> the model becomes the default of `vui transcribe`.
 """

@@ -4,7 +4,6 @@ from pathlib import Path
 
 from vui.tts_corpus import EMBEDDED_ROOT
 
-DEFAULT_CORPUS = EMBEDDED_ROOT
 
 
 def build_parser():
@@ -14,12 +13,12 @@ def build_parser():
     p.add_argument("--text", default=None,
                    help="a text file (one sentence a line) or a corpus index; "
                         "default: the corpus's training transcripts")
-    p.add_argument("--corpus", default=str(DEFAULT_CORPUS))
+    p.add_argument("--corpus", default=str(EMBEDDED_ROOT))
     p.add_argument("--order", type=int, default=3)
     p.add_argument("--out", required=True, help="ARPA file to write")
     p = sub.add_parser("tune", help="build the LM and pick alpha/beta on the validation partition")
     p.add_argument("--model", default=None, help="results/NAME.keras (default: the demo's model)")
-    p.add_argument("--corpus", default=str(DEFAULT_CORPUS))
+    p.add_argument("--corpus", default=str(EMBEDDED_ROOT))
     p.add_argument("--text", default=None, help="LM text instead of the training transcripts")
     p.add_argument("--order", type=int, default=3)
     p.add_argument("--partition", default="test", choices=("validation", "test"),
