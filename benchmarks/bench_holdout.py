@@ -284,7 +284,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--families", nargs="+", default=list(DEFAULT_FAMILIES))
     p.add_argument("--conditions", nargs="+", default=list(DEFAULT_CONDITIONS),
-                   help="augmentation presets: none, specaugment, light, default, voices")
+                   help="augmentation presets: none, specaugment, light, default, voices, warp")
     p.add_argument("--minutes", type=float, default=DEFAULT_MINUTES,
                    help="training budget per model (default %(default)s)")
     p.add_argument("--epochs", type=int, default=None,

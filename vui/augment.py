@@ -32,6 +32,7 @@ from vui import augment_dsp as dsp
 # SpecAugment mask value: features reach the hook normalised to zero mean, so 0 is "average".
 SPEC_MASK_VALUE = 0.0
 BANDLIMIT_FILTERS = ("telephone", "lowpass", "highpass")
+FEATURE_WARP_PROB = 0.8      # the "warp" preset: a fifth of the utterances stay unwarped
 
 
 class _Validated:
@@ -207,9 +208,12 @@ class AugmentConfig:
     bandlimit: BandLimitConfig = field(default_factory=BandLimitConfig)
     gain: GainConfig = field(default_factory=GainConfig)
     spec_augment: SpecAugmentConfig = field(default_factory=SpecAugmentConfig)
+    # The same warp on the cached features, per epoch and utterance (vui.feature_warp): off
+    # unless a preset turns it on, so the presets measured before it keep their meaning.
+    feature_warp: VTLPConfig = field(default_factory=lambda: VTLPConfig(enabled=False))
 
     def __post_init__(self) -> None:
-        for kind in WAVEFORM_KINDS + ("spec_augment",):
+        for kind in WAVEFORM_KINDS + ("spec_augment", "feature_warp"):
             getattr(self, kind).validate()
 
     @property
@@ -220,7 +224,7 @@ class AugmentConfig:
     def none(cls) -> "AugmentConfig":
         """Everything off: the Augmenter is the identity."""
         off = {k: dataclasses.replace(getattr(cls(), k), enabled=False)
-               for k in WAVEFORM_KINDS + ("spec_augment",)}
+               for k in WAVEFORM_KINDS + ("spec_augment", "feature_warp")}
         return cls(**off)
 
     @classmethod
@@ -255,6 +259,18 @@ class AugmentConfig:
             gain=GainConfig(prob=0.5, min_db=-6.0, max_db=6.0),
             spec_augment=SpecAugmentConfig(),
         )
+
+    @classmethod
+    def warp(cls) -> "AugmentConfig":
+        """Vocal-tract warps alone, on the cached features (vui.feature_warp): a fresh factor
+        per utterance and epoch, nothing to precompute, no masks. 0.8-1.25 is symmetric on a log
+        scale and spans the male-female formant ratio."""
+        return dataclasses.replace(cls.none(), feature_warp=VTLPConfig(
+            prob=FEATURE_WARP_PROB, min_alpha=0.8, max_alpha=1.25))
+
+    @property
+    def any_feature_warp(self) -> bool:
+        return self.feature_warp.enabled and self.feature_warp.prob > 0
 
     @classmethod
     def spec_only(cls) -> "AugmentConfig":
@@ -398,7 +414,7 @@ class SpecAugmenter:
 
 PRESETS = {"none": AugmentConfig.none, "specaugment": AugmentConfig.spec_only,
            "light": AugmentConfig.light, "default": AugmentConfig.default,
-           "voices": AugmentConfig.voices}
+           "voices": AugmentConfig.voices, "warp": AugmentConfig.warp}
 VARIANTS_SUBDIR = "augment-variants"   # beside the generator's feature cache
 
 
@@ -414,7 +430,8 @@ def training_augmenter(audio_gen, preset: str = "default", n_variants: int = 4,
     preset's SpecAugment on top. On-the-fly waveform augmentation costs 22-38% of an epoch
     (module docstring); reading a variant back costs ~1%. preset "none" returns None. The
     object's `name` ("default x4") marks the run's name in train_utils ("Aug(default x4)").
-    A preset without waveform kinds ("specaugment") needs no variants: a SpecAugmenter.
+    A preset without waveform kinds ("specaugment") needs no variants: a SpecAugmenter. One
+    with a feature warp ("warp") comes wrapped in a vui.feature_warp.FeatureWarpAugmenter.
     """
     import functools
 
@@ -432,11 +449,24 @@ def training_augmenter(audio_gen, preset: str = "default", n_variants: int = 4,
                          "audio_gen.load_train_data(...) first")
     config = PRESETS[preset]()
     if not config.any_waveform:
-        return SpecAugmenter(config.spec_augment, name=preset)
+        inner = SpecAugmenter(config.spec_augment, name=preset) \
+            if config.spec_augment.enabled else None
+        return _with_feature_warp(audio_gen, config, inner, preset)
     root = cache_dir or os.path.join(os.path.dirname(audio_gen.cache.dir), VARIANTS_SUBDIR)
     feature_fn = functools.partial(utils.compute_features, config=audio_gen.feature_config)
     store = precompute_variants(paths, n_variants, feature_fn, root, Augmenter(config),
                                 seed=seed, workers=workers,
                                 feature_key=audio_gen.feature_config.cache_key())
-    return PrecomputedAugmenter(store, spec=config.spec_augment, clean_prob=clean_prob,
-                                name=f"{preset} x{n_variants}")
+    inner = PrecomputedAugmenter(store, spec=config.spec_augment, clean_prob=clean_prob,
+                                 name=f"{preset} x{n_variants}")
+    return _with_feature_warp(audio_gen, config, inner, inner.name)
+
+
+def _with_feature_warp(audio_gen, config, inner, name):
+    """`inner` wrapped in the feature warp when the config turns it on (it needs the
+    generator's normalisation statistics: it warps un-normalised features)."""
+    if not config.any_feature_warp:
+        return inner
+    from vui.feature_warp import FeatureWarpAugmenter
+    return FeatureWarpAugmenter(config.feature_warp, audio_gen.feature_config,
+                                **audio_gen.normalization_stats(), inner=inner, name=name)
