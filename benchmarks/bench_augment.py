@@ -118,6 +118,26 @@ def precompute_rows(clips, folder, spec_cfg, n_variants=4):
     return rows
 
 
+def feature_warp_rows(clips, repeats, total_seconds):
+    """vui.feature_warp on cached features (always applied, a fresh factor per clip and pass:
+    the first passes also build and cache the matrices, as a first epoch does)."""
+    from vui.feature_warp import FeatureWarpAugmenter
+    rows = []
+    for name, cfg in (("mfcc26", utils.FeatureConfig("mfcc", mfcc_dim=26)),
+                      ("spectrogram", utils.FeatureConfig("spectrogram"))):
+        feats = [utils.compute_features(a, cfg) for _, a in clips]
+        dim = feats[0].shape[1]
+        warp = FeatureWarpAugmenter(AugmentConfig.warp().feature_warp, cfg,
+                                    np.zeros(dim, np.float32), np.ones(dim, np.float32))
+        t0 = time.perf_counter()
+        for r in range(repeats * 8):
+            for i, f in enumerate(feats):
+                warp.features(f, np.random.default_rng((r, i)))
+        rows.append((f"feature warp, {name} (preset warp, cached features)",
+                     1000.0 * (time.perf_counter() - t0) / (repeats * 8) / total_seconds))
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -149,6 +169,7 @@ def main():
                 spec_aug.features(f, np.random.default_rng((r, i)))
         rows.append(("spec_augment (always)",
                      1000.0 * (time.perf_counter() - t0) / args.repeats / total))
+        rows += feature_warp_rows(clips, args.repeats, total)
         for name, preset in (("light", AugmentConfig.light()), ("default", AugmentConfig.default())):
             aug = Augmenter(preset)
             wave_ms = ms_per_audio_second(

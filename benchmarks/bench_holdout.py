@@ -202,10 +202,9 @@ def write_table(path, table, cfg):
 
 
 def run(cfg):
-    from vui.augment import PRESETS
-    bad = [c for c in cfg.conditions if c not in PRESETS]
-    if bad:
-        raise ValueError(f"unknown augmentation condition(s) {bad}; expected {sorted(PRESETS)}")
+    from vui.augment import preset_config
+    for condition in cfg.conditions:
+        preset_config(condition)          # a clear error naming a bad one, before any training
     rows = []
     for family in cfg.families:
         root = build_corpus(family, cfg)
@@ -284,7 +283,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--families", nargs="+", default=list(DEFAULT_FAMILIES))
     p.add_argument("--conditions", nargs="+", default=list(DEFAULT_CONDITIONS),
-                   help="augmentation presets: none, specaugment, light, default, voices, warp")
+                   help="augmentation presets: none, specaugment, light, default, voices, warp, "
+                        "or one of them + '+warp' (voices+warp)")
     p.add_argument("--minutes", type=float, default=DEFAULT_MINUTES,
                    help="training budget per model (default %(default)s)")
     p.add_argument("--epochs", type=int, default=None,

@@ -151,3 +151,16 @@ def test_warp_preset_through_the_generator_leaves_validation_clean(speech_corpus
     np.testing.assert_array_equal(y_aug, y_clean)
     with pytest.raises(ValueError, match="training partition only"):
         gen.dataset("validation", augment=aug)
+
+
+def test_warp_suffix_adds_the_feature_warp_to_a_preset():
+    from vui.augment import preset_config
+    voices = preset_config("voices+warp")
+    assert voices.feature_warp == AugmentConfig.warp().feature_warp
+    assert voices.vtlp == AugmentConfig.voices().vtlp and voices.any_feature_warp
+    assert not AugmentConfig.voices().any_feature_warp
+    # The precomputed variants are keyed by the repr: the feature warp must not change it.
+    assert repr(voices) == repr(AugmentConfig.voices())
+    for bad in ("heavy", "none+warp", "warp+warp", "voices+warp+warp"):
+        with pytest.raises(ValueError, match="unknown augmentation preset"):
+            preset_config(bad)

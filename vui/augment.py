@@ -209,8 +209,10 @@ class AugmentConfig:
     gain: GainConfig = field(default_factory=GainConfig)
     spec_augment: SpecAugmentConfig = field(default_factory=SpecAugmentConfig)
     # The same warp on the cached features, per epoch and utterance (vui.feature_warp): off
-    # unless a preset turns it on, so the presets measured before it keep their meaning.
-    feature_warp: VTLPConfig = field(default_factory=lambda: VTLPConfig(enabled=False))
+    # unless a preset turns it on, so the presets measured before it keep their meaning. Out
+    # of the repr, which keys the precomputed waveform variants: they do not depend on it.
+    feature_warp: VTLPConfig = field(default_factory=lambda: VTLPConfig(enabled=False),
+                                     repr=False)
 
     def __post_init__(self) -> None:
         for kind in WAVEFORM_KINDS + ("spec_augment", "feature_warp"):
@@ -415,6 +417,19 @@ class SpecAugmenter:
 PRESETS = {"none": AugmentConfig.none, "specaugment": AugmentConfig.spec_only,
            "light": AugmentConfig.light, "default": AugmentConfig.default,
            "voices": AugmentConfig.voices, "warp": AugmentConfig.warp}
+WARP_SUFFIX = "+warp"      # "voices+warp": a preset with the "warp" preset's feature warp on top
+
+
+def preset_config(preset: str) -> AugmentConfig:
+    """The AugmentConfig a preset name stands for: a PRESETS key, optionally with WARP_SUFFIX."""
+    base = preset[:-len(WARP_SUFFIX)] if preset.endswith(WARP_SUFFIX) else preset
+    if base not in PRESETS or (base != preset and base in ("none", "warp")):
+        raise ValueError(f"unknown augmentation preset {preset!r}; expected one of "
+                         f"{sorted(PRESETS)}, or one of them + {WARP_SUFFIX!r}")
+    config = PRESETS[base]()
+    if base != preset:
+        config = dataclasses.replace(config, feature_warp=AugmentConfig.warp().feature_warp)
+    return config
 VARIANTS_SUBDIR = "augment-variants"   # beside the generator's feature cache
 
 
@@ -431,23 +446,21 @@ def training_augmenter(audio_gen, preset: str = "default", n_variants: int = 4,
     (module docstring); reading a variant back costs ~1%. preset "none" returns None. The
     object's `name` ("default x4") marks the run's name in train_utils ("Aug(default x4)").
     A preset without waveform kinds ("specaugment") needs no variants: a SpecAugmenter. One
-    with a feature warp ("warp") comes wrapped in a vui.feature_warp.FeatureWarpAugmenter.
+    with a feature warp ("warp", or any preset + "+warp") comes wrapped in a
+    vui.feature_warp.FeatureWarpAugmenter ("voices x2+warp").
     """
     import functools
 
     import utils
     from vui.augment_precompute import PrecomputedAugmenter, precompute_variants
 
-    if preset not in PRESETS:
-        raise ValueError(f"unknown augmentation preset {preset!r}; expected one of "
-                         f"{sorted(PRESETS)}")
+    config = preset_config(preset)
     if preset == "none":
         return None
     paths = list(getattr(audio_gen, "train_audio_paths", []) or [])
     if not paths:
         raise ValueError("training_augmenter needs the generator's training partition: call "
                          "audio_gen.load_train_data(...) first")
-    config = PRESETS[preset]()
     if not config.any_waveform:
         inner = SpecAugmenter(config.spec_augment, name=preset) \
             if config.spec_augment.enabled else None
@@ -459,7 +472,7 @@ def training_augmenter(audio_gen, preset: str = "default", n_variants: int = 4,
                                 feature_key=audio_gen.feature_config.cache_key())
     inner = PrecomputedAugmenter(store, spec=config.spec_augment, clean_prob=clean_prob,
                                  name=f"{preset} x{n_variants}")
-    return _with_feature_warp(audio_gen, config, inner, inner.name)
+    return _with_feature_warp(audio_gen, config, inner, inner.name + WARP_SUFFIX)
 
 
 def _with_feature_warp(audio_gen, config, inner, name):

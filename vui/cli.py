@@ -157,10 +157,14 @@ def build_parser():
     p.add_argument("--sort-by-duration", action="store_true")
     p.add_argument("--time-limit", type=float, default=None, help="seconds")
     p.add_argument("--retrain", action="store_true")
-    p.add_argument("--augment", choices=("none", "specaugment", "light", "default", "voices"),
-                   default="none", help="training-time augmentation: SpecAugment masks only, or "
-                   "precomputed waveform variants + SpecAugment (light, default, or voices: "
-                   "talker variation without rooms or noise)")
+    from vui.augment import PRESETS, WARP_SUFFIX
+    p.add_argument("--augment", default="none",
+                   choices=sorted(PRESETS) + [name + WARP_SUFFIX for name in sorted(PRESETS)
+                                              if name not in ("none", "warp")],
+                   help="training-time augmentation: SpecAugment masks only, precomputed "
+                   "waveform variants + SpecAugment (light, default, or voices: talker variation "
+                   "without rooms or noise), or vocal-tract warps of the cached features (warp; "
+                   "'+warp' adds them to another preset)")
     p.add_argument("--augment-variants", type=int, default=4, help="variants per utterance")
     p.set_defaults(func=cmd_train)
 
