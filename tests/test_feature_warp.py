@@ -164,3 +164,19 @@ def test_warp_suffix_adds_the_feature_warp_to_a_preset():
     for bad in ("heavy", "none+warp", "warp+warp", "voices+warp+warp"):
         with pytest.raises(ValueError, match="unknown augmentation preset"):
             preset_config(bad)
+
+
+def test_a_waveform_preset_plus_warp_wraps_its_precomputed_variants(speech_corpus, tmp_path):
+    import data_generator as DG
+    from vui.augment import training_augmenter
+    from vui.augment_precompute import PrecomputedAugmenter
+    gen = DG.AudioGeneratorCached(minibatch_size=2, spectrogram=False, mfcc_dim=26,
+                                  cache_dir=str(tmp_path / "cache"))
+    gen.load_train_data(speech_corpus["index"])
+    aug = training_augmenter(gen, preset="light+warp", n_variants=1, workers=1,
+                             cache_dir=str(tmp_path / "variants"))
+    assert isinstance(aug, FeatureWarpAugmenter) and aug.name == "light x1+warp"
+    assert isinstance(aug.inner, PrecomputedAugmenter) and aug.inner.name == "light x1"
+    assert aug.variant_features == aug.inner.variant_features
+    x, _ = gen.dataset("train", shuffle=False, augment=aug, seed=2)[0]
+    assert x.shape[0] == 2 and np.isfinite(x).all()

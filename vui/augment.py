@@ -471,7 +471,7 @@ def training_augmenter(audio_gen, preset: str = "default", n_variants: int = 4,
                                 seed=seed, workers=workers,
                                 feature_key=audio_gen.feature_config.cache_key())
     inner = PrecomputedAugmenter(store, spec=config.spec_augment, clean_prob=clean_prob,
-                                 name=f"{preset} x{n_variants}")
+                                 name=f"{preset.removesuffix(WARP_SUFFIX)} x{n_variants}")
     return _with_feature_warp(audio_gen, config, inner, inner.name + WARP_SUFFIX)
 
 
