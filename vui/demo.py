@@ -27,6 +27,9 @@ DEMO_PREDICTIONS = 5
 # vui.augment preset. "none": SpecAugment's masks slowed learning on 9,000 utterances (val CER
 # 22.8% without them against 25.4% with them, README "Demo" runs 14-16); where 26 epochs of
 # 9,000 overfit on a faster machine (run 22), twice the sentences were the cure (run 23).
+# "warp" (vocal-tract warps of the cached features) makes a voice family never heard far
+# easier (slt: 55.8% held-out CER against 76.1%) but cost 2.9 points of in-family CER in the
+# same 14 minutes (docs/holdout.md, 2026-12-02 night): the demo's target is in family.
 DEMO_AUGMENT = "none"
 # Feature choices of the benchmarks (AudioGeneratorCached arguments). The demo takes MFCC
 # (python_speech_features, 26 coefficients from 26 mel filters) rather than the 161-bin
