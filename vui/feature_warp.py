@@ -53,8 +53,8 @@ def _band_frequencies(kind, bins, sample_rate, window_length, mfcc_dim):
 def band_warp_matrix(freqs_hz: np.ndarray, sample_rate: int, alpha: float,
                      boundary_hz: float = VTLP_BOUNDARY_HZ) -> np.ndarray:
     """(n, n) interpolation matrix on log band energies: output band k reads the input at the
-    frequency that the warp sends to its centre (linear between neighbouring bands, the edge
-    bands beyond the grid). Rows sum to 1, so a flat spectrum stays flat."""
+    frequency that the warp sends to its centre (linear between neighbouring bands; beyond
+    the outermost centres, the edge band). Rows sum to 1, so a flat spectrum stays flat."""
     freqs = np.asarray(freqs_hz, np.float64)
     grid = np.linspace(0.0, sample_rate / 2.0, INVERSION_GRID)
     source = np.interp(freqs, _vtlp_forward(grid, sample_rate, alpha, boundary_hz), grid)
