@@ -54,7 +54,7 @@ def speed_perturb(audio: np.ndarray, sample_rate: int, factor: float) -> np.ndar
     return _as_float32(out)
 
 
-def _vtlp_forward(freqs: np.ndarray, sample_rate: int, alpha: float,
+def vtlp_forward(freqs: np.ndarray, sample_rate: int, alpha: float,
                   boundary_hz: float) -> np.ndarray:
     """Jaitly & Hinton's piecewise-linear warp f -> f': alpha * f below
     f0 = boundary * min(alpha, 1) / alpha, then a straight line onto Nyquist (which stays put)."""
@@ -71,7 +71,7 @@ def vtlp_source_bins(n_bins: int, sample_rate: int, alpha: float,
     """For each output STFT bin, the (fractional) input bin it reads: the inverse of the warp,
     which is monotonic, so np.interp inverts it on the bin grid."""
     freqs = np.linspace(0.0, sample_rate / 2.0, n_bins)
-    warped = _vtlp_forward(freqs, sample_rate, alpha, boundary_hz)
+    warped = vtlp_forward(freqs, sample_rate, alpha, boundary_hz)
     return np.interp(freqs, warped, freqs) / (sample_rate / 2.0) * (n_bins - 1)
 
 
@@ -88,7 +88,7 @@ def _warped_phase(spec: np.ndarray, nearest: np.ndarray, sample_rate: int, alpha
     dphi = np.diff(phase, axis=1) - bin_hz * hop_rad_per_hz
     dphi -= two_pi * np.round(dphi / two_pi)
     inst_hz = bin_hz + dphi / hop_rad_per_hz
-    steps = _vtlp_forward(inst_hz, sample_rate, alpha, boundary_hz).astype(np.float32)
+    steps = vtlp_forward(inst_hz, sample_rate, alpha, boundary_hz).astype(np.float32)
     steps *= hop_rad_per_hz
     steps -= two_pi * np.floor(steps / two_pi)  # keeps the running sum small
     out = np.empty_like(phase)

@@ -24,7 +24,7 @@ import numpy as np
 import python_speech_features
 import scipy.fft
 
-from vui.augment_dsp import VTLP_BOUNDARY_HZ, _vtlp_forward
+from vui.augment_dsp import VTLP_BOUNDARY_HZ, vtlp_forward
 
 MFCC_CEPLIFTER = 22        # python_speech_features.mfcc's default lifter, which utils.mfcc uses
 ALPHA_STEP = 1e-3          # warp factors are rounded to this, so their matrices can be cached
@@ -57,7 +57,7 @@ def band_warp_matrix(freqs_hz: np.ndarray, sample_rate: int, alpha: float,
     the outermost centres, the edge band). Rows sum to 1, so a flat spectrum stays flat."""
     freqs = np.asarray(freqs_hz, np.float64)
     grid = np.linspace(0.0, sample_rate / 2.0, INVERSION_GRID)
-    source = np.interp(freqs, _vtlp_forward(grid, sample_rate, alpha, boundary_hz), grid)
+    source = np.interp(freqs, vtlp_forward(grid, sample_rate, alpha, boundary_hz), grid)
     position = np.interp(source, freqs, np.arange(len(freqs)))
     low = np.minimum(np.floor(position).astype(int), len(freqs) - 2)
     frac = position - low
