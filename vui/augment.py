@@ -19,7 +19,7 @@ vui.augment_precompute: K variants written once, then read back at ~0.03 ms/s pe
 an optional third hook method, `variant_features(audio_path, rng) -> un-normalised feats or
 None` (None: use the clean cached features), implemented by PrecomputedAugmenter. The vocal-tract
 warp also runs on the cached features (vui.feature_warp, preset "warp"): a fresh factor per
-utterance and epoch for one small matrix product; epochs took 1.09x as long at the demo's recipe.
+utterance and epoch for one small matrix product; epochs took 1.04-1.09x as long at the demo's recipe.
 """
 from __future__ import annotations
 
@@ -432,6 +432,8 @@ def preset_config(preset: str) -> AugmentConfig:
     if base != preset:
         config = dataclasses.replace(config, feature_warp=AugmentConfig.warp().feature_warp)
     return config
+
+
 VARIANTS_SUBDIR = "augment-variants"   # beside the generator's feature cache
 
 
