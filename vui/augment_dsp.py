@@ -55,7 +55,7 @@ def speed_perturb(audio: np.ndarray, sample_rate: int, factor: float) -> np.ndar
 
 
 def vtlp_forward(freqs: np.ndarray, sample_rate: int, alpha: float,
-                  boundary_hz: float) -> np.ndarray:
+                 boundary_hz: float) -> np.ndarray:
     """Jaitly & Hinton's piecewise-linear warp f -> f': alpha * f below
     f0 = boundary * min(alpha, 1) / alpha, then a straight line onto Nyquist (which stays put)."""
     nyquist = sample_rate / 2.0

@@ -34,11 +34,16 @@ INVERSION_GRID = 2049      # points on which the monotonic warp is inverted
 def band_frequencies(feature_config) -> np.ndarray:
     """Centre frequency in Hz of each log band the features are made from: the spectrogram's
     FFT bins, or the MFCC's mel filters (python_speech_features' spacing)."""
-    c = feature_config
+    return _band_frequencies(*_geometry(feature_config))
+
+
+def _geometry(c):
+    """What shapes the bands of a utils.FeatureConfig, as a hashable tuple (the matrix cache's
+    key); raises for a feature kind that has no bands to warp (raw frames)."""
     if c.kind not in ("spectrogram", "mfcc"):
         raise ValueError(f"feature warping needs spectrogram or MFCC features, not {c.kind!r}")
     bins = c.spectrogram_bins if c.kind == "spectrogram" else 0
-    return _band_frequencies(c.kind, bins, c.sample_rate, c.window_length, int(c.mfcc_dim))
+    return c.kind, bins, c.sample_rate, c.window_length, int(c.mfcc_dim)
 
 
 def _band_frequencies(kind, bins, sample_rate, window_length, mfcc_dim):
@@ -95,12 +100,8 @@ def feature_warp_matrix(feature_config, alpha: float,
     features of `feature_config` (utils.FeatureConfig); alpha is rounded to ALPHA_STEP."""
     if alpha <= 0:
         raise ValueError(f"warp factor alpha must be > 0, got {alpha}")
-    c = feature_config
-    band_frequencies(c)   # checks the kind
-    bins = c.spectrogram_bins if c.kind == "spectrogram" else 0
     alpha = round(round(alpha / ALPHA_STEP) * ALPHA_STEP, 6)
-    return _cached_matrix(c.kind, bins, c.sample_rate, c.window_length, int(c.mfcc_dim),
-                          alpha, float(boundary_hz))
+    return _cached_matrix(*_geometry(feature_config), alpha, float(boundary_hz))
 
 
 def warp_features(feats: np.ndarray, feature_config, alpha: float,
@@ -125,7 +126,7 @@ class FeatureWarpAugmenter:
     """
 
     def __init__(self, config, feature_config, mean, std, inner=None, name="warp"):
-        band_frequencies(feature_config)   # fails now, naming the kind, for raw frames
+        _geometry(feature_config)   # fails now, naming the kind, for raw frames
         config.validate()
         self.config, self.feature_config, self.inner, self.name = config, feature_config, inner, name
         self.mean = np.asarray(mean, np.float32)
