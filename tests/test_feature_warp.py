@@ -180,3 +180,18 @@ def test_a_waveform_preset_plus_warp_wraps_its_precomputed_variants(speech_corpu
     assert aug.variant_features == aug.inner.variant_features
     x, _ = gen.dataset("train", shuffle=False, augment=aug, seed=2)[0]
     assert x.shape[0] == 2 and np.isfinite(x).all()
+
+
+def test_augmenter_undoes_the_generators_std_floor_exactly(speech):
+    """A band whose training std is below data_generator.STD_FLOOR was normalised with the
+    floor; the warp must un-normalise with it too."""
+    from data_generator import normalize_with
+    raw = mfcc(speech, MFCC26)
+    mean = raw.mean(axis=0)
+    std = raw.std(axis=0)
+    std[3] = 0.0
+    aug = FeatureWarpAugmenter(VTLPConfig(prob=1.0, min_alpha=1.2, max_alpha=1.2), MFCC26,
+                               mean, std)
+    out = aug.features(normalize_with(raw, mean, std), np.random.default_rng(0))
+    expected = normalize_with(warp_features(raw, MFCC26, 1.2), mean, std)
+    np.testing.assert_allclose(out, expected, rtol=1e-3, atol=5e-2)

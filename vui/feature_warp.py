@@ -129,8 +129,11 @@ class FeatureWarpAugmenter:
         _geometry(feature_config)   # fails now, naming the kind, for raw frames
         config.validate()
         self.config, self.feature_config, self.inner, self.name = config, feature_config, inner, name
+        # The generator's own normalisation, std floor included, so undoing it is exact.
+        from data_generator import STD_FLOOR, normalize_with
+        self._normalize = normalize_with
         self.mean = np.asarray(mean, np.float32)
-        self.std = np.asarray(std, np.float32)
+        self.std = np.maximum(np.asarray(std, np.float32), np.float32(STD_FLOOR))
 
     def __getattr__(self, attr):
         if attr in ("waveform", "variant_features") and self.__dict__.get("inner") is not None:
@@ -148,6 +151,7 @@ class FeatureWarpAugmenter:
         alpha = _uniform(rng, c.min_alpha, c.max_alpha)
         if c.enabled and fires and alpha != 1.0:
             raw = f * self.std + self.mean
-            f = (warp_features(raw, self.feature_config, alpha, c.boundary_hz) - self.mean) / self.std
+            f = self._normalize(warp_features(raw, self.feature_config, alpha, c.boundary_hz),
+                                self.mean, self.std)
         inner = getattr(self.inner, "features", None)
         return np.asarray(inner(f, rng), np.float32) if inner is not None else f
