@@ -422,12 +422,19 @@ PRESETS = {"none": AugmentConfig.none, "specaugment": AugmentConfig.spec_only,
 WARP_SUFFIX = "+warp"      # "voices+warp": a preset with the "warp" preset's feature warp on top
 
 
+def preset_names() -> list[str]:
+    """Every name training_augmenter takes (vui train --augment's choices): the PRESETS, and
+    each one the warp can be added to + WARP_SUFFIX."""
+    return sorted(PRESETS) + [name + WARP_SUFFIX for name in sorted(PRESETS)
+                              if name not in ("none", "warp")]
+
+
 def preset_config(preset: str) -> AugmentConfig:
     """The AugmentConfig a preset name stands for: a PRESETS key, optionally with WARP_SUFFIX."""
-    base = preset[:-len(WARP_SUFFIX)] if preset.endswith(WARP_SUFFIX) else preset
-    if base not in PRESETS or (base != preset and base in ("none", "warp")):
+    if preset not in preset_names():
         raise ValueError(f"unknown augmentation preset {preset!r}; expected one of "
                          f"{sorted(PRESETS)}, or one of them + {WARP_SUFFIX!r}")
+    base = preset.removesuffix(WARP_SUFFIX)
     config = PRESETS[base]()
     if base != preset:
         config = dataclasses.replace(config, feature_warp=AugmentConfig.warp().feature_warp)

@@ -157,10 +157,8 @@ def build_parser():
     p.add_argument("--sort-by-duration", action="store_true")
     p.add_argument("--time-limit", type=float, default=None, help="seconds")
     p.add_argument("--retrain", action="store_true")
-    from vui.augment import PRESETS, WARP_SUFFIX
-    p.add_argument("--augment", default="none",
-                   choices=sorted(PRESETS) + [name + WARP_SUFFIX for name in sorted(PRESETS)
-                                              if name not in ("none", "warp")],
+    from vui.augment import preset_names
+    p.add_argument("--augment", default="none", choices=preset_names(),
                    help="training-time augmentation: SpecAugment masks only, precomputed "
                    "waveform variants + SpecAugment (light, default, or voices: talker variation "
                    "without rooms or noise), or vocal-tract warps of the cached features (warp; "
