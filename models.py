@@ -228,6 +228,11 @@ class RNNModel:
       activation_before_bn_do and do_bn_order, same rule as the CNN) and a Dense(29).
       time_distributed_dense=False: no block, the last recurrent layer has 29 units itself.
     - rnn_layers=0: CNN straight into the TDD block (the seed's rnn_layers=0 cell).
+    - frames_per_step=k: the Dense emits k output frames per recurrent step (a Dense(k * 29)
+      reshaped to k times the time axis). A conv stride of s*k then runs the recurrent layers at
+      1/(s*k) of the input frame rate, a 1/k of their cost, while CTC keeps the frame rate of
+      stride s (the alignment room characters and repeats need); Deep Speech 2 emits bigrams
+      for the same reason.
 
     Defaults are those that reproduce most of the seed's printouts. Conflicts (the seed's own
     code changed between cells): rnn_type printed CuDNNLSTM in 5 early cells and GRU in ~25 later
@@ -253,6 +258,7 @@ class RNNModel:
     activation: str = DEFAULT_ACTIVATION
     rnn_activation: str = CUDNN_ACTIVATION
     recurrent_dropout: float = 0.0
+    frames_per_step: int = 1
     name_suffix: str = ""
 
     def __post_init__(self):
@@ -271,6 +277,10 @@ class RNNModel:
         _check_int(self.rnn_units, "rnn_units", 1)
         _check_int(self.rnn_layers, "rnn_layers", 0)
         _check_int(self.bd_layers, "bd_layers", 1)
+        _check_int(self.frames_per_step, "frames_per_step", 1)
+        if self.frames_per_step > 1 and not self.time_distributed_dense:
+            raise ValueError(f"frames_per_step={self.frames_per_step} needs "
+                             "time_distributed_dense=True: the Dense layer emits the frames")
         for field in ("rnn_dropout_rate", "dropout_rate", "recurrent_dropout"):
             _check_rate(getattr(self, field), field)
         if self.rnn_layers == 0 and self.cnn_config is None:
@@ -331,7 +341,7 @@ class RNNModel:
             parts.append(self._describe_rnn())
         if self.time_distributed_dense:
             parts += [_block_tokens(self._tdd_steps(), self.activation, self.dropout_rate),
-                      "TD(D)"]
+                      "TD(D)" if self.frames_per_step == 1 else f"TD(D)/{self.frames_per_step}"]
         else:
             parts.append(f"noTD({NUM_CLASSES})")
         if self.name_suffix:
@@ -342,8 +352,10 @@ class RNNModel:
         """Model output frames for `input_length` input frames (int or numpy int array)."""
         if self.cnn_config is None:
             n = np.asarray(input_length, dtype=np.int64)
-            return int(n) if n.ndim == 0 else n
-        return self.cnn_config.output_length(input_length)
+        else:
+            n = np.asarray(self.cnn_config.output_length(input_length), dtype=np.int64)
+        n = n * self.frames_per_step
+        return int(n) if n.ndim == 0 else n
 
     # ---- serialisation ------------------------------------------------------------------
     def to_config(self):
@@ -410,7 +422,11 @@ class RNNModel:
             x = _apply_block(x, self._tdd_steps(), self.activation, self.dropout_rate, names)
             # A plain Dense on the 3-D tensor is the per-time-step dense layer; Keras 3.15.1's
             # TimeDistributed(Dense) mis-maps a variable time axis on TensorFlow (NOTES.md).
-            x = keras.layers.Dense(NUM_CLASSES, name="time_distributed_dense")(x)
+            x = keras.layers.Dense(NUM_CLASSES * self.frames_per_step,
+                                   name="time_distributed_dense")(x)
+            if self.frames_per_step > 1:
+                # (batch, steps, k * 29) -> (batch, k * steps, 29): step t's k frames in order.
+                x = keras.layers.Reshape((-1, NUM_CLASSES), name="frames_per_step")(x)
         outputs = keras.layers.Activation("softmax", name=OUTPUT_NAME)(x)
         model = keras.Model(inputs, outputs, name=safe_filename(self.describe()))
         model.output_length = self.output_length

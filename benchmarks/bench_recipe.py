@@ -42,6 +42,9 @@ def main(argv=None):
     parser.add_argument("--features", choices=sorted(demo.FEATURE_CHOICES),
                         default=demo.DEMO_FEATURES)
     parser.add_argument("--stride", type=int, default=None, help="default: the preset's")
+    parser.add_argument("--frames-per-step", type=int, default=None,
+                        help="output frames per recurrent step (M.RNNModel.frames_per_step); "
+                             "the stride is then per output frame times this")
     parser.add_argument("--units", type=int, default=None, help="GRU units (default: preset's)")
     parser.add_argument("--layers", type=int, default=None,
                         help="bidirectional GRU layers (default: preset's)")
@@ -74,6 +77,8 @@ def main(argv=None):
     if args.stride is not None:
         builder = dataclasses.replace(builder, cnn_config=dataclasses.replace(
             builder.cnn_config, conv_stride=args.stride))
+    if args.frames_per_step is not None:
+        builder = dataclasses.replace(builder, frames_per_step=args.frames_per_step)
     if args.units is not None:
         builder = dataclasses.replace(builder, rnn_units=args.units)
     if args.layers is not None:
@@ -85,6 +90,7 @@ def main(argv=None):
     augment = training_augmenter(gen, preset=args.augment)
     dropout = "" if args.dropout is None else f"do{args.dropout:g}-"
     layers = "" if args.layers is None else f"x{args.layers}"
+    layers += "" if builder.frames_per_step == 1 else f"-f{builder.frames_per_step}"
     corpus = "" if Path(args.corpus).resolve() == DEFAULT_CORPUS.resolve() \
         else f"-{Path(args.corpus).name}"
     tag = f"{args.features}-s{builder.cnn_config.conv_stride}-u{builder.rnn_units}{layers}-" \
