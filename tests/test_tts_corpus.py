@@ -84,6 +84,32 @@ def test_plan_holdout_family_only_in_holdout(voices):
         assert not {s.family for s in plan[part]} & {"slt", "kal"}
 
 
+def test_raise_pitches_lifts_only_recorded_training_voices(voices):
+    sizes = {"train": 4500, "valid": 400, "test": 400, "holdout": 40}
+    plan = P.plan_speakers(voices, sizes, holdout_families=("slt",), seed=2)
+    raised = P.raise_pitches(plan, 0.5, seed=2)
+    assert raised == P.raise_pitches(plan, 0.5, seed=2) != P.raise_pitches(plan, 0.5, seed=3)
+    for part in ("valid", "test", "holdout"):
+        assert raised[part] == plan[part]
+    eligible = [(a, b) for a, b in zip(plan["train"], raised["train"])
+                if a.engine != "espeak-ng" and a.pitch is not None]
+    ratios = [b.pitch / a.pitch for a, b in eligible]
+    assert set(np.round(ratios, 6)) <= {1.0} | set(P.HIGH_PITCH_GRID)
+    assert sum(r > 1 for r in ratios) == round(0.5 * len(eligible)) > 10
+    assert all(a == b for a, b in zip(plan["train"], raised["train"])
+               if a.engine == "espeak-ng" or a.pitch is None)
+    # the highest raised pitch reaches above the held-out slt voice's own f0 (174 Hz)
+    assert max(b.pitch for _, b in eligible) > E.FLITE_VOICES["slt"][1]
+    assert P.raise_pitches(plan, 0.0, seed=2) == plan
+    with pytest.raises(ValueError, match="high_pitch_share=1.5"):
+        P.raise_pitches(plan, 1.5)
+
+
+def test_high_pitch_share_leaves_old_fingerprints_alone(voices):
+    assert "high_pitch_share" not in T.CorpusConfig().fingerprint(voices)
+    assert T.CorpusConfig(high_pitch_share=0.3).fingerprint(voices)["high_pitch_share"] == 0.3
+
+
 def test_jobs_jitter_prosody_within_engine_limits(voices):
     plan = P.plan_speakers(voices, {"train": 200}, seed=0)
     jobs = P.plan_jobs(plan, {"train": [f"text {i}" for i in range(200)]}, seed=0)

@@ -8,6 +8,7 @@ jitters those a little so no two utterances of a speaker sound identical. Held-o
 - families named in `holdout_families` appear only in the separate 'holdout' partition.
 Everything is drawn from random.Random(seed), so a plan is a pure function of its inputs.
 """
+import dataclasses
 import itertools
 import math
 import os
@@ -21,6 +22,9 @@ FAMILY_SHARE = {"espeak": 0.45, "kal": 0.15, "slt": 0.12, "ked": 0.10, "awb": 0.
 UTTERANCES_PER_SPEAKER = {"train": 40, "valid": 20, "test": 20, HOLDOUT: 20}
 RATE_GRID = (0.8, 0.9, 1.0, 1.1, 1.2)            # x normal speed
 PITCH_GRID = (0.85, 0.93, 1.0, 1.08, 1.16)       # x the voice's natural f0
+# x a raised speaker's pitch: lifts the male recorded voices (kal 88-97 Hz, ked 97, awb 130) into
+# the female range (slt 174 Hz) that no other recorded voice reaches (raise_pitches).
+HIGH_PITCH_GRID = (1.4, 1.65, 1.9)
 ESPEAK_PITCH_GRID = (30, 40, 50, 60, 70)         # espeak-ng -p (0-99, default 50)
 RATE_JITTER = 0.03                               # per utterance, +- fraction
 PITCH_JITTER = 0.02
@@ -145,6 +149,22 @@ def plan_speakers(voices, sizes, holdout_families=(), seed=0):
                                           voice.family, rate, pitch))
             next_id += 1
     return speakers
+
+
+def raise_pitches(speakers, share, seed=0):
+    """A copy of `speakers` in which `share` of the training speakers whose engine takes an f0
+    target (festival diphone and flite voices, not espeak-ng) speak at HIGH_PITCH_GRID times
+    their pitch. The training set's only high voices are otherwise espeak-ng's formant ones,
+    so a model never hears a recorded talker in the female range. Its own rng: the other
+    partitions' plans, and every sentence, stay exactly what they were without it."""
+    if not 0 <= share <= 1:
+        raise ValueError(f"high_pitch_share={share!r}: expected a fraction in [0, 1]")
+    train = list(speakers.get("train", []))
+    eligible = [i for i, s in enumerate(train) if s.engine != "espeak-ng" and s.pitch is not None]
+    rng = random.Random(f"{seed}-high-pitch")
+    for i in sorted(rng.sample(eligible, round(share * len(eligible)))):
+        train[i] = dataclasses.replace(train[i], pitch=train[i].pitch * rng.choice(HIGH_PITCH_GRID))
+    return {**speakers, "train": train} if "train" in speakers else dict(speakers)
 
 
 def _job(speaker, utterance, text, rng):

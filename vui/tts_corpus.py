@@ -46,6 +46,7 @@ class CorpusConfig:
     seed: int = 0
     holdout_families: tuple = ()
     sources: tuple = sentence_sources.SOURCES
+    high_pitch_share: float = 0.0   # corpus_plan.raise_pitches; 0 = the plan as before
     workers: int = 2
 
     def sizes(self):
@@ -57,6 +58,8 @@ class CorpusConfig:
     def fingerprint(self, voices):
         d = asdict(self)
         d.pop("workers")
+        if not self.high_pitch_share:
+            d.pop("high_pitch_share")   # corpora built before the field keep their fingerprint
         d.update(version=CONFIG_VERSION, holdout_families=sorted(self.holdout_families),
                  sources=list(self.sources), voices=sorted(f"{v.engine}:{v.name}" for v in voices))
         return d
@@ -270,6 +273,8 @@ def build_embedded_corpus(root=EMBEDDED_ROOT, config=None, progress=True, voices
     texts = sentence_sources.split_sentences(
         sentence_sources.load_sentences(config.sources), sizes, config.seed)
     speakers = corpus_plan.plan_speakers(voices, sizes, config.holdout_families, config.seed)
+    if config.high_pitch_share:
+        speakers = corpus_plan.raise_pitches(speakers, config.high_pitch_share, config.seed)
     jobs = corpus_plan.plan_jobs(speakers, texts, config.seed)
     durations, failures, reused = run_jobs(root, jobs, config.workers, progress)
     indexes, entries = write_outputs(root, speakers, jobs, durations)
@@ -301,6 +306,9 @@ def build_parser():
                    help="speaker families kept out of train/valid/test, e.g. slt kal espeak")
     p.add_argument("--sources", nargs="+", default=list(c.sources),
                    choices=sentence_sources.SOURCES, help="sentence sources")
+    p.add_argument("--high-pitch-share", type=float, default=c.high_pitch_share,
+                   help="share of the festival/flite training speakers raised 1.4-1.9x in "
+                        "pitch, into the female range (default %(default)s)")
     p.add_argument("--workers", type=int, default=c.workers, help="processes (default 2)")
     p.add_argument("--no-progress", action="store_true")
     return p
@@ -309,7 +317,8 @@ def build_parser():
 def main(argv=None):
     a = build_parser().parse_args(argv)
     config = CorpusConfig(a.n_train, a.n_valid, a.n_test, a.n_holdout, a.seed,
-                          tuple(a.holdout_families), tuple(a.sources), a.workers)
+                          tuple(a.holdout_families), tuple(a.sources), a.high_pitch_share,
+                          a.workers)
     try:
         r = build_embedded_corpus(a.root, config, progress=not a.no_progress)
     except (ValueError, FileNotFoundError, tts_engines.EngineError) as err:
