@@ -306,9 +306,12 @@ def parse_args(argv=None):
     for size in ("n_train", "n_valid", "n_test", "n_holdout"):
         p.add_argument("--" + size.replace("_", "-"), type=int, default=None,
                        help="corpus size override (default: the embedded corpus's)")
+    p.add_argument("--high-pitch-share", type=float, default=None,
+                   help="corpus option (vui corpus embedded --help); give it its own "
+                        "--data-root and --results-root")
     a = p.parse_args(argv)
-    corpus = {k: getattr(a, k) for k in ("n_train", "n_valid", "n_test", "n_holdout")
-              if getattr(a, k) is not None}
+    corpus = {k: getattr(a, k) for k in ("n_train", "n_valid", "n_test", "n_holdout",
+                                         "high_pitch_share") if getattr(a, k) is not None}
     if a.minutes <= 0:
         p.error(f"--minutes must be > 0, got {a.minutes}")
     if a.overhead is not None:
