@@ -224,6 +224,9 @@ class RNNModel:
       layers R_BN_i, reluR{i}, R_DO_i.
     - rnn_dense: each recurrent layer's input is the concatenation of the stack's input and all
       earlier block outputs.
+    - rnn_residual: each recurrent layer whose input is as wide as its output adds that input
+      to its output (layers R_ADD_i, before the BN/activation/dropout block), the shortcut
+      deep recurrent stacks (GNMT) train faster with.
     - After the last recurrent layer, the TDD block (bn / activation / dropout_rate ordered by
       activation_before_bn_do and do_bn_order, same rule as the CNN) and a Dense(29).
       time_distributed_dense=False: no block, the last recurrent layer has 29 units itself.
@@ -250,6 +253,7 @@ class RNNModel:
     rnn_bn: bool = True
     rnn_dropout_rate: float = 0.2
     rnn_dense: bool = False
+    rnn_residual: bool = False
     time_distributed_dense: bool = True
     activation_before_bn_do: bool = True
     do_bn_order: bool = False
@@ -278,6 +282,9 @@ class RNNModel:
         _check_int(self.rnn_layers, "rnn_layers", 0)
         _check_int(self.bd_layers, "bd_layers", 1)
         _check_int(self.frames_per_step, "frames_per_step", 1)
+        if self.rnn_residual and self.rnn_dense:
+            raise ValueError("rnn_residual and rnn_dense both feed earlier outputs forward: "
+                             "choose one")
         if self.frames_per_step > 1 and not self.time_distributed_dense:
             raise ValueError(f"frames_per_step={self.frames_per_step} needs "
                              "time_distributed_dense=True: the Dense layer emits the frames")
@@ -315,7 +322,7 @@ class RNNModel:
 
     def _describe_rnn(self):
         kind = ("CuDNN" if self.cudnn_eligible else "") + self.rnn_type.value + (
-            "_DENSE" if self.rnn_dense else "")
+            "_DENSE" if self.rnn_dense else "") + ("_RES" if self.rnn_residual else "")
         inner = f"{self.rnn_units} x{self.rnn_layers}"
         if self.rnn_activation != CUDNN_ACTIVATION:
             inner += f" cell={self.rnn_activation}"
@@ -400,7 +407,10 @@ class RNNModel:
             inp = x
             if self.rnn_dense and i > 0:
                 inp = keras.layers.Concatenate(name=f"R_CAT_{i}")(features)
-            x = layer(inp)
+            out = layer(inp)
+            if self.rnn_residual and out.shape[-1] == inp.shape[-1]:
+                out = keras.layers.Add(name=f"R_ADD_{i}")([inp, out])
+            x = out
             if not last:
                 names = {"act": f"{self.activation}R{i}", "bn": f"R_BN_{i}", "do": f"R_DO_{i}"}
                 x = _apply_block(x, inter, self.activation, self.rnn_dropout_rate, names)

@@ -48,6 +48,8 @@ def main(argv=None):
     parser.add_argument("--units", type=int, default=None, help="GRU units (default: preset's)")
     parser.add_argument("--layers", type=int, default=None,
                         help="bidirectional GRU layers (default: preset's)")
+    parser.add_argument("--residual", action="store_true",
+                        help="residual BiGRU stack (M.RNNModel.rnn_residual)")
     parser.add_argument("--dropout", type=float, default=None,
                         help="every dropout rate of the model (default: the preset's, 0.1)")
     parser.add_argument("--seed", type=int, default=0, help="weights and batch order")
@@ -83,6 +85,8 @@ def main(argv=None):
         builder = dataclasses.replace(builder, rnn_units=args.units)
     if args.layers is not None:
         builder = dataclasses.replace(builder, rnn_layers=args.layers, bd_layers=args.layers)
+    if args.residual:
+        builder = dataclasses.replace(builder, rnn_residual=True)
     if args.dropout is not None:
         builder = dataclasses.replace(
             builder, rnn_dropout_rate=args.dropout, dropout_rate=args.dropout,
@@ -91,6 +95,7 @@ def main(argv=None):
     dropout = "" if args.dropout is None else f"do{args.dropout:g}-"
     layers = "" if args.layers is None else f"x{args.layers}"
     layers += "" if builder.frames_per_step == 1 else f"-f{builder.frames_per_step}"
+    layers += "-res" if builder.rnn_residual else ""
     corpus = "" if Path(args.corpus).resolve() == DEFAULT_CORPUS.resolve() \
         else f"-{Path(args.corpus).name}"
     tag = f"{args.features}-s{builder.cnn_config.conv_stride}-u{builder.rnn_units}{layers}-" \

@@ -117,6 +117,22 @@ def test_frames_per_step_emits_k_frames_per_recurrent_step_in_order():
     assert RNNModel.from_config(json.loads(json.dumps(builder.to_config()))) == builder
 
 
+def test_residual_stack_adds_each_layer_input_where_widths_agree():
+    builder = RNNModel(cnn_config=CNNConfig(filters=5, kernel_size=3, conv_stride=2),
+                       rnn_units=4, rnn_layers=3, bd_layers=3, rnn_residual=True)
+    model = builder.build(13)
+    adds = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Add)]
+    assert adds == ["R_ADD_1", "R_ADD_2"]        # the first BiGRU's input is 5 wide, not 8
+    x = np.random.default_rng(0).normal(size=(2, 30, 13)).astype("float32")
+    probe = keras.Model(model.input, [model.get_layer("R_DO_0").output,
+                                      model.get_layer("bidirectional_rnn2").output,
+                                      model.get_layer("R_ADD_1").output])
+    inp, rnn, added = probe.predict(x, verbose=0)
+    np.testing.assert_allclose(added, inp + rnn, rtol=1e-6)
+    assert "GRU_RES(" in builder.describe()
+    assert builder.describe() != dataclasses.replace(builder, rnn_residual=False).describe()
+
+
 def test_model_contract_names_and_output():
     model = M.presets.demo().build(161)
     assert model.layers[0].name == "the_input"
@@ -366,6 +382,7 @@ def test_rnn_layers_zero_puts_the_tdd_block_on_the_last_conv():
     (lambda: RNNModel(cnn_config={"filters": 10, "kernal_size": 3}), "kernal_size"),
     (lambda: RNNModel().build(0), "input_dim=0"),
     (lambda: RNNModel(frames_per_step=0), "frames_per_step=0"),
+    (lambda: RNNModel(rnn_layers=2, rnn_dense=True, rnn_residual=True), "choose one"),
     (lambda: RNNModel(rnn_layers=2, bd_merge="sum", bd_layers=2, time_distributed_dense=False,
                       frames_per_step=2), "frames_per_step=2 needs time_distributed_dense"),
 ])
