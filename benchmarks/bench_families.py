@@ -22,9 +22,19 @@ INDEX_FILES = {"train": "train_corpus.json", "valid": "valid_corpus.json",
                "test": "test_corpus.json", "holdout": "holdout_corpus.json"}
 
 
-def family_of(index_path):
-    """{audio path: family} from a corpus index (family "?" where the index has none)."""
+GROUPINGS = ("family", "voice")
+
+
+def family_of(index_path, by="family"):
+    """{audio path: group} from a corpus index ("?" where the index has none): the speaker
+    family, or with by="voice" the engine and voice ("flite:slt"), which splits a family that
+    two engines speak."""
     from vui.corpus_index import read_index
+    if by not in GROUPINGS:
+        raise ValueError(f"by={by!r}: expected one of {GROUPINGS}")
+    if by == "voice":
+        return {entry["key"]: f"{entry.get('engine', '?')}:{entry.get('voice', '?')}"
+                for entry in read_index(index_path)}
     return {entry["key"]: entry.get("family", "?") for entry in read_index(index_path)}
 
 
@@ -64,6 +74,8 @@ def main(argv=None):
     parser.add_argument("--corpus", default=str(EMBEDDED_ROOT))
     parser.add_argument("--partition", default="valid", choices=sorted(INDEX_FILES))
     parser.add_argument("--decoder", default="greedy", help="greedy, beam or beam_lm")
+    parser.add_argument("--by", default="family", choices=GROUPINGS,
+                        help="rows per speaker family or per engine:voice")
     args = parser.parse_args(argv)
 
     import data_generator as DG
@@ -78,9 +90,9 @@ def main(argv=None):
     gen.set_normalization(stats["mean"], stats["std"])
     result = T.evaluate(model, gen, "test", decoder=args.decoder, verbose=1)
     paths = gen.partition_data("test")[0]
-    families = family_of(index)
+    families = family_of(index, args.by)
     print(f"{model.vui_record['name']}\n{index} ({args.decoder} decoding)\n")
-    print("| family | utterances | CER | WER |\n|---|---|---|---|")
+    print(f"| {args.by} | utterances | CER | WER |\n|---|---|---|---|")
     for family, n, cer, wer in per_family(paths, result.references, result.hypotheses, families):
         print(f"| {family} | {n} | {cer:.1%} | {wer:.1%} |")
     from vui.metrics import seen_word_errors

@@ -147,12 +147,19 @@ def test_bench_families_groups_error_rates_by_the_index_family(tmp_path):
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     index = tmp_path / "valid_corpus.json"
-    entries = [{"key": k, "duration": 1.0, "text": "ab cd", "family": f}
-               for k, f in (("a.wav", "slt"), ("b.wav", "espeak"), ("c.wav", "slt"))]
+    entries = [{"key": k, "duration": 1.0, "text": "ab cd", "family": f, "engine": e, "voice": v}
+               for k, f, e, v in (("a.wav", "slt", "flite", "slt"),
+                                  ("b.wav", "espeak", "espeak-ng", "en-us+m3"),
+                                  ("c.wav", "slt", "festival", "cmu_us_slt_arctic_hts"))]
     index.write_text("".join(json.dumps(e) + "\n" for e in entries))
     families = bench.family_of(index)
     assert families == {str(tmp_path / "a.wav"): "slt", str(tmp_path / "b.wav"): "espeak",
                         str(tmp_path / "c.wav"): "slt"}
+    assert bench.family_of(index, by="voice") == {
+        str(tmp_path / "a.wav"): "flite:slt", str(tmp_path / "b.wav"): "espeak-ng:en-us+m3",
+        str(tmp_path / "c.wav"): "festival:cmu_us_slt_arctic_hts"}
+    with pytest.raises(ValueError, match="by='speaker'"):
+        bench.family_of(index, by="speaker")
     paths = [str(tmp_path / k) for k in ("a.wav", "b.wav", "c.wav")]
     rows = bench.per_family(paths, ["ab cd", "ab cd", "ef gh"], ["ab cd", "xb cd", "ef gh"],
                             families)
