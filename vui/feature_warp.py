@@ -115,6 +115,21 @@ def warp_features(feats: np.ndarray, feature_config, alpha: float,
     return f @ feature_warp_matrix(feature_config, alpha, boundary_hz).T
 
 
+def warp_normalized(feats: np.ndarray, feature_config, alpha: float, mean, std,
+                    boundary_hz: float = VTLP_BOUNDARY_HZ) -> np.ndarray:
+    """warp_features for features normalised with (mean, std): undoes the normalisation (the
+    generator's own, std floor included, so the round trip is exact), warps, normalises again.
+    alpha 1 returns the features unchanged."""
+    from data_generator import normalize_with, STD_FLOOR
+    f = np.asarray(feats, np.float32)
+    if alpha == 1.0:
+        return f
+    mean = np.asarray(mean, np.float32)
+    std = np.maximum(np.asarray(std, np.float32), np.float32(STD_FLOOR))
+    return normalize_with(warp_features(f * std + mean, feature_config, alpha, boundary_hz),
+                          mean, std)
+
+
 class FeatureWarpAugmenter:
     """The data generator's augmentation hook (vui.augment's protocol) for feature warping.
 
@@ -129,11 +144,7 @@ class FeatureWarpAugmenter:
         _geometry(feature_config)   # fails now, naming the kind, for raw frames
         config.validate()
         self.config, self.feature_config, self.inner, self.name = config, feature_config, inner, name
-        # The generator's own normalisation, std floor included, so undoing it is exact.
-        from data_generator import STD_FLOOR, normalize_with
-        self._normalize = normalize_with
-        self.mean = np.asarray(mean, np.float32)
-        self.std = np.maximum(np.asarray(std, np.float32), np.float32(STD_FLOOR))
+        self.mean, self.std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
 
     def __getattr__(self, attr):
         if attr in ("waveform", "variant_features") and self.__dict__.get("inner") is not None:
@@ -149,9 +160,7 @@ class FeatureWarpAugmenter:
         c = self.config
         fires = rng.random() < c.prob          # both draws always taken: stable rng streams
         alpha = _uniform(rng, c.min_alpha, c.max_alpha)
-        if c.enabled and fires and alpha != 1.0:
-            raw = f * self.std + self.mean
-            f = self._normalize(warp_features(raw, self.feature_config, alpha, c.boundary_hz),
-                                self.mean, self.std)
+        if c.enabled and fires:
+            f = warp_normalized(f, self.feature_config, alpha, self.mean, self.std, c.boundary_hz)
         inner = getattr(self.inner, "features", None)
         return np.asarray(inner(f, rng), np.float32) if inner is not None else f

@@ -1,0 +1,95 @@
+"""Test-time warp search (vui.warp_search): its scores, its choice per utterance and per
+speaker, and that it finds the warp that undoes a talker's warp, with a model stand-in that
+is most confident on the features it was 'trained' on."""
+import numpy as np
+import pytest
+
+from char_map import BLANK_INDEX, NUM_CLASSES
+from utils import FeatureConfig, load_audio, mfcc
+from vui.feature_warp import warp_features, warp_normalized
+from vui.warp_search import (WarpSearch, best_path_score, search_warps, speech_frame_score)
+
+MFCC26 = FeatureConfig("mfcc", mfcc_dim=26)
+ALPHAS = (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2)
+
+
+class TemplateModel:
+    """Emits, per frame, a distribution whose peak is sharper the closer the frame is to the
+    template's frame: confidence as a model has it on the voice it knows."""
+
+    def __init__(self, template):
+        self.template = np.asarray(template, np.float32)
+
+    def output_length(self, n):
+        return n
+
+    def predict_on_batch(self, x):
+        t = min(x.shape[1], len(self.template))
+        distance = np.full(x.shape[:2], 50.0)
+        distance[:, :t] = np.mean((x[:, :t] - self.template[None, :t]) ** 2, axis=-1)
+        logits = np.zeros(x.shape[:2] + (NUM_CLASSES,))
+        logits[..., 2] = 5.0 / (1.0 + distance)        # the letter 'a', sure when close
+        e = np.exp(logits)
+        return e / e.sum(axis=-1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def talker(speech_corpus):
+    raw = mfcc(load_audio(speech_corpus["entries"][1]["key"]), MFCC26)
+    mean, std = raw.mean(axis=0), raw.std(axis=0)
+    return raw, mean, std
+
+
+def test_scores_are_the_best_paths_log_probability_per_frame():
+    probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.5, 0.25, 0.25]])
+    assert best_path_score(probs) == pytest.approx(np.mean(np.log([0.7, 0.8, 0.5])))
+    full = np.full((3, NUM_CLASSES), 0.01)
+    full[0, BLANK_INDEX], full[1, 3], full[2, BLANK_INDEX] = 0.9, 0.6, 0.99
+    assert speech_frame_score(full) == pytest.approx(np.log(0.6))   # the blank frames don't count
+    silent = np.full((2, NUM_CLASSES), 0.01)
+    silent[:, BLANK_INDEX] = 0.9
+    assert speech_frame_score(silent) == pytest.approx(np.log(0.9))
+
+
+def test_choice_per_utterance_and_per_speaker_weights_frames():
+    scores = np.array([[-1.0, -0.2, -3.0],
+                       [-0.5, -0.4, -0.1]])
+    search = WarpSearch((0.9, 1.1), probs={}, scores=scores, frames=np.array([10.0, 30.0, 5.0]))
+    assert list(search.choose()) == [1, 0, 1]
+    # speaker "a" = utterances 0 and 1: 0.9 scores (-10 - 6) / 40, 1.1 scores (-5 - 12) / 40
+    assert list(search.choose(["a", "a", "b"])) == [0, 0, 1]
+    assert search.chosen_alphas() == [0.9, 0.9, 1.1]
+    with pytest.raises(ValueError, match="2 group labels for 3 utterances"):
+        search.choose(["a", "b"])
+
+
+def test_search_finds_the_warp_that_undoes_the_talkers(talker):
+    raw, mean, std = talker
+    template = (raw - mean) / std
+    shifted = (warp_features(raw, MFCC26, 1.15) - mean) / std      # a shorter vocal tract
+    search = search_warps(TemplateModel(template), [template, shifted], MFCC26, mean, std, ALPHAS)
+    assert search.scores.shape == (len(ALPHAS), 2)
+    assert [len(search.probs[a]) for a in ALPHAS] == [2] * len(ALPHAS)
+    np.testing.assert_allclose(search.probs[1.0][0], TemplateModel(template).predict_on_batch(
+        template[None])[0], rtol=1e-6)
+    chosen = search.choose()
+    assert search.chosen_alphas()[0] == 1.0               # the known talker stays as it is
+    assert search.chosen_alphas()[1] in (0.85, 0.9)        # 1 / 1.15 = 0.87
+    assert search.chosen_probs()[1] is search.probs[ALPHAS[chosen[1]]][1]
+
+
+def test_warp_normalized_round_trips_the_normalisation(talker):
+    raw, mean, std = talker
+    normalised = (raw - mean) / std
+    np.testing.assert_array_equal(warp_normalized(normalised, MFCC26, 1.0, mean, std), normalised)
+    out = warp_normalized(normalised, MFCC26, 0.9, mean, std)
+    np.testing.assert_allclose(out * std + mean, warp_features(raw, MFCC26, 0.9), atol=1e-3)
+
+
+def test_bad_arguments_are_clear_errors(talker):
+    raw, mean, std = talker
+    model = TemplateModel(raw)
+    with pytest.raises(ValueError, match="score='loudest'"):
+        search_warps(model, [raw], MFCC26, mean, std, score="loudest")
+    with pytest.raises(ValueError, match="at least one warp factor"):
+        search_warps(model, [raw], MFCC26, mean, std, alphas=())

@@ -1,0 +1,103 @@
+"""Test-time vocal-tract-length normalisation: decode each utterance at the warp it fits best.
+
+Why: a model trained on male recorded voices and formant synthesis hears the embedded corpus's
+only female recorded talker (slt) as letter salad, and training-time warps buy held-out CER
+only at an in-family cost (docs/holdout.md). Classic VTLN (Lee & Rose, 1996) goes the other
+way: it leaves the model as it is and warps the *test* speaker's frequency axis by the factor
+under which the model finds her most likely. Here the likelihood is the CTC output's best-path
+log-probability per frame (what a greedy decoder reads off anyway), the warps are the cached
+features' linear maps (vui.feature_warp: one small matrix product per factor), and the factor
+is chosen per utterance, or per speaker when an index says who spoke (several utterances
+average out one clip's noise). No library does this for Keras CTC models.
+
+Cost: one forward pass per candidate factor (9 by default), so the transcription real-time
+factor grows about 9x; the warps themselves are negligible.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from char_map import BLANK_INDEX
+
+DEFAULT_ALPHAS = (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2)
+SCORES = ("best_path", "speech_frames")
+LOG_FLOOR = 1e-12
+
+
+def best_path_score(probs: np.ndarray) -> float:
+    """Mean over frames of the log-probability of each frame's most likely symbol: the greedy
+    path's log-likelihood per frame."""
+    p = np.asarray(probs, np.float64)
+    return float(np.mean(np.log(np.maximum(p.max(axis=-1), LOG_FLOOR))))
+
+
+def speech_frame_score(probs: np.ndarray, blank: int = BLANK_INDEX) -> float:
+    """Like best_path_score but over the frames whose best symbol is not the blank (all frames
+    when there are none): a warp that makes the model confidently silent earns nothing."""
+    p = np.asarray(probs, np.float64)
+    best = p.argmax(axis=-1)
+    frames = p[best != blank] if np.any(best != blank) else p
+    return float(np.mean(np.log(np.maximum(frames.max(axis=-1), LOG_FLOOR))))
+
+
+SCORE_FUNCTIONS = {"best_path": best_path_score, "speech_frames": speech_frame_score}
+
+
+@dataclass
+class WarpSearch:
+    """Every candidate factor's output for a set of utterances, and the choice among them."""
+    alphas: tuple
+    probs: dict                       # alpha -> [probs per utterance]
+    scores: np.ndarray                # (n_alphas, n_utterances)
+    frames: np.ndarray                # output frames per utterance (a speaker's weights)
+    chosen: np.ndarray = field(default=None)   # index into alphas, per utterance
+
+    def choose(self, groups=None) -> np.ndarray:
+        """Per utterance (groups None) or per group (a label per utterance: its speaker),
+        the factor with the highest frame-weighted mean score; sets and returns `chosen`."""
+        best = np.argmax(self.scores, axis=0)
+        if groups is not None:
+            if len(groups) != self.scores.shape[1]:
+                raise ValueError(f"{len(groups)} group labels for {self.scores.shape[1]} utterances")
+            members = defaultdict(list)
+            for i, g in enumerate(groups):
+                members[g].append(i)
+            for rows in members.values():
+                weights = self.frames[rows] / self.frames[rows].sum()
+                best[rows] = int(np.argmax(self.scores[:, rows] @ weights))
+        self.chosen = best
+        return best
+
+    def chosen_alphas(self) -> list:
+        return [self.alphas[i] for i in self.chosen]
+
+    def chosen_probs(self) -> list:
+        return [self.probs[self.alphas[k]][i] for i, k in enumerate(self.chosen)]
+
+
+def search_warps(model, features, feature_config, mean, std, alphas=DEFAULT_ALPHAS,
+                 score="speech_frames", verbose=0) -> WarpSearch:
+    """Run `model` on each normalised (time, dim) feature matrix warped by each factor.
+
+    `mean`/`std` are the normalisation the features went through (the model's training
+    statistics): the warp acts on un-normalised features, as in training (FeatureWarpAugmenter).
+    """
+    from tqdm.auto import tqdm
+    from vui.feature_warp import warp_normalized
+    from vui.inference import predict_probabilities
+    if score not in SCORE_FUNCTIONS:
+        raise ValueError(f"score={score!r}: expected one of {SCORES}")
+    alphas = tuple(float(a) for a in alphas)
+    if not alphas:
+        raise ValueError("search_warps needs at least one warp factor")
+    score_of = SCORE_FUNCTIONS[score]
+    probs, scores = {}, []
+    for alpha in tqdm(alphas, desc="warps", disable=not verbose, leave=False):
+        warped = [warp_normalized(f, feature_config, alpha, mean, std) for f in features]
+        probs[alpha] = predict_probabilities(model, warped)
+        scores.append([score_of(p) for p in probs[alpha]])
+    frames = np.array([len(p) for p in probs[alphas[0]]], np.float64)
+    return WarpSearch(alphas, probs, np.array(scores), np.maximum(frames, 1.0))
