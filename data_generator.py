@@ -204,7 +204,7 @@ class AudioGeneratorCached:
         self.cache = FeatureCache(self.feature_config, cache_dir)
         self.feats_mean = self.feats_std = None
         self.skipped = {}
-        self._labels = {}
+        self._labels, self._speakers = {}, {}
         for part in ("train", "valid", "test"):
             self._set_partition(part, [])
         if desc_file is not None:
@@ -241,6 +241,7 @@ class AudioGeneratorCached:
         setattr(self, f"{part}_texts", [r[1] for r in rows])
         setattr(self, f"{part}_durations", [r[2] for r in rows])
         self._labels[part] = [np.asarray(r[3], dtype=np.int32) for r in rows]
+        self._speakers[part] = [r[4] for r in rows]
 
     def _load(self, part, desc_file):
         """Read an index, compute missing features once, skip and report bad utterances."""
@@ -259,7 +260,8 @@ class AudioGeneratorCached:
             if not label:
                 skipped.append((key, "empty transcript; expected at least one character"))
                 continue
-            rows.append((key, char_map.normalize_text(entry["text"]), duration, label))
+            rows.append((key, char_map.normalize_text(entry["text"]), duration, label,
+                         str(entry.get("speaker", key))))
         errors = self.cache.fill([r[0] for r in rows], self.n_jobs,
                                  desc=f"{part} {self.feature_config.short_name} features")
         skipped += list(errors.items())
@@ -356,6 +358,11 @@ class AudioGeneratorCached:
 
     def labels(self, partition):
         return self._labels[self._part(partition)]
+
+    def speakers(self, partition):
+        """Who spoke each utterance: the index's `speaker` field (the embedded corpus and
+        LibriSpeech indexes have one), or the audio path where an entry names none."""
+        return self._speakers[self._part(partition)]
 
     # ---- batches ----------------------------------------------------------------------
     def dataset(self, partition, output_length=None, shuffle=None, sort_by_duration=None,

@@ -48,7 +48,9 @@ DEFAULT_MINUTES = 6.0
 ROW_FILE = "row.json"
 TABLE_START, TABLE_END = "<!-- holdout-table:start -->", "<!-- holdout-table:end -->"
 COLUMNS = ("family", "features", "augmentation", "valid CER", "valid WER", "held-out CER",
-           "held-out WER", "epochs", "train s", "s/epoch", "variants s")
+           "held-out WER", "valid CER, warp search", "held-out CER, warp search",
+           "held-out WER, warp search", "epochs", "train s", "s/epoch", "variants s")
+WARP_KEYS = ("valid_cer_warp", "valid_wer_warp", "heldout_cer_warp", "heldout_wer_warp")
 
 
 @dataclass
@@ -102,9 +104,12 @@ def run_condition(gen, family, features, condition, cfg):
     model_path = R.run_paths(T.model_name(gen, builder, augment), results_dir)[1]
     row_path = os.path.join(results_dir, ROW_FILE)
     cached = _cached_row(row_path, model_path)
-    if cached:
+    if cached and all(k in cached for k in WARP_KEYS):
         print(f"[holdout] {family}/{condition}: reusing {row_path}")
         return cached
+    if cached:
+        print(f"[holdout] {family}/{condition}: adding the warp search to {row_path}")
+        return _save_row(row_path, _with_warp_search(cached, T.load_model(str(model_path)), gen))
     epochs = cfg.epochs or demo.DEMO_MAX_EPOCHS
     print(f"[holdout] {family}/{condition}: training {cfg.minutes:g} min "
           f"(at most {epochs} epochs)")
@@ -125,9 +130,27 @@ def run_condition(gen, family, features, condition, cfg):
            "valid_utterances": len(gen.valid_audio_paths), "heldout_utterances": held.utterances,
            "examples": list(zip(held.references[:3], held.hypotheses[:3])),
            "model_mtime_ns": os.stat(model_path).st_mtime_ns, "config": _config_dict(cfg)}
-    os.makedirs(results_dir, exist_ok=True)
-    with open(row_path, "w", encoding="utf-8") as f:
-        json.dump(row, f, indent=1)
+    return _save_row(row_path, _with_warp_search(row, model, gen))
+
+
+def _with_warp_search(row, model, gen):
+    """The row plus CER/WER when each speaker is decoded at the feature warp its output is
+    most confident under (vui.warp_search, per speaker, the default factors)."""
+    import train_utils as T
+    valid = T.evaluate(model, gen, "validation", verbose=0, warp_search=True)
+    held = T.evaluate(model, gen, "test", verbose=0, warp_search=True)
+    return dict(row, valid_cer_warp=valid.cer, valid_wer_warp=valid.wer,
+                heldout_cer_warp=held.cer, heldout_wer_warp=held.wer,
+                heldout_alphas_warp=_counts(held.warp_alphas))
+
+
+def _counts(values):
+    from collections import Counter
+    return {f"{k:g}": n for k, n in sorted(Counter(values).items())}
+
+
+def _save_row(row_path, row):
+    atomic.write_text(row_path, json.dumps(row, indent=1))
     return row
 
 
@@ -157,7 +180,9 @@ def markdown_table(rows):
     for r in rows:
         cells = (r["family"], r.get("features", "spec"), r["augmentation"],
                  pct(r["valid_cer"]), pct(r["valid_wer"]), pct(r["heldout_cer"]),
-                 pct(r["heldout_wer"]), str(r["epochs"]), f"{r['train_s']:.0f}",
+                 pct(r["heldout_wer"]), *(pct(r[k]) if k in r else "-" for k in
+                                           ("valid_cer_warp", "heldout_cer_warp", "heldout_wer_warp")),
+                 str(r["epochs"]), f"{r['train_s']:.0f}",
                  f"{r['s_per_epoch']:.1f}", f"{r['variants_s']:.0f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -21,13 +21,6 @@ INDEX_FILES = {"train": "train_corpus.json", "valid": "valid_corpus.json",
                "test": "test_corpus.json", "holdout": "holdout_corpus.json"}
 
 
-def speakers_of(index_path, paths):
-    """The `speaker` of each of `paths` from an index (the path itself where it names none)."""
-    from vui.corpus_index import read_index
-    speaker = {e["key"]: str(e.get("speaker", e["key"])) for e in read_index(index_path)}
-    return [speaker.get(p, p) for p in paths]
-
-
 def greedy_texts(probs_list):
     from vui.decoding import make_decoder
     decoder = make_decoder("greedy")
@@ -60,7 +53,7 @@ def partition_rows(model, corpus, partition, alphas, score):
     rows = []
     if 1.0 in search.alphas:
         rows.append(("no warp", *cer_wer(references, greedy_texts(search.probs[1.0])), ""))
-    for label, groups in (("per utterance", None), ("per speaker", speakers_of(index, paths))):
+    for label, groups in (("per utterance", None), ("per speaker", gen.speakers("test"))):
         search.choose(groups)
         counts = Counter(search.chosen_alphas())
         spread = ", ".join(f"{a:g}: {n}" for a, n in sorted(counts.items()))

@@ -72,6 +72,22 @@ def test_transcribe_json_has_file_transcript_and_timing(trained_model, speech_co
         speech_corpus["entries"][0]["duration"], abs=0.01)
 
 
+def test_transcribe_warp_search_per_file_and_for_one_speaker(trained_model, speech_corpus, capsys):
+    from vui.transcribe import load_for_inference, transcribe_files
+    from vui.warp_search import DEFAULT_ALPHAS, WarpSearchConfig
+    files = [e["key"] for e in speech_corpus["entries"][:3]]
+    cli.main(["transcribe", "--json", "--warp-search", "--model", str(trained_model), *files])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["file"] for r in rows] == files and all(r["warp"] in DEFAULT_ALPHAS for r in rows)
+    cli.main(["transcribe", "--json", "--one-speaker", "--model", str(trained_model), *files])
+    shared = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len({r["warp"] for r in shared}) == 1
+    model, config = load_for_inference(trained_model)
+    plain = transcribe_files(model, config, files)
+    identity = transcribe_files(model, config, files, warp_search=WarpSearchConfig(alphas=(1.0,)))
+    assert [r["transcript"] for r in identity] == [r["transcript"] for r in plain]
+
+
 def test_transcribe_names_a_missing_file(trained_model):
     with pytest.raises(FileNotFoundError, match="nope.wav"):
         cli.main(["transcribe", "--model", str(trained_model), "nope.wav"])

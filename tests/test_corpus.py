@@ -47,6 +47,7 @@ def test_index_librispeech_keeps_good_drops_long_reports_bad(tree, tmp_path, cap
         ("19-198-0000.flac", 1.5, "northanger abbey"),
         ("26-495-0000.flac", 2.25, "it's a well known fact")]
     assert all(os.path.isabs(e["key"]) for e in entries)
+    assert [e["speaker"] for e in entries] == ["19", "26"]
     assert report.kept == 2 and report.too_long == 1
     reasons = dict(report.skipped)
     assert "not readable audio" in reasons[str(tree / "19" / "198" / "19-198-0002.flac")]

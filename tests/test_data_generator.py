@@ -353,3 +353,15 @@ def test_generator_for_a_models_recorded_features(config):
     assert DG.AudioGeneratorCached.for_features(config).feature_config == config
     gen = DG.AudioGeneratorCached.for_features(asdict(config), minibatch_size=3)
     assert gen.feature_config == config and gen.minibatch_size == 3
+
+
+def test_speakers_come_from_the_index_or_the_path(gen_factory, corpus_copy):
+    entries = [dict(e) for e in corpus_copy["entries"]]
+    entries[0]["speaker"] = "kal-slow"
+    del entries[1]["speaker"]
+    from conftest import write_index
+    index = write_index(corpus_copy["dir"] / "speakers.jsonl", entries)
+    gen = gen_factory()
+    gen.load_test_data(index)
+    assert gen.speakers("test")[:3] == ["kal-slow", entries[1]["key"], "espeak-en-us"]
+    assert len(gen.speakers("test")) == len(gen.partition_data("test")[0])

@@ -93,3 +93,49 @@ def test_bad_arguments_are_clear_errors(talker):
         search_warps(model, [raw], MFCC26, mean, std, score="loudest")
     with pytest.raises(ValueError, match="at least one warp factor"):
         search_warps(model, [raw], MFCC26, mean, std, alphas=())
+
+
+class LinearModel:
+    """A fixed random projection of each frame onto the 29 symbols: a stand-in whose output
+    depends on every feature, so a warp changes what it decodes."""
+
+    def __init__(self, dim, stats, seed=0):
+        self.w = np.random.default_rng(seed).normal(size=(dim, NUM_CLASSES)) * 3.0
+        self.vui_record = {"normalization": stats}
+
+    def output_length(self, n):
+        return n
+
+    def predict_on_batch(self, x):
+        logits = x @ self.w
+        e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+
+def test_evaluate_decodes_each_speaker_at_one_chosen_warp(speech_corpus, tmp_path):
+    import data_generator as DG
+    from vui.decoding import make_decoder
+    from vui.inference import evaluate
+    from vui.warp_search import WarpSearchConfig
+    gen = DG.AudioGeneratorCached(spectrogram=False, mfcc_dim=26, cache_dir=tmp_path / "cache")
+    gen.load_train_data(speech_corpus["index"])
+    gen.load_test_data(speech_corpus["index"])
+    stats = gen.normalization_stats()
+    model = LinearModel(26, stats)
+    plain = evaluate(model, gen, "test", verbose=0)
+    same = evaluate(model, gen, "test", verbose=0, warp_search=WarpSearchConfig(alphas=(1.0,)))
+    assert same.hypotheses == plain.hypotheses and same.warp_alphas == [1.0] * 6
+    per_speaker = evaluate(model, gen, "test", verbose=0,
+                           warp_search=WarpSearchConfig(alphas=(0.85, 1.0, 1.15)))
+    assert len(set(per_speaker.warp_alphas)) == 1          # one speaker in this corpus
+    alpha = per_speaker.warp_alphas[0]
+    greedy = make_decoder("greedy")
+    expected = [greedy.decode(model.predict_on_batch(warp_normalized(
+        gen.get_features("test", i), gen.feature_config, alpha, stats["mean"], stats["std"])[None])[0])
+        for i in range(6)]
+    assert per_speaker.hypotheses == expected
+    per_utterance = evaluate(model, gen, "test", verbose=0, warp_search=WarpSearchConfig(
+        alphas=(0.85, 1.0, 1.15), per="utterance"))
+    assert len(per_utterance.warp_alphas) == 6
+    with pytest.raises(ValueError, match="per='voice'"):
+        evaluate(model, gen, "test", verbose=0, warp_search=WarpSearchConfig(per="voice"))

@@ -89,7 +89,8 @@ def cmd_evaluate(args, _):
     model = T.load_model(_model_path(args.model))
     gen = _generator(args.corpus, model.vui_record["feature_config"],
                      partitions=("train", args.partition))
-    result = T.evaluate(model, gen, args.partition, decoder=args.decoder)
+    result = T.evaluate(model, gen, args.partition, decoder=args.decoder,
+                        warp_search=args.warp_search)
     print(f"{args.partition}: CER {result.cer:.2%}  WER {result.wer:.2%}  ({result.utterances} "
           f"utterances, decoder {result.decoder}, real-time factor {result.real_time_factor:.4f})")
 
@@ -114,7 +115,9 @@ def cmd_transcribe(args, _):
     from vui.transcribe import existing_files, load_for_inference, transcribe_files
     paths = existing_files(args.files)
     model, config = load_for_inference(_model_path(args.model))
-    rows = transcribe_files(model, config, paths, decoder=args.decoder)
+    rows = transcribe_files(model, config, paths, decoder=args.decoder,
+                            warp_search=args.warp_search or args.one_speaker,
+                            one_speaker=args.one_speaker)
     for row in rows:
         if args.json:
             print(json.dumps(row))
@@ -171,6 +174,9 @@ def build_parser():
     p.add_argument("--corpus", default=str(DEFAULT_CORPUS))
     p.add_argument("--partition", default="validation", choices=("validation", "test"))
     p.add_argument("--decoder", default="greedy", choices=DECODER_CHOICES)
+    p.add_argument("--warp-search", action="store_true",
+                   help="decode each speaker at the vocal-tract warp its output is most "
+                        "confident under (vui.warp_search)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("compare", help="plot loss curves and print the results table")
@@ -185,6 +191,11 @@ def build_parser():
     p.add_argument("--model", default=None, help="results/NAME.keras (default: the demo's model)")
     p.add_argument("--decoder", default="greedy", choices=DECODER_CHOICES)
     p.add_argument("--json", action="store_true", help="one JSON object a line: file, transcript, timing")
+    p.add_argument("--warp-search", action="store_true",
+                   help="decode each file at the vocal-tract warp (0.8-1.2) the model is most "
+                        "confident under: for talkers unlike the training voices; 9x the model's time")
+    p.add_argument("--one-speaker", action="store_true",
+                   help="the files are one talker's: one warp for all of them (implies --warp-search)")
     p.set_defaults(func=cmd_transcribe)
 
     p = sub.add_parser("lm", help="n-gram language model: build, tune (vui lm --help)",

@@ -26,6 +26,7 @@ class Evaluation:
     decoder: str
     references: list = field(default_factory=list, repr=False)
     hypotheses: list = field(default_factory=list, repr=False)
+    warp_alphas: list = field(default=None, repr=False)   # per utterance, with a warp search
 
     @property
     def real_time_factor(self):
@@ -86,8 +87,13 @@ def predict_probabilities(model, features, verbose=0):
 
 
 def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utterances=None,
-             verbose=1):
-    """CER and WER (jiwer) of `decoder` over a whole partition (or its first `max_utterances`)."""
+             verbose=1, warp_search=None):
+    """CER and WER (jiwer) of `decoder` over a whole partition (or its first `max_utterances`).
+
+    `warp_search` (a vui.warp_search.WarpSearchConfig, or True for its defaults) decodes each
+    utterance or speaker (the partition's `speakers`) at the vocal-tract warp its output is
+    most confident under: test-time VTLN for talkers unlike the training voices.
+    """
     from vui.metrics import cer_wer
     decoder = as_decoder(decoder, model)
     paths, durations, texts = audio_gen.partition_data(partition)
@@ -96,7 +102,11 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
         raise ValueError(f"partition {partition!r} is empty: load it first (load_validation_data ...)")
     features = [normalized_features(model, audio_gen, partition, i) for i in range(n)]
     start = time.perf_counter()
-    probs = predict_probabilities(model, features, verbose=verbose)
+    alphas = None
+    if warp_search:
+        probs, alphas = _warp_searched(model, audio_gen, partition, features, warp_search, verbose)
+    else:
+        probs = predict_probabilities(model, features, verbose=verbose)
     hypotheses = [decoder.decode(p) for p in tqdm(probs, desc=f"decode ({decoder.name})",
                                                   disable=not verbose, leave=False)]
     seconds = time.perf_counter() - start
@@ -104,7 +114,17 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     cer, wer = cer_wer(references, hypotheses)
     return Evaluation(cer=cer, wer=wer, utterances=n, audio_seconds=float(np.sum(durations[:n])),
                       seconds=seconds, decoder=decoder.name, references=references,
-                      hypotheses=hypotheses)
+                      hypotheses=hypotheses, warp_alphas=alphas)
+
+
+def _warp_searched(model, audio_gen, partition, features, config, verbose):
+    from vui.warp_search import WarpSearchConfig, best_warped_probabilities
+    config = WarpSearchConfig() if config is True else config
+    stats = (getattr(model, "vui_record", None) or {}).get("normalization") \
+        or audio_gen.normalization_stats()
+    return best_warped_probabilities(model, features, audio_gen.feature_config, stats["mean"],
+                                     stats["std"], config, audio_gen.speakers(partition)[:len(features)],
+                                     verbose)
 
 
 def get_predictions(audio_gen, model, partition, index, print_line=True, omit_true=False,

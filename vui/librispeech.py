@@ -70,6 +70,7 @@ def collect_entries(subset_dir, max_duration=DEFAULT_MAX_DURATION, progress=True
                 entry = _entry(os.path.join(chapter_dir, utt_id + AUDIO_SUFFIX), text, report)
                 if entry is None:
                     continue
+                entry["speaker"] = utt_id.split("-")[0]     # LibriSpeech ids: speaker-chapter-utt
                 if max_duration is not None and entry["duration"] > max_duration:
                     report.too_long += 1
                     report.too_long_seconds += entry["duration"]

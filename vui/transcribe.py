@@ -2,6 +2,8 @@
 import time
 from pathlib import Path
 
+import numpy as np
+
 import utils
 from data_generator import normalize_with
 from vui.inference import as_decoder, predict_probabilities
@@ -15,15 +17,20 @@ def load_for_inference(model_path):
     return model, config
 
 
-def transcribe_files(model, feature_config, paths, decoder="greedy"):
+def transcribe_files(model, feature_config, paths, decoder="greedy", warp_search=None,
+                     one_speaker=False):
     """One dict per file: file, transcript, audio seconds, wall seconds (features + model + decoder).
 
+    `warp_search` (a vui.warp_search.WarpSearchConfig, or True for its defaults) decodes each
+    file at the vocal-tract warp its output is most confident under (the dict gains "warp");
+    with `one_speaker` the files are taken as one talker's and share the warp that suits
+    them all (vui.warp_search measured that per speaker is the better choice).
     A file that cannot be read gives a dict with an "error" instead of stopping the others.
     """
     stats = model.vui_record["normalization"]
     decoder = as_decoder(decoder, model)
-    out = []
-    for path in paths:
+    out, searches = [], {}
+    for i, path in enumerate(paths):
         start = time.perf_counter()
         try:
             audio = utils.load_audio(path, feature_config.sample_rate)
@@ -31,12 +38,45 @@ def transcribe_files(model, feature_config, paths, decoder="greedy"):
         except (ValueError, OSError) as err:
             out.append({"file": str(path), "error": str(err)})
             continue
-        probs = predict_probabilities(model, [normalize_with(feats, stats["mean"], stats["std"])])[0]
-        text = decoder.decode(probs)
-        out.append({"file": str(path), "transcript": text,
-                    "audio_seconds": round(len(audio) / feature_config.sample_rate, 3),
-                    "seconds": round(time.perf_counter() - start, 4), "decoder": decoder.name})
+        feats = normalize_with(feats, stats["mean"], stats["std"])
+        row = {"file": str(path), "audio_seconds": round(len(audio) / feature_config.sample_rate, 3)}
+        if warp_search:
+            searches[len(out)] = _search_one(model, feats, feature_config, stats, warp_search)
+            probs = searches[len(out)].chosen_probs()[0]
+            row["warp"] = searches[len(out)].chosen_alphas()[0]
+        else:
+            probs = predict_probabilities(model, [feats])[0]
+        row.update(transcript=decoder.decode(probs), seconds=time.perf_counter() - start,
+                   decoder=decoder.name)
+        out.append(row)
+    if one_speaker and len(searches) > 1:
+        _share_one_warp(out, searches, decoder)
+    for row in out:
+        if "seconds" in row:
+            row["seconds"] = round(row["seconds"], 4)
     return out
+
+
+def _search_one(model, feats, feature_config, stats, config):
+    from vui.warp_search import WarpSearchConfig, search_warps
+    config = (WarpSearchConfig() if config is True else config).validate()
+    search = search_warps(model, [feats], feature_config, stats["mean"], stats["std"],
+                          config.alphas, config.score)
+    search.choose()
+    return search
+
+
+def _share_one_warp(rows, searches, decoder):
+    """Re-decode every searched file at the one factor with the best frame-weighted score."""
+    first = next(iter(searches.values()))
+    scores = np.hstack([s.scores for s in searches.values()])
+    frames = np.concatenate([s.frames for s in searches.values()])
+    best = int(np.argmax(scores @ (frames / frames.sum())))
+    alpha = first.alphas[best]
+    for index, search in searches.items():
+        start = time.perf_counter()
+        rows[index].update(transcript=decoder.decode(search.probs[alpha][0]), warp=alpha)
+        rows[index]["seconds"] += time.perf_counter() - start
 
 
 def existing_files(paths):

@@ -44,6 +44,25 @@ def speech_frame_score(probs: np.ndarray, blank: int = BLANK_INDEX) -> float:
 
 
 SCORE_FUNCTIONS = {"best_path": best_path_score, "speech_frames": speech_frame_score}
+PER_CHOICES = ("utterance", "speaker")
+
+
+@dataclass(frozen=True)
+class WarpSearchConfig:
+    """Which factors to try, how to score them, and whether one factor is chosen per
+    utterance or per speaker (measured in docs/holdout.md: per speaker is the better)."""
+    alphas: tuple = DEFAULT_ALPHAS
+    score: str = "speech_frames"
+    per: str = "speaker"
+
+    def validate(self):
+        if not self.alphas or any(a <= 0 for a in self.alphas):
+            raise ValueError(f"warp search alphas={self.alphas!r}: expected factors > 0")
+        if self.score not in SCORE_FUNCTIONS:
+            raise ValueError(f"score={self.score!r}: expected one of {SCORES}")
+        if self.per not in PER_CHOICES:
+            raise ValueError(f"per={self.per!r}: expected one of {PER_CHOICES}")
+        return self
 
 
 @dataclass
@@ -101,3 +120,16 @@ def search_warps(model, features, feature_config, mean, std, alphas=DEFAULT_ALPH
         scores.append([score_of(p) for p in probs[alpha]])
     frames = np.array([len(p) for p in probs[alphas[0]]], np.float64)
     return WarpSearch(alphas, probs, np.array(scores), np.maximum(frames, 1.0))
+
+
+def best_warped_probabilities(model, features, feature_config, mean, std, config=None,
+                              speakers=None, verbose=0):
+    """(probs per utterance at its chosen factor, the chosen factors): search_warps, then the
+    choice per utterance or, with config.per == "speaker", per label of `speakers`."""
+    config = (config or WarpSearchConfig()).validate()
+    search = search_warps(model, features, feature_config, mean, std, config.alphas,
+                          config.score, verbose)
+    if config.per == "speaker" and speakers is None:
+        raise ValueError("warp search per speaker needs a speaker label per utterance")
+    search.choose(speakers if config.per == "speaker" else None)
+    return search.chosen_probs(), search.chosen_alphas()
