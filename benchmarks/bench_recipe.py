@@ -53,6 +53,8 @@ def main(argv=None):
     parser.add_argument("--dropout", type=float, default=None,
                         help="every dropout rate of the model (default: the preset's, 0.1)")
     parser.add_argument("--seed", type=int, default=0, help="weights and batch order")
+    parser.add_argument("--ascending-epochs", type=int, default=0,
+                        help="first epochs' batches shortest first (SortaGrad)")
     parser.add_argument("--batch", type=int, default=demo.DEMO_BATCH)
     parser.add_argument("--lr", type=float, default=demo.DEMO_LEARNING_RATE,
                         help="peak learning rate of the cosine")
@@ -74,7 +76,8 @@ def main(argv=None):
     from vui import results as R
     from vui.augment import training_augmenter
 
-    gen = demo.demo_generator(args.corpus, args.features, seed=args.seed)
+    gen = demo.demo_generator(args.corpus, args.features, seed=args.seed,
+                              ascending_epochs=args.ascending_epochs)
     builder = M.presets.demo()
     if args.stride is not None:
         builder = dataclasses.replace(builder, cnn_config=dataclasses.replace(
@@ -96,6 +99,7 @@ def main(argv=None):
     layers = "" if args.layers is None else f"x{args.layers}"
     layers += "" if builder.frames_per_step == 1 else f"-f{builder.frames_per_step}"
     layers += "-res" if builder.rnn_residual else ""
+    layers += f"-asc{args.ascending_epochs}" if args.ascending_epochs else ""
     corpus = "" if Path(args.corpus).resolve() == DEFAULT_CORPUS.resolve() \
         else f"-{Path(args.corpus).name}"
     tag = f"{args.features}-s{builder.cnn_config.conv_stride}-u{builder.rnn_units}{layers}-" \
