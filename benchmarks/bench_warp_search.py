@@ -14,11 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_families import INDEX_FILES  # noqa: E402  (this script's folder is on the path)
 from vui.tts_corpus import EMBEDDED_ROOT  # noqa: E402
 from vui.warp_search import DEFAULT_ALPHAS, SCORES  # noqa: E402
 
-INDEX_FILES = {"train": "train_corpus.json", "valid": "valid_corpus.json",
-               "test": "test_corpus.json", "holdout": "holdout_corpus.json"}
 
 
 def greedy_texts(probs_list):
