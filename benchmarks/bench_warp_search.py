@@ -19,20 +19,18 @@ from vui.tts_corpus import EMBEDDED_ROOT  # noqa: E402
 from vui.warp_search import DEFAULT_ALPHAS, SCORES  # noqa: E402
 
 
-
 def greedy_texts(probs_list):
     from vui.decoding import make_decoder
     decoder = make_decoder("greedy")
     return [decoder.decode(p) for p in probs_list]
 
 
-def oracle_choice(search, references):
+def oracle_choice(texts, alphas, references):
     """Per utterance, the factor whose greedy transcript has the fewest character errors."""
     import jiwer
     import numpy as np
-    texts = {a: greedy_texts(search.probs[a]) for a in search.alphas}
     errors = np.array([[jiwer.cer(r, texts[a][i]) if r else 0.0
-                        for i, r in enumerate(references)] for a in search.alphas])
+                        for i, r in enumerate(references)] for a in alphas])
     return np.argmin(errors, axis=0)
 
 
@@ -49,19 +47,23 @@ def partition_rows(model, corpus, partition, alphas, score):
     features = [gen.get_features("test", i) for i in range(len(paths))]
     search = search_warps(model, features, gen.feature_config, stats["mean"], stats["std"],
                           alphas, score=score, verbose=1)
+    texts = {a: greedy_texts(search.probs[a]) for a in search.alphas}   # each factor decoded once
+
+    def chosen_texts():
+        return [texts[a][i] for i, a in enumerate(search.chosen_alphas())]
+
     rows = []
     if 1.0 in search.alphas:
-        rows.append(("no warp", *cer_wer(references, greedy_texts(search.probs[1.0])), ""))
+        rows.append(("no warp", *cer_wer(references, texts[1.0]), ""))
     for label, groups in (("per utterance", None), ("per speaker", gen.speakers("test"))):
         search.choose(groups)
         counts = Counter(search.chosen_alphas())
         spread = ", ".join(f"{a:g}: {n}" for a, n in sorted(counts.items()))
-        rows.append((f"chosen {label}", *cer_wer(references, greedy_texts(search.chosen_probs())),
-                     spread))
-    search.chosen = oracle_choice(search, references)
-    rows.append(("oracle per utterance", *cer_wer(references, greedy_texts(search.chosen_probs())), ""))
+        rows.append((f"chosen {label}", *cer_wer(references, chosen_texts()), spread))
+    search.chosen = oracle_choice(texts, search.alphas, references)
+    rows.append(("oracle per utterance", *cer_wer(references, chosen_texts()), ""))
     for a in search.alphas:
-        rows.append((f"fixed {a:g}", *cer_wer(references, greedy_texts(search.probs[a])), ""))
+        rows.append((f"fixed {a:g}", *cer_wer(references, texts[a]), ""))
     return rows
 
 

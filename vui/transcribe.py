@@ -67,15 +67,16 @@ def _search_one(model, feats, feature_config, stats, config):
 
 
 def _share_one_warp(rows, searches, decoder):
-    """Re-decode every searched file at the one factor with the best frame-weighted score."""
-    first = next(iter(searches.values()))
-    scores = np.hstack([s.scores for s in searches.values()])
-    frames = np.concatenate([s.frames for s in searches.values()])
-    best = int(np.argmax(scores @ (frames / frames.sum())))
-    alpha = first.alphas[best]
-    for index, search in searches.items():
+    """Re-decode every searched file at the one factor WarpSearch.choose picks for them all."""
+    from vui.warp_search import WarpSearch
+    alphas = next(iter(searches.values())).alphas
+    pooled = WarpSearch(alphas, {a: [s.probs[a][0] for s in searches.values()] for a in alphas},
+                        np.hstack([s.scores for s in searches.values()]),
+                        np.concatenate([s.frames for s in searches.values()]))
+    pooled.choose([0] * len(searches))
+    for index, alpha, probs in zip(searches, pooled.chosen_alphas(), pooled.chosen_probs()):
         start = time.perf_counter()
-        rows[index].update(transcript=decoder.decode(search.probs[alpha][0]), warp=alpha)
+        rows[index].update(transcript=decoder.decode(probs), warp=alpha)
         rows[index]["seconds"] += time.perf_counter() - start
 
 

@@ -57,7 +57,8 @@ class WarpSearchConfig:
 
     def validate(self):
         if not self.alphas or any(a <= 0 for a in self.alphas):
-            raise ValueError(f"warp search alphas={self.alphas!r}: expected factors > 0")
+            raise ValueError(f"warp search alphas={self.alphas!r}: expected at least one warp "
+                             f"factor, each > 0")
         if self.score not in SCORE_FUNCTIONS:
             raise ValueError(f"score={self.score!r}: expected one of {SCORES}")
         if self.per not in PER_CHOICES:
@@ -107,11 +108,8 @@ def search_warps(model, features, feature_config, mean, std, alphas=DEFAULT_ALPH
     from tqdm.auto import tqdm
     from vui.feature_warp import warp_normalized
     from vui.inference import predict_probabilities
-    if score not in SCORE_FUNCTIONS:
-        raise ValueError(f"score={score!r}: expected one of {SCORES}")
     alphas = tuple(float(a) for a in alphas)
-    if not alphas:
-        raise ValueError("search_warps needs at least one warp factor")
+    WarpSearchConfig(alphas, score).validate()
     score_of = SCORE_FUNCTIONS[score]
     probs, scores = {}, []
     for alpha in tqdm(alphas, desc="warps", disable=not verbose, leave=False):
