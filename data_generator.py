@@ -402,9 +402,10 @@ class UtteranceDataset(keras.utils.PyDataset):
     Order per epoch: shuffle -> a new permutation from a seeded Generator; sort_by_duration ->
     batches are made of utterances adjacent in duration order; with shuffle too, the order of
     those batches is permuted and the durations are jittered by `duration_jitter` (log scale)
-    before sorting, so batch contents change from epoch to epoch; for the first
-    `ascending_epochs` epochs the batches come shortest first instead (SortaGrad, Amodei et
-    al. 2016: short utterances first steady CTC's early gradients). Random batches of the
+    before sorting, so batch contents change from epoch to epoch; with shuffle, the first
+    `ascending_epochs` epochs' batches come shortest first instead, whether or not
+    sort_by_duration is set (SortaGrad, Amodei et al. 2016: short utterances first steady
+    CTC's early gradients). Random batches of the
     embedded corpus are ~51% padding (the GRUs compute on it); jittered sorted ones ~9%.
     """
 
@@ -453,14 +454,15 @@ class UtteranceDataset(keras.utils.PyDataset):
     def _plan(self):
         """self.batches: arrays of partition indices (into generator.<part>_audio_paths)."""
         n = len(self.indices)
-        if self.sort_by_duration:
+        warming_up = self.shuffle and self.epoch < self.ascending_epochs   # SortaGrad
+        if self.sort_by_duration or warming_up:
             keys = self.durations[self.indices]
             if self.shuffle and self.duration_jitter:
                 keys = keys * np.exp(self.rng.uniform(-self.duration_jitter,
                                                       self.duration_jitter, len(keys)))
             order = self.indices[np.argsort(keys, kind="stable")]
             batches = [order[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
-            if self.shuffle and self.epoch >= self.ascending_epochs:
+            if self.shuffle and not warming_up:
                 batches = [batches[i] for i in self.rng.permutation(len(batches))]
         else:
             order = self.rng.permutation(self.indices) if self.shuffle else self.indices

@@ -157,6 +157,11 @@ def test_ascending_epochs_come_shortest_first_then_shuffle(loaded):
     assert orders[0] == orders[1] == by_duration          # SortaGrad's warm-up epochs
     assert orders[2] != by_duration and orders[2] != orders[3]
     assert sorted(orders[2]) == sorted(by_duration)
+    random_after = loaded.dataset("train", sort_by_duration=False, shuffle=True, batch_size=1,
+                                  duration_jitter=0, ascending_epochs=1)
+    assert [t for b in range(len(random_after)) for t in random_after.batch_texts(b)] == by_duration
+    random_after.on_epoch_end()
+    assert [t for b in range(len(random_after)) for t in random_after.batch_texts(b)] != by_duration
     with pytest.raises(ValueError, match="ascending_epochs must be >= 0"):
         loaded.dataset("train", ascending_epochs=-1)
 
