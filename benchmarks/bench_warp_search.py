@@ -60,6 +60,8 @@ def partition_rows(model, corpus, partition, alphas, score):
         counts = Counter(search.chosen_alphas())
         spread = ", ".join(f"{a:g}: {n}" for a, n in sorted(counts.items()))
         rows.append((f"chosen {label}", *cer_wer(references, chosen_texts()), spread))
+    rows.append(("averaged over factors",
+                 *cer_wer(references, greedy_texts(search.averaged_probs())), ""))
     search.chosen = oracle_choice(texts, search.alphas, references)
     rows.append(("oracle per utterance", *cer_wer(references, chosen_texts()), ""))
     for a in search.alphas:

@@ -97,6 +97,13 @@ class WarpSearch:
     def chosen_probs(self) -> list:
         return [self.probs[self.alphas[k]][i] for i, k in enumerate(self.chosen)]
 
+    def averaged_probs(self) -> list:
+        """Per utterance, the frame-wise mean of every factor's output (a warp only bends the
+        frequency axis, so all factors give the same frames): an ensemble over warps instead
+        of a choice, for a model whose confidence is a poor guide to the right warp."""
+        n = len(self.probs[self.alphas[0]])
+        return [np.mean([self.probs[a][i] for a in self.alphas], axis=0) for i in range(n)]
+
 
 def search_warps(model, features, feature_config, mean, std, alphas=DEFAULT_ALPHAS,
                  score="speech_frames", verbose=0) -> WarpSearch:
