@@ -63,6 +63,16 @@ def test_choice_per_utterance_and_per_speaker_weights_frames():
         search.choose(["a", "b"])
 
 
+def test_averaged_probs_are_the_framewise_mean_over_factors():
+    rng = np.random.default_rng(0)
+    probs = {a: [rng.dirichlet(np.ones(NUM_CLASSES), size=n) for n in (4, 7)] for a in (0.9, 1.1)}
+    search = WarpSearch((0.9, 1.1), probs=probs, scores=np.zeros((2, 2)), frames=np.ones(2))
+    averaged = search.averaged_probs()
+    assert [p.shape for p in averaged] == [(4, NUM_CLASSES), (7, NUM_CLASSES)]
+    np.testing.assert_allclose(averaged[1], (probs[0.9][1] + probs[1.1][1]) / 2)
+    np.testing.assert_allclose(averaged[0].sum(axis=-1), 1.0, rtol=1e-6)
+
+
 def test_search_finds_the_warp_that_undoes_the_talkers(talker):
     raw, mean, std = talker
     template = (raw - mean) / std
