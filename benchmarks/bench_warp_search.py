@@ -1,5 +1,6 @@
 """Test-time warp search (vui.warp_search): greedy CER/WER of a model on each partition at no
-warp, at the factor chosen per utterance and per speaker, and at each fixed factor.
+warp, at the factor chosen per utterance and per speaker, averaged over all factors, and at
+each fixed factor.
 
     python benchmarks/bench_warp_search.py --model results/NAME.keras --corpus data/holdout-slt \
         [--partitions valid holdout] [--score speech_frames] [--alphas 0.8 0.85 ... 1.2]
