@@ -101,8 +101,8 @@ class WarpSearch:
         """Per utterance, the frame-wise mean of every factor's output (a warp only bends the
         frequency axis, so all factors give the same frames): an ensemble over warps instead
         of a choice, for a model whose confidence is a poor guide to the right warp."""
-        n = len(self.probs[self.alphas[0]])
-        return [np.mean([self.probs[a][i] for a in self.alphas], axis=0) for i in range(n)]
+        per_utterance = zip(*(self.probs[a] for a in self.alphas))
+        return [np.mean(outputs, axis=0) for outputs in per_utterance]
 
 
 def search_warps(model, features, feature_config, mean, std, alphas=DEFAULT_ALPHAS,
