@@ -45,7 +45,7 @@ def model_name(audio_gen, model_builder, augment=None):
 def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=DEFAULT_MINIBATCH,
                 optimizer=None, loss_limit=None, sort_by_duration=False, verbose=1,
                 results_dir=None, retrain=False, time_limit=None, augment=None, seed=0,
-                evaluate_after=True, callbacks=(), time_schedule=None):
+                evaluate_after=True, callbacks=(), time_schedule=None, initial_weights=None):
     """Train `model_builder` on `audio_gen`'s training partition; returns the model's name.
 
     `optimizer`: a Keras optimizer or a zero-argument factory; default the seed's SGD, a fresh one
@@ -55,7 +55,10 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
     `time_limit` spent (e.g. `vui.schedule.CosineOverTime`) that sets the learning rate before
     every batch, so the decay ends with the budget on any machine. `retrain`: ignore
     finished results of the same name and train again from scratch. `callbacks`: extra Keras
-    callbacks, run after the ones that save the history and the backup.
+    callbacks, run after the ones that save the history and the backup. `initial_weights`: a
+    trained `.keras` model of the same architecture and features to start from instead of a
+    random initialisation (a warm restart: a second learning-rate cycle on a finished run);
+    give the new run its own `results_dir`, since its name is the same.
     """
     if time_schedule is not None and not time_limit:
         raise ValueError("time_schedule follows the fraction of time_limit spent: pass "
@@ -70,6 +73,8 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
 
     keras.utils.set_random_seed(seed)
     model = model_builder.build(audio_gen.input_dim)
+    if initial_weights is not None:
+        _load_initial_weights(model, initial_weights, audio_gen)
     if verbose:
         model.summary()
     model.compile(optimizer=_fresh_optimizer(optimizer), loss=CTCLoss(),
@@ -79,6 +84,7 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
 
     record = _new_record(name, audio_gen, model_builder, model, epochs, minibatch_size, seed)
     record["time_schedule"] = None if time_schedule is None else repr(time_schedule)
+    record["initial_weights"] = None if initial_weights is None else str(initial_weights)
     clock = TrainingClock(record)       # after HistoryRecorder, which restores a resumed record
     schedule = [] if time_schedule is None else [TimeBudgetSchedule(time_schedule, time_limit, clock)]
     stoppers = [LossLimit(loss_limit), TimeLimit(time_limit, clock)]
@@ -118,6 +124,24 @@ def load_model(audio_gen_or_path, model_builder=None, results_dir=None):
     model.output_length = builder.output_length
     _attach_record(model, record, pickle_path)
     return model
+
+
+def _load_initial_weights(model, path, audio_gen):
+    """Copy a trained model's weights into `model`, after checking that they fit: the same
+    layer shapes, and features of the same kind (weights learnt on MFCC mean nothing on a
+    spectrogram of the same width)."""
+    source = load_model(path)
+    ours = asdict(audio_gen.feature_config)
+    theirs = source.vui_record.get("feature_config")
+    if theirs != ours:
+        raise ValueError(f"initial_weights {path}: trained on features {theirs}, but this "
+                         f"generator computes {ours}")
+    expected = [tuple(w.shape) for w in model.weights]
+    found = [tuple(w.shape) for w in source.weights]
+    if found != expected:
+        raise ValueError(f"initial_weights {path}: its weight shapes {found} do not match the "
+                         f"builder's {expected}: expected a model of the same architecture")
+    model.set_weights(source.get_weights())
 
 
 def _attach_record(model, record, pickle_path):

@@ -67,6 +67,8 @@ class HoldoutConfig:
     corpus: dict = field(default_factory=dict)   # CorpusConfig overrides (sizes)
     seed: int = 0
     features: tuple = ("mfcc26",)      # vui.demo.FEATURE_CHOICES keys (the demo's: mfcc26)
+    init_from: str | None = None       # a results root whose finished models each run starts from
+    learning_rate: float | None = None  # the cosine's peak; None: the demo's
 
 
 def build_corpus(family, cfg):
@@ -111,10 +113,12 @@ def run_condition(gen, family, features, condition, cfg):
         print(f"[holdout] {family}/{condition}: adding the warp search to {row_path}")
         return _save_row(row_path, _with_warp_search(cached, T.load_model(str(model_path)), gen))
     epochs = cfg.epochs or demo.DEMO_MAX_EPOCHS
+    initial = _initial_weights(cfg, results_dir, model_path)
     print(f"[holdout] {family}/{condition}: training {cfg.minutes:g} min "
-          f"(at most {epochs} epochs)")
+          f"(at most {epochs} epochs)" + (f", starting from {initial}" if initial else ""))
     demo.train(gen, builder, minutes=cfg.minutes, epochs=epochs, results_dir=results_dir,
-               augment=augment, seed=cfg.seed)
+               augment=augment, seed=cfg.seed, initial_weights=initial,
+               learning_rate=cfg.learning_rate or demo.DEMO_LEARNING_RATE)
     model = T.load_model(str(model_path))
     record = model.vui_record
     held = T.evaluate(model, gen, "test", verbose=0)
@@ -131,6 +135,19 @@ def run_condition(gen, family, features, condition, cfg):
            "examples": list(zip(held.references[:3], held.hypotheses[:3])),
            "model_mtime_ns": os.stat(model_path).st_mtime_ns, "config": _config_dict(cfg)}
     return _save_row(row_path, _with_warp_search(row, model, gen))
+
+
+def _initial_weights(cfg, results_dir, model_path):
+    """With --init-from: the finished model of the same family, features and condition under
+    that results root (a warm restart of it); None without."""
+    if cfg.init_from is None:
+        return None
+    source = os.path.join(cfg.init_from, os.path.basename(results_dir),
+                          os.path.basename(model_path))
+    if not os.path.exists(source):
+        raise FileNotFoundError(f"--init-from {cfg.init_from}: no finished model {source} to "
+                                "start from (train it first with that --results-root)")
+    return source
 
 
 def _with_warp_search(row, model, gen):
@@ -324,6 +341,11 @@ def parse_args(argv=None):
     p.add_argument("--results-root", default="results/holdout")
     p.add_argument("--out", default="docs/holdout.md")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init-from", default=None, metavar="RESULTS_ROOT",
+                   help="start each model from the finished one of the same family, features "
+                        "and condition under this results root (a second learning-rate cycle)")
+    p.add_argument("--learning-rate", type=float, default=None,
+                   help="peak of the cosine learning rate (default: the demo's)")
     p.add_argument("--overhead", type=int, metavar="N", default=None,
                    help="only measure augmentation's epoch-time overhead on the first N "
                         "training utterances of --overhead-corpus, then stop")
@@ -339,11 +361,15 @@ def parse_args(argv=None):
                                          "high_pitch_share") if getattr(a, k) is not None}
     if a.minutes <= 0:
         p.error(f"--minutes must be > 0, got {a.minutes}")
+    if a.learning_rate is not None and not a.learning_rate > 0:
+        p.error(f"--learning-rate must be > 0, got {a.learning_rate}")
+    if a.init_from is not None and os.path.abspath(a.init_from) == os.path.abspath(a.results_root):
+        p.error(f"--init-from {a.init_from} is --results-root too: give the new run its own")
     if a.overhead is not None:
         return a
     return HoldoutConfig(tuple(a.families), tuple(a.conditions), a.minutes, a.epochs,
                          a.n_variants, a.workers, a.data_root, a.results_root, a.out, corpus,
-                         a.seed, tuple(a.features))
+                         a.seed, tuple(a.features), a.init_from, a.learning_rate)
 
 
 def main(argv=None):

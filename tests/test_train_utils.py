@@ -170,3 +170,32 @@ def test_language_model_tuning_and_decoder_columns(gen, results_dir):
     assert reloaded.vui_record["lm"]["alpha"] == lm["alpha"]       # saved with the results
     table = T.comparison_table(model_names=[name], results_dir=results_dir)
     assert {"WER greedy", "WER beam", "WER beam_lm"} <= set(table.columns)
+
+
+def test_initial_weights_start_a_run_from_a_trained_model(gen, results_dir, tmp_path):
+    first = train(gen, results_dir, epochs=3)
+    source = R.run_paths(first, results_dir)[1]
+    again = tmp_path / "warm"
+    name = train(gen, again, epochs=1, initial_weights=source)
+    warm = R.load_pickle(R.run_paths(name, again)[0])
+    cold = R.load_pickle(R.run_paths(first, results_dir)[0])
+    assert warm["initial_weights"] == str(source)
+    # one more epoch from the trained weights starts where the first run ended, not from scratch
+    assert warm["loss"][0] < 0.8 * cold["loss"][0]
+
+
+def test_initial_weights_of_another_architecture_are_refused(gen, results_dir, tmp_path):
+    source = R.run_paths(train(gen, results_dir, epochs=1), results_dir)[1]
+    with pytest.raises(ValueError, match="same architecture"):
+        train(gen, tmp_path / "other", builder=tiny_builder(units=16), epochs=1,
+              initial_weights=source)
+
+
+def test_initial_weights_of_other_features_are_refused(gen, speech_corpus, results_dir, tmp_path):
+    source = R.run_paths(train(gen, results_dir, epochs=1), results_dir)[1]
+    mfcc = DG.AudioGeneratorCached(minibatch_size=3, spectrogram=False, mfcc_dim=13,
+                                   cache_dir=tmp_path / "cache")
+    mfcc.load_train_data(speech_corpus["index"])
+    mfcc.load_validation_data(speech_corpus["index"])
+    with pytest.raises(ValueError, match="trained on features"):
+        train(mfcc, tmp_path / "other", epochs=1, initial_weights=source)
