@@ -23,6 +23,10 @@ new options say: give another --results-root to measure another budget or corpus
 
 Real run (2 x (corpus 3-5 min + variants ~3.5 min + 3 x (budget + ~1 min)), ~60 min at 6 min):
   .venv/bin/python benchmarks/bench_holdout.py --families slt espeak --minutes 6
+A second learning-rate cycle on finished runs (each row starts from the same row's model there):
+  .venv/bin/python benchmarks/bench_holdout.py --families slt --conditions voices+warp \
+      --features spec --n-variants 2 --minutes 115 --learning-rate 1e-3 \
+      --init-from results/holdout-spec100 --results-root results/holdout-spec-warm
 Augmentation's epoch-time overhead only (demo model, first N training utterances, ~2 min):
   .venv/bin/python benchmarks/bench_holdout.py --overhead 200
 Tiny end-to-end check (~1.5 min):
