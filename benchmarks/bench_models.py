@@ -4,6 +4,11 @@ Prints, per preset: parameters, ms per inference batch, ms per training step, an
 processed per wall second in training (10 ms feature frames). The training step uses a
 cross-entropy against random frame labels: the same graph cost as CTC training minus the loss
 itself, so the figure isolates the model. Run: .venv/bin/python benchmarks/bench_models.py
+
+--utilisation adds, per preset, the arithmetic rate of its training step (the layers' matrix
+products counted from their shapes, x3 for forward + backward) next to the rate this machine's
+matrix products reach in one large product and at the recurrent layers' own shapes: how far
+a faster kernel could still take training (README "Demo").
 """
 import argparse
 import time
@@ -16,7 +21,9 @@ import models as M
 
 FRAME_SECONDS = 0.010
 DEFAULT_PRESETS = ("demo", "model_2", "final")
-INPUT_DIM = {"final": 26}                  # the seed's final model ran on 26 MFCC features
+INPUT_DIM = {"final": 26, "demo": 26}      # the seed's final model and the demo run on MFCC 26
+TRAIN_FLOPS_PER_FORWARD = 3                # backward ~ twice the forward's products
+PEAK_MATMUL_SIZE = 1536                    # a square product large enough to reach the peak
 
 
 def _time(fn, repeats):
@@ -42,6 +49,69 @@ def bench(name, batch, frames, repeats):
     print(f"{name:8s} params={model.count_params():>9,d} batch={batch}x{frames} frames | "
           f"infer {infer * 1e3:7.1f} ms | train step {train * 1e3:7.1f} ms | "
           f"train {audio / train:6.1f} audio s per s | cuDNN-eligible={builder.cudnn_eligible}")
+    return model, train
+
+
+def _recurrent_cell(layer):
+    """(cell layer, directions) of a recurrent or Bidirectional layer, else (None, 0)."""
+    if isinstance(layer, keras.layers.Bidirectional):
+        return layer.forward_layer, 2
+    if isinstance(layer, keras.layers.RNN):
+        return layer, 1
+    return None, 0
+
+
+def _layer_flops(layer, in_width, steps):
+    """Multiply-add FLOPs of one layer's forward pass over `steps` time steps of one utterance
+    (matrix products only: the element-wise work is a few percent of them)."""
+    cell, directions = _recurrent_cell(layer)
+    if cell is not None:
+        gates = {"GRU": 3, "LSTM": 4}.get(type(cell).__name__, 1)
+        return directions * steps * 2 * gates * cell.units * (in_width + cell.units)
+    if isinstance(layer, keras.layers.Conv1D):
+        return steps * 2 * layer.kernel_size[0] * in_width * layer.filters
+    if isinstance(layer, keras.layers.Dense):
+        return steps * 2 * in_width * layer.units
+    return 0
+
+
+def forward_flops(model, input_dim, frames):
+    """Forward FLOPs of `model` on one utterance of `frames` feature frames; each layer's time
+    steps are read off one batch-of-one pass (strided convolutions shorten them)."""
+    layers = [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)]
+    probe = keras.Model(model.inputs, [l.output for l in layers])
+    outputs = probe.predict_on_batch(np.zeros((1, frames, input_dim), "float32"))
+    return sum(_layer_flops(l, l.input.shape[-1], o.shape[1])
+               for l, o in zip(layers, outputs) if not isinstance(l.input, list))
+
+
+def matmul_gflops(rows, inner, cols, repeats):
+    """GFLOP/s of keras.ops.matmul at one shape (float32), compiled by the backend's eager op."""
+    rng = np.random.default_rng(0)
+    a = keras.ops.convert_to_tensor(rng.normal(size=(rows, inner)).astype("float32"))
+    b = keras.ops.convert_to_tensor(rng.normal(size=(inner, cols)).astype("float32"))
+    seconds = _time(lambda: keras.ops.convert_to_numpy(keras.ops.matmul(a, b)), repeats)
+    return 2 * rows * inner * cols / seconds / 1e9
+
+
+def utilisation(name, model, batch, frames, train_seconds, repeats):
+    """Prints the training step's GFLOP/s against the machine's matrix-product rates."""
+    input_dim = INPUT_DIM.get(name, 161)
+    step_flops = TRAIN_FLOPS_PER_FORWARD * batch * forward_flops(model, input_dim, frames)
+    achieved = step_flops / train_seconds / 1e9
+    peak = matmul_gflops(PEAK_MATMUL_SIZE, PEAK_MATMUL_SIZE, PEAK_MATMUL_SIZE, repeats * 4)
+    cells = [_recurrent_cell(l)[0] for l in model.layers]
+    rnn = [(c, l) for c, l in zip(cells, model.layers) if c is not None]
+    if rnn:   # one step's product of the widest recurrent layer: [batch, in + units] x [., 3 units]
+        cell, layer = rnn[-1]
+        width = layer.input.shape[-1] + cell.units
+        small = matmul_gflops(batch, width, 3 * cell.units, repeats * 200)
+        small_text = f" | one recurrent step's product ({batch}x{width}x{3 * cell.units}) " \
+                     f"{small:6.1f} GFLOP/s"
+    else:
+        small_text = ""
+    print(f"{name:8s} training step {achieved:6.1f} GFLOP/s = {achieved / peak:.0%} of a "
+          f"{PEAK_MATMUL_SIZE}^3 product's {peak:6.1f} GFLOP/s{small_text}")
 
 
 def main():
@@ -50,10 +120,14 @@ def main():
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--frames", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--utilisation", action="store_true",
+                        help="also the training step's GFLOP/s against the machine's matmul rate")
     args = parser.parse_args()
     print(f"backend={keras.backend.backend()}")
     for name in args.presets:
-        bench(name, args.batch, args.frames, args.repeats)
+        model, train_seconds = bench(name, args.batch, args.frames, args.repeats)
+        if args.utilisation:
+            utilisation(name, model, args.batch, args.frames, train_seconds, args.repeats)
 
 
 if __name__ == "__main__":

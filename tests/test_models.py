@@ -407,3 +407,31 @@ def test_presets_build_and_match_the_seed_models():
 def test_models_module_is_backend_agnostic():
     source = pathlib.Path(M.__file__).read_text()
     assert "import tensorflow" not in source and "from tensorflow" not in source
+
+
+def _bench_models():
+    import importlib.util
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_models.py"
+    spec = importlib.util.spec_from_file_location("bench_models", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_forward_flops_count_every_matrix_product_at_its_own_frame_rate():
+    """bench_models' FLOP count against a hand count: conv (stride 2), BiGRU, GRU, LSTM, Dense."""
+    bench = _bench_models()
+    builder = RNNModel(cnn_config=CNNConfig(filters=6, kernel_size=3, conv_stride=2,
+                                            conv_border_mode="same"),
+                       rnn_type=RNNType.GRU, rnn_units=5, rnn_layers=2, bd_layers=1)
+    model = builder.build(4)
+    frames = 20
+    steps = builder.output_length(frames)          # 10: the stride halves the time axis
+    conv = steps * 2 * 3 * 4 * 6
+    bigru = 2 * steps * 2 * 3 * 5 * (6 + 5)        # two directions, three gates
+    gru = steps * 2 * 3 * 5 * (10 + 5)             # input: the BiGRU's concat, 10 wide
+    dense = steps * 2 * 5 * M.NUM_CLASSES
+    assert steps == 10
+    assert bench.forward_flops(model, 4, frames) == conv + bigru + gru + dense
+    lstm = RNNModel(rnn_type=RNNType.LSTM, rnn_units=3, rnn_layers=1, bd_merge=None).build(2)
+    assert bench.forward_flops(lstm, 2, 7) == 7 * 2 * 4 * 3 * (2 + 3) + 7 * 2 * 3 * M.NUM_CLASSES
