@@ -11,6 +11,8 @@ matrix products reach in one large product and at the recurrent layers' own shap
 a faster kernel could still take training (README "Demo").
 """
 import argparse
+import concurrent.futures
+import os
 import time
 
 import keras
@@ -85,13 +87,24 @@ def forward_flops(model, input_dim, frames):
                for l, o in zip(layers, outputs) if not isinstance(l.input, list))
 
 
-def matmul_gflops(rows, inner, cols, repeats):
-    """GFLOP/s of keras.ops.matmul at one shape (float32), compiled by the backend's eager op."""
+def matmul_gflops(rows, inner, cols, repeats, parallel):
+    """GFLOP/s of float32 keras.ops.matmul at one shape, `parallel` threads each running
+    `repeats` products at once: the eager op releases the GIL, so every core is busy whatever
+    the backend's intra-op thread setting (vui.cpu_threads gives TensorFlow one per op)."""
     rng = np.random.default_rng(0)
     a = keras.ops.convert_to_tensor(rng.normal(size=(rows, inner)).astype("float32"))
     b = keras.ops.convert_to_tensor(rng.normal(size=(inner, cols)).astype("float32"))
-    seconds = _time(lambda: keras.ops.convert_to_numpy(keras.ops.matmul(a, b)), repeats)
-    return 2 * rows * inner * cols / seconds / 1e9
+
+    def products():
+        for _ in range(repeats):
+            keras.ops.convert_to_numpy(keras.ops.matmul(a, b))
+
+    products()                             # warm-up outside the timing
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
+        for future in [pool.submit(products) for _ in range(parallel)]:
+            future.result()
+    return parallel * repeats * 2 * rows * inner * cols / (time.perf_counter() - start) / 1e9
 
 
 def utilisation(name, model, batch, frames, train_seconds, repeats):
@@ -99,19 +112,20 @@ def utilisation(name, model, batch, frames, train_seconds, repeats):
     input_dim = INPUT_DIM.get(name, 161)
     step_flops = TRAIN_FLOPS_PER_FORWARD * batch * forward_flops(model, input_dim, frames)
     achieved = step_flops / train_seconds / 1e9
-    peak = matmul_gflops(PEAK_MATMUL_SIZE, PEAK_MATMUL_SIZE, PEAK_MATMUL_SIZE, repeats * 4)
+    cores = os.cpu_count()
+    peak = matmul_gflops(PEAK_MATMUL_SIZE, PEAK_MATMUL_SIZE, PEAK_MATMUL_SIZE, repeats * 4, cores)
     cells = [_recurrent_cell(l)[0] for l in model.layers]
     rnn = [(c, l) for c, l in zip(cells, model.layers) if c is not None]
     if rnn:   # one step's product of the widest recurrent layer: [batch, in + units] x [., 3 units]
         cell, layer = rnn[-1]
         width = layer.input.shape[-1] + cell.units
-        small = matmul_gflops(batch, width, 3 * cell.units, repeats * 200)
+        small = matmul_gflops(batch, width, 3 * cell.units, repeats * 200, cores)
         small_text = f" | one recurrent step's product ({batch}x{width}x{3 * cell.units}) " \
                      f"{small:6.1f} GFLOP/s"
     else:
         small_text = ""
-    print(f"{name:8s} training step {achieved:6.1f} GFLOP/s = {achieved / peak:.0%} of a "
-          f"{PEAK_MATMUL_SIZE}^3 product's {peak:6.1f} GFLOP/s{small_text}")
+    print(f"{name:8s} training step {achieved:6.1f} GFLOP/s = {achieved / peak:.0%} of "
+          f"{PEAK_MATMUL_SIZE}^3 products' {peak:6.1f} GFLOP/s on {cores} cores{small_text}")
 
 
 def main():
