@@ -509,7 +509,7 @@ class _Presets:
         Stride 3 leaves a third of the input frames to the recurrent layers (33 a second), two
         thirds of stride 2's recurrent steps. The third BiGRU: on the 18,000-utterance corpus
         it gained 1.5 points of CER over two in the same 14 minutes, though its epochs take
-        1.36x as long (README "Demo", run 24 against 23). The fourth: with TensorFlow's threads
+        1.36x as long (docs/demo.md, run 24 against 23). The fourth: with TensorFlow's threads
         set for 2 cores (vui.cpu_threads) it gained 1.0 point over three in the same 14 minutes,
         7 epochs of 105 s against 10 of 81 (run 31 against 27); without them (6 epochs) it had
         tied (run 26). CTC still aligns: the embedded corpus's most crowded transcript needs

@@ -25,7 +25,7 @@ DEMO_LR_FLOOR = 0.05
 DEMO_CLIPNORM = 5.0
 DEMO_PREDICTIONS = 5
 # vui.augment preset. "none": SpecAugment's masks slowed learning on 9,000 utterances (val CER
-# 22.8% without them against 25.4% with them, README "Demo" runs 14-16); where 26 epochs of
+# 22.8% without them against 25.4% with them, docs/demo.md, runs 14-16); where 26 epochs of
 # 9,000 overfit on a faster machine (run 22), twice the sentences were the cure (run 23).
 # "warp" (vocal-tract warps of the cached features) makes a voice family never heard far
 # easier (slt: 55.8% held-out CER against 76.1%) but cost 2.9 points of in-family CER in the
@@ -34,7 +34,7 @@ DEMO_AUGMENT = "none"
 # Feature choices of the benchmarks (AudioGeneratorCached arguments). The demo takes MFCC
 # (python_speech_features, 26 coefficients from 26 mel filters) rather than the 161-bin
 # spectrogram: a lower validation loss at equal epochs and shorter epochs (the first
-# convolution reads 26 values a frame instead of 161); README "Demo".
+# convolution reads 26 values a frame instead of 161); docs/demo.md.
 FEATURE_CHOICES = {
     "spec": dict(spectrogram=True),
     "mfcc13": dict(spectrogram=False, mfcc_dim=13),
@@ -56,7 +56,7 @@ def training_minutes(elapsed_minutes, requested=None):
 
 def demo_optimizer(learning_rate=DEMO_LEARNING_RATE):
     """Adam with a float learning rate, which the time schedule sets before every batch: trains
-    much faster than the seed's SGD in minutes (README "Demo")."""
+    much faster than the seed's SGD in minutes (docs/demo.md)."""
     import keras
     return keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=DEMO_CLIPNORM)
 
