@@ -63,13 +63,17 @@ def _recurrent_cell(layer):
     return None, 0
 
 
+def _gates(cell):
+    """Weight blocks per recurrent step: GRU 3, LSTM 4, SimpleRNN 1."""
+    return {"GRU": 3, "LSTM": 4}.get(type(cell).__name__, 1)
+
+
 def _layer_flops(layer, in_width, steps):
     """Multiply-add FLOPs of one layer's forward pass over `steps` time steps of one utterance
     (matrix products only: the element-wise work is a few percent of them)."""
     cell, directions = _recurrent_cell(layer)
     if cell is not None:
-        gates = {"GRU": 3, "LSTM": 4}.get(type(cell).__name__, 1)
-        return directions * steps * 2 * gates * cell.units * (in_width + cell.units)
+        return directions * steps * 2 * _gates(cell) * cell.units * (in_width + cell.units)
     if isinstance(layer, keras.layers.Conv1D):
         return steps * 2 * layer.kernel_size[0] * in_width * layer.filters
     if isinstance(layer, keras.layers.Dense):
@@ -116,11 +120,11 @@ def utilisation(name, model, batch, frames, train_seconds, repeats):
     peak = matmul_gflops(PEAK_MATMUL_SIZE, PEAK_MATMUL_SIZE, PEAK_MATMUL_SIZE, repeats * 4, cores)
     cells = [_recurrent_cell(l)[0] for l in model.layers]
     rnn = [(c, l) for c, l in zip(cells, model.layers) if c is not None]
-    if rnn:   # one step's product of the widest recurrent layer: [batch, in + units] x [., 3 units]
+    if rnn:   # the last recurrent layer's input and recurrent products of one step, as one
         cell, layer = rnn[-1]
-        width = layer.input.shape[-1] + cell.units
-        small = matmul_gflops(batch, width, 3 * cell.units, repeats * 200, cores)
-        small_text = f" | one recurrent step's product ({batch}x{width}x{3 * cell.units}) " \
+        width, out = layer.input.shape[-1] + cell.units, _gates(cell) * cell.units
+        small = matmul_gflops(batch, width, out, repeats * 200, cores)
+        small_text = f" | one recurrent step's product ({batch}x{width}x{out}) " \
                      f"{small:6.1f} GFLOP/s"
     else:
         small_text = ""
