@@ -397,9 +397,9 @@ def test_presets_build_and_match_the_seed_models():
     assert M.presets.model_4().describe().startswith("BD(concat) CuDNNLSTM(200 x2")
     demo = M.presets.demo()
     assert demo.cudnn_eligible and demo.rnn_layers == demo.bd_layers == 4
-    # The demo preset on MFCC 26: Conv1D 26 x 11 x 200 + 200 and its BN 800 = 58,200; a BiGRU(160) on 200
-    # inputs 2 x 3 x (160 x 360 + 320) = 347,520, on 320 inputs 462,720, each followed by a BN
-    # of 1,280; the softmax Dense 320 x 29 + 29 = 9,309.
+    # The demo preset on MFCC 26: Conv1D 26 x 11 x 200 + 200 and its BN 800 = 58,200; a
+    # BiGRU(160) on 200 inputs 2 x 3 x (160 x 360 + 320) = 347,520, on 320 inputs 462,720,
+    # each followed by a BN of 1,280; the softmax Dense 320 x 29 + 29 = 9,309.
     assert demo.build(26).count_params() == 1_808_309
     assert demo.output_length(1000) == 334          # stride 3: 33 frames per second of audio
 
