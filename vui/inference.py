@@ -27,6 +27,7 @@ class Evaluation:
     references: list = field(default_factory=list, repr=False)
     hypotheses: list = field(default_factory=list, repr=False)
     warp_alphas: list = field(default=None, repr=False)   # per utterance, with a warp search
+    gate_routed: list = field(default=None, repr=False)   # per utterance, with a model gate
 
     @property
     def real_time_factor(self):
@@ -87,14 +88,21 @@ def predict_probabilities(model, features, verbose=0):
 
 
 def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utterances=None,
-             verbose=1, warp_search=None):
+             verbose=1, warp_search=None, gate=None):
     """CER and WER (jiwer) of `decoder` over a whole partition (or its first `max_utterances`).
 
     `warp_search` (a vui.warp_search.WarpSearchConfig, or True for its defaults) decodes each
     utterance or speaker (the partition's `speakers`) at the vocal-tract warp its output is
     most confident under: test-time VTLN for talkers unlike the training voices.
+    `gate` (a vui.model_gate.ModelGate) decodes the speakers `model` is unsure of with
+    gate.robust, an augmented model, instead.
     """
     from vui.metrics import cer_wer
+    if warp_search and gate is not None:
+        raise ValueError("evaluate: warp_search and gate cannot be combined: give one of them")
+    if gate is not None:
+        from vui.model_gate import check_same_features
+        check_same_features(model, gate.robust)
     decoder = as_decoder(decoder, model)
     paths, durations, texts = audio_gen.partition_data(partition)
     n = len(paths) if max_utterances is None else min(max_utterances, len(paths))
@@ -102,11 +110,13 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
         raise ValueError(f"partition {partition!r} is empty: load it first (load_validation_data ...)")
     features = [normalized_features(model, audio_gen, partition, i) for i in range(n)]
     start = time.perf_counter()
-    alphas = None
+    alphas = routed = None
     if warp_search:
         probs, alphas = _warp_searched(model, audio_gen, partition, features, warp_search, verbose)
     else:
         probs = predict_probabilities(model, features, verbose=verbose)
+    if gate is not None:
+        probs, routed = _gated(model, audio_gen, partition, probs, gate, verbose)
     hypotheses = [decoder.decode(p) for p in tqdm(probs, desc=f"decode ({decoder.name})",
                                                   disable=not verbose, leave=False)]
     seconds = time.perf_counter() - start
@@ -114,7 +124,8 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     cer, wer = cer_wer(references, hypotheses)
     return Evaluation(cer=cer, wer=wer, utterances=n, audio_seconds=float(np.sum(durations[:n])),
                       seconds=seconds, decoder=decoder.name, references=references,
-                      hypotheses=hypotheses, warp_alphas=alphas)
+                      hypotheses=hypotheses, warp_alphas=alphas,
+                      gate_routed=None if routed is None else routed.tolist())
 
 
 def _warp_searched(model, audio_gen, partition, features, config, verbose):
@@ -125,6 +136,12 @@ def _warp_searched(model, audio_gen, partition, features, config, verbose):
     return best_warped_probabilities(model, features, audio_gen.feature_config, stats["mean"],
                                      stats["std"], config, audio_gen.speakers(partition)[:len(features)],
                                      verbose)
+
+
+def _gated(model, audio_gen, partition, probs, gate, verbose):
+    return gate.probabilities(
+        probs, lambda i: normalized_features(gate.robust, audio_gen, partition, i),
+        audio_gen.speakers(partition)[:len(probs)], verbose)
 
 
 def get_predictions(audio_gen, model, partition, index, print_line=True, omit_true=False,

@@ -47,6 +47,21 @@ SCORE_FUNCTIONS = {"best_path": best_path_score, "speech_frames": speech_frame_s
 PER_CHOICES = ("utterance", "speaker")
 
 
+def group_scores(scores: np.ndarray, frames: np.ndarray, groups) -> dict:
+    """{group: (its utterances' indices, its frame-weighted mean score per candidate)} for
+    `scores` of shape (candidates, utterances): a speaker's long clips count for more than
+    his short ones, as they hold more of his frames."""
+    scores = np.atleast_2d(np.asarray(scores, np.float64))
+    if len(groups) != scores.shape[1]:
+        raise ValueError(f"{len(groups)} group labels for {scores.shape[1]} utterances")
+    members = defaultdict(list)
+    for i, g in enumerate(groups):
+        members[g].append(i)
+    frames = np.asarray(frames, np.float64)
+    return {g: (rows, scores[:, rows] @ (frames[rows] / frames[rows].sum()))
+            for g, rows in members.items()}
+
+
 @dataclass(frozen=True)
 class WarpSearchConfig:
     """Which factors to try, how to score them, and whether one factor is chosen per
@@ -80,14 +95,8 @@ class WarpSearch:
         the factor with the highest frame-weighted mean score; sets and returns `chosen`."""
         best = np.argmax(self.scores, axis=0)
         if groups is not None:
-            if len(groups) != self.scores.shape[1]:
-                raise ValueError(f"{len(groups)} group labels for {self.scores.shape[1]} utterances")
-            members = defaultdict(list)
-            for i, g in enumerate(groups):
-                members[g].append(i)
-            for rows in members.values():
-                weights = self.frames[rows] / self.frames[rows].sum()
-                best[rows] = int(np.argmax(self.scores[:, rows] @ weights))
+            for rows, means in group_scores(self.scores, self.frames, groups).values():
+                best[rows] = int(np.argmax(means))
         self.chosen = best
         return best
 

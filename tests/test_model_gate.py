@@ -1,0 +1,131 @@
+"""The model gate (vui.model_gate): per-speaker scores, the calibrated threshold, which
+speakers go to the augmented model, and evaluate(gate=...) decoding them with it."""
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+
+from char_map import NUM_CLASSES
+from conftest import write_index
+from test_warp_search import LinearModel
+from vui.model_gate import GateConfig, ModelGate, check_same_features, speaker_scores
+from vui.warp_search import speech_frame_score
+
+
+def peaked(frames, top, symbol=2):
+    """(frames, 29) outputs whose best symbol (a letter) has probability `top` in every frame."""
+    p = np.full((frames, NUM_CLASSES), (1.0 - top) / (NUM_CLASSES - 1))
+    p[:, symbol] = top
+    return p
+
+
+class CountingModel:
+    """Always the same sure letter; counts the utterances it is asked about."""
+
+    def __init__(self, feature_config=None):
+        self.calls = 0
+        self.vui_record = {"feature_config": feature_config}
+
+    def output_length(self, n):
+        return n
+
+    def predict_on_batch(self, x):
+        self.calls += len(x)
+        return np.broadcast_to(peaked(x.shape[1], 0.99, symbol=3), (len(x), x.shape[1], NUM_CLASSES))
+
+
+def test_speaker_scores_weight_each_utterance_by_its_frames():
+    probs = [peaked(10, 0.9), peaked(30, 0.5), peaked(5, 0.8)]
+    scores = speaker_scores(probs, ["a", "a", "b"])
+    assert scores["a"] == pytest.approx((10 * np.log(0.9) + 30 * np.log(0.5)) / 40)
+    assert scores["b"] == pytest.approx(np.log(0.8))
+    assert scores["b"] == pytest.approx(speech_frame_score(probs[2]))
+    with pytest.raises(ValueError, match="2 speaker labels for 3 utterances"):
+        speaker_scores(probs, ["a", "b"])
+
+
+def test_only_speakers_below_the_threshold_go_to_the_robust_model():
+    robust = CountingModel()
+    gate = ModelGate(robust, threshold=np.log(0.7))
+    probs = [peaked(8, 0.9), peaked(8, 0.6), peaked(8, 0.6), peaked(8, 0.95)]
+    speakers = ["sure", "unsure", "unsure", "sure"]
+    features = {i: np.full((8, 4), float(i), np.float32) for i in range(4)}
+    chosen, mask = gate.probabilities(probs, features.__getitem__, speakers)
+    assert mask.tolist() == [False, True, True, False]
+    assert robust.calls == 2                              # run on the routed speaker only
+    assert chosen[0] is probs[0] and chosen[3] is probs[3]
+    for i in (1, 2):
+        assert chosen[i].shape == (8, NUM_CLASSES) and chosen[i].argmax(axis=-1).tolist() == [3] * 8
+    nobody = ModelGate(CountingModel(), threshold=-np.inf)
+    _, mask = nobody.probabilities(probs, features.__getitem__, speakers)
+    assert not mask.any() and nobody.robust.calls == 0
+
+
+def test_bad_gate_settings_are_clear_errors():
+    with pytest.raises(ValueError, match="quantile=1.5"):
+        GateConfig(quantile=1.5).validate()
+    with pytest.raises(ValueError, match="score='loudest'"):
+        GateConfig(score="loudest").validate()
+    with pytest.raises(ValueError, match="expected the same feature settings"):
+        check_same_features(CountingModel({"kind": "mfcc"}), CountingModel({"kind": "spectrogram"}))
+
+
+@pytest.fixture
+def two_speaker_gen(speech_corpus, tmp_path):
+    """The six test utterances as two speakers, loaded as the test and validation partitions."""
+    import data_generator as DG
+    entries = [dict(e, speaker="ab"[i % 2]) for i, e in enumerate(speech_corpus["entries"])]
+    index = write_index(tmp_path / "two.jsonl", entries)
+    gen = DG.AudioGeneratorCached(spectrogram=False, mfcc_dim=26, cache_dir=tmp_path / "cache")
+    gen.load_train_data(index)
+    gen.load_test_data(index)
+    gen.load_validation_data(index)
+    return gen
+
+
+def linear(gen, seed):
+    model = LinearModel(26, gen.normalization_stats(), seed=seed)
+    model.vui_record["feature_config"] = asdict(gen.feature_config)
+    return model
+
+
+def test_calibrated_threshold_is_the_quantile_of_in_family_speakers(two_speaker_gen, speech_corpus,
+                                                                   tmp_path):
+    from vui.inference import predict_probabilities
+    gen = two_speaker_gen
+    model, robust = linear(gen, 0), linear(gen, 1)
+    probs = predict_probabilities(model, [gen.get_features("validation", i) for i in range(6)])
+    scores = speaker_scores(probs, gen.speakers("validation"))
+    assert len(scores) == 2
+    for q in (0.0, 0.5, 1.0):
+        gate = ModelGate.calibrate(model, robust, gen, "validation", GateConfig(quantile=q))
+        assert gate.threshold == pytest.approx(np.quantile(list(scores.values()), q))
+        assert gate.robust is robust
+    one = write_index(tmp_path / "one.jsonl", [dict(e, speaker="a") for e in speech_corpus["entries"]])
+    gen.load_validation_data(one)
+    with pytest.raises(ValueError, match="1 speaker"):
+        ModelGate.calibrate(model, robust, gen, "validation")
+
+
+def test_evaluate_decodes_routed_speakers_with_the_robust_model(two_speaker_gen):
+    from vui.inference import evaluate, predict_probabilities
+    gen = two_speaker_gen
+    model, robust = linear(gen, 0), linear(gen, 1)
+    alone = evaluate(model, gen, "test", verbose=0)
+    augmented = evaluate(robust, gen, "test", verbose=0)
+    assert alone.hypotheses != augmented.hypotheses       # the two models really differ
+    everyone = evaluate(model, gen, "test", verbose=0, gate=ModelGate(robust, np.inf))
+    assert everyone.hypotheses == augmented.hypotheses and all(everyone.gate_routed)
+    nobody = evaluate(model, gen, "test", verbose=0, gate=ModelGate(robust, -np.inf))
+    assert nobody.hypotheses == alone.hypotheses and not any(nobody.gate_routed)
+    scores = speaker_scores(predict_probabilities(model, [gen.get_features("test", i)
+                                                          for i in range(6)]), gen.speakers("test"))
+    low = min(scores, key=scores.get)
+    split = evaluate(model, gen, "test", verbose=0,
+                     gate=ModelGate(robust, float(np.mean(list(scores.values())))))
+    for i, speaker in enumerate(gen.speakers("test")):
+        source = augmented if speaker == low else alone
+        assert split.gate_routed[i] == (speaker == low)
+        assert split.hypotheses[i] == source.hypotheses[i]
+    with pytest.raises(ValueError, match="cannot be combined"):
+        evaluate(model, gen, "test", verbose=0, warp_search=True, gate=ModelGate(robust, 0.0))

@@ -1,0 +1,111 @@
+"""Two models behind a confidence gate: the unaugmented model for voices like its training
+voices, the augmented one for the speakers it is unsure of.
+
+Why: training-time augmentation buys an unseen voice family many points of CER and costs the
+training voices several (rms held out, 120 minutes: -13.2 points held out, +8.7 in family;
+docs/holdout.md), and the unaugmented model's confidence tells the two kinds of speaker
+apart: its per-speaker best-path score (vui.warp_search) for the unseen family sits below
+nearly every in-family speaker's. So each speaker is decoded by the unaugmented model unless
+that score falls below a low quantile of the in-family speakers' scores on a calibration
+partition, and then by the augmented one. Only in-family speakers set the threshold: nothing
+about an unseen family is looked at. Raw scores cannot choose between the two models
+directly: the unaugmented one is the more confident on every speaker, seen or not.
+
+Cost: the unaugmented model runs on everything, the augmented one on the routed speakers only
+(1x-2x the time of one model). No library gates Keras CTC models this way.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, is_dataclass
+
+import numpy as np
+
+from vui.warp_search import SCORE_FUNCTIONS, SCORES, group_scores
+
+# The share of in-family speakers that would be sent to the augmented model: each one sent
+# costs what augmentation costs in family, each unseen speaker kept costs far more.
+DEFAULT_QUANTILE = 0.05
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """Where the threshold sits among the calibration speakers' scores, and which score."""
+    quantile: float = DEFAULT_QUANTILE
+    score: str = "speech_frames"
+
+    def validate(self):
+        if not 0.0 <= self.quantile <= 1.0:
+            raise ValueError(f"gate quantile={self.quantile!r}: expected a number in [0, 1]")
+        if self.score not in SCORE_FUNCTIONS:
+            raise ValueError(f"gate score={self.score!r}: expected one of {SCORES}")
+        return self
+
+
+def speaker_scores(probs, speakers, score="speech_frames") -> dict:
+    """{speaker: the frame-weighted mean score of a model's outputs on his utterances}."""
+    if len(probs) != len(speakers):
+        raise ValueError(f"{len(speakers)} speaker labels for {len(probs)} utterances")
+    score_of = SCORE_FUNCTIONS[score]
+    scores = [score_of(p) for p in probs]
+    frames = [max(len(p), 1) for p in probs]
+    return {s: float(means[0]) for s, (_, means) in group_scores(scores, frames, speakers).items()}
+
+
+@dataclass
+class ModelGate:
+    """The augmented model, and the score under which a speaker is routed to it."""
+    robust: object
+    threshold: float
+    score: str = "speech_frames"
+
+    @classmethod
+    def calibrate(cls, model, robust, audio_gen, partition, config=None, verbose=0):
+        """The gate for `model` (unaugmented) and `robust` (augmented), its threshold the
+        config.quantile of `model`'s per-speaker scores on an in-family `partition` of
+        `audio_gen` (use one that the reported figures do not come from)."""
+        from vui.inference import normalized_features, predict_probabilities
+        config = (config or GateConfig()).validate()
+        check_same_features(model, robust)
+        n = len(audio_gen.partition_data(partition)[0])
+        features = [normalized_features(model, audio_gen, partition, i) for i in range(n)]
+        scores = speaker_scores(predict_probabilities(model, features, verbose),
+                                audio_gen.speakers(partition)[:n], config.score)
+        if len(scores) < 2:
+            raise ValueError(f"partition {partition!r} has {len(scores)} speaker(s): the gate "
+                             f"needs at least 2 in-family speakers to calibrate on")
+        return cls(robust, float(np.quantile(list(scores.values()), config.quantile)), config.score)
+
+    def routed(self, probs, speakers) -> np.ndarray:
+        """Per utterance, True where `probs` (the unaugmented model's) put its speaker below
+        the threshold."""
+        scores = speaker_scores(probs, speakers, self.score)
+        return np.array([scores[s] < self.threshold for s in speakers], bool)
+
+    def probabilities(self, probs, robust_features, speakers, verbose=0):
+        """(per utterance, the unaugmented model's `probs` or, for routed speakers, the
+        augmented model's output on `robust_features` (a callable index -> features);
+        the routing mask)."""
+        from vui.inference import predict_probabilities
+        mask = self.routed(probs, speakers)
+        rows = np.flatnonzero(mask)
+        chosen = list(probs)
+        if len(rows):
+            robust_probs = predict_probabilities(self.robust, [robust_features(i) for i in rows],
+                                                 verbose)
+            for i, p in zip(rows, robust_probs):
+                chosen[i] = p
+        return chosen, mask
+
+
+def check_same_features(model, robust):
+    """Both models must read the same kind of features: the gate passes one generator's audio
+    to both (each with its own normalisation statistics)."""
+    ours, theirs = (_feature_config(m) for m in (model, robust))
+    if ours != theirs:
+        raise ValueError(f"model gate: the unaugmented model reads features {ours} but the "
+                         f"augmented one reads {theirs}: expected the same feature settings")
+
+
+def _feature_config(model):
+    config = (getattr(model, "vui_record", None) or {}).get("feature_config")
+    return asdict(config) if is_dataclass(config) else config
