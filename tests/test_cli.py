@@ -129,3 +129,25 @@ def test_a_mean_normalised_model_is_served_its_own_features(speech_corpus, tmp_p
     for index in ("train_corpus.json", "valid_corpus.json"):
         shutil.copy(speech_corpus["index"], corpus / index)
     assert cli._generator(corpus, model.vui_record["feature_config"]).feature_config == expected
+
+
+def test_evaluate_with_a_robust_model_reports_the_gate(trained_model, speech_corpus, tmp_path, capsys):
+    """`vui evaluate --robust-model`: the gate calibrated on the other partition; with the
+    model as its own robust model the error rates cannot change, whoever is routed."""
+    from conftest import write_index
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    entries = [dict(e, speaker="ab"[i % 2]) for i, e in enumerate(speech_corpus["entries"])]
+    for index in ("train_corpus.json", "valid_corpus.json", "test_corpus.json"):
+        write_index(corpus / index, entries)
+    cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus)])
+    plain = capsys.readouterr().out.splitlines()[0]
+    cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
+              "--robust-model", str(trained_model)])
+    gated, gate_line = capsys.readouterr().out.splitlines()[:2]
+    assert gated.split("(")[0] == plain.split("(")[0]          # the same CER and WER
+    assert gate_line.startswith("gate: threshold ") and "(set on test)" in gate_line
+    assert "1 of 2 speakers decoded by " in gate_line   # the same speakers: the lower one is below
+    with pytest.raises(SystemExit, match="--calibrate-on validation is --partition too"):
+        cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
+                  "--robust-model", str(trained_model), "--calibrate-on", "validation"])

@@ -86,13 +86,30 @@ def _optimizer(args):
 
 def cmd_evaluate(args, _):
     import train_utils as T
+    if args.robust_model and args.calibrate_on == args.partition:
+        raise SystemExit(f"--calibrate-on {args.calibrate_on} is --partition too: the gate's "
+                         f"threshold must come from other speakers than the ones it is scored on")
     model = T.load_model(_model_path(args.model))
+    calibration = (args.calibrate_on,) if args.robust_model else ()
     gen = _generator(args.corpus, model.vui_record["feature_config"],
-                     partitions=("train", args.partition))
+                     partitions=("train", args.partition, *calibration))
+    gate = _model_gate(model, gen, args) if args.robust_model else None
     result = T.evaluate(model, gen, args.partition, decoder=args.decoder,
-                        warp_search=args.warp_search)
+                        warp_search=args.warp_search, gate=gate)
     print(f"{args.partition}: CER {result.cer:.2%}  WER {result.wer:.2%}  ({result.utterances} "
           f"utterances, decoder {result.decoder}, real-time factor {result.real_time_factor:.4f})")
+    if gate is not None:
+        speakers = gen.speakers(args.partition)[:result.utterances]
+        routed = {s for s, r in zip(speakers, result.gate_routed) if r}
+        print(f"gate: threshold {gate.threshold:.4f} (set on {args.calibrate_on}); "
+              f"{len(routed)} of {len(set(speakers))} speakers decoded by {args.robust_model}")
+
+
+def _model_gate(model, gen, args):
+    import train_utils as T
+    from vui.model_gate import ModelGate
+    robust = T.load_model(_model_path(args.robust_model))
+    return ModelGate.calibrate(model, robust, gen, args.calibrate_on)
 
 
 def cmd_compare(args, _):
@@ -177,6 +194,12 @@ def build_parser():
     p.add_argument("--warp-search", action="store_true",
                    help="decode each speaker at the vocal-tract warp its output is most "
                         "confident under (vui.warp_search)")
+    p.add_argument("--robust-model", default=None, metavar="PATH",
+                   help="an augmented model: the speakers --model is unusually unsure of are "
+                        "decoded by it instead (vui.model_gate)")
+    p.add_argument("--calibrate-on", default="test", choices=("validation", "test"),
+                   help="the in-family partition whose speakers set the gate's threshold "
+                        "(default test; not --partition)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("compare", help="plot loss curves and print the results table")
