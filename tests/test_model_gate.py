@@ -19,19 +19,16 @@ def peaked(frames, top, symbol=2):
     return p
 
 
-class CountingModel:
-    """Always the same sure letter; counts the utterances it is asked about."""
+class CountingModel(LinearModel):
+    """LinearModel that counts the utterances it is asked about."""
 
-    def __init__(self, feature_config=None):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self.calls = 0
-        self.vui_record = {"feature_config": feature_config}
-
-    def output_length(self, n):
-        return n
 
     def predict_on_batch(self, x):
         self.calls += len(x)
-        return np.broadcast_to(peaked(x.shape[1], 0.99, symbol=3), (len(x), x.shape[1], NUM_CLASSES))
+        return super().predict_on_batch(x)
 
 
 def test_speaker_scores_weight_each_utterance_by_its_frames():
@@ -44,21 +41,12 @@ def test_speaker_scores_weight_each_utterance_by_its_frames():
         speaker_scores(probs, ["a", "b"])
 
 
-def test_only_speakers_below_the_threshold_go_to_the_robust_model():
-    robust = CountingModel()
-    gate = ModelGate(robust, threshold=np.log(0.7))
-    probs = [peaked(8, 0.9), peaked(8, 0.6), peaked(8, 0.6), peaked(8, 0.95)]
-    speakers = ["sure", "unsure", "unsure", "sure"]
-    features = {i: np.full((8, 4), float(i), np.float32) for i in range(4)}
-    chosen, mask = gate.probabilities(probs, features.__getitem__, speakers)
-    assert mask.tolist() == [False, True, True, False]
-    assert robust.calls == 2                              # run on the routed speaker only
-    assert chosen[0] is probs[0] and chosen[3] is probs[3]
-    for i in (1, 2):
-        assert chosen[i].shape == (8, NUM_CLASSES) and chosen[i].argmax(axis=-1).tolist() == [3] * 8
-    nobody = ModelGate(CountingModel(), threshold=-np.inf)
-    _, mask = nobody.probabilities(probs, features.__getitem__, speakers)
-    assert not mask.any() and nobody.robust.calls == 0
+def test_only_speakers_below_the_threshold_are_routed():
+    gate = ModelGate(robust=None, threshold=np.log(0.7))
+    probs = [peaked(8, 0.9), peaked(8, 0.6), peaked(4, 0.75), peaked(8, 0.95)]
+    assert gate.routed(probs, ["sure", "unsure", "unsure", "sure"]).tolist() == [False, True, True, False]
+    # per speaker: 0.6 over 8 frames and 0.75 over 4 average below log(0.7), 0.75 alone does not
+    assert gate.routed(probs, ["sure", "unsure", "other", "sure"]).tolist() == [False, True, False, False]
 
 
 def test_bad_gate_settings_are_clear_errors():
@@ -67,7 +55,13 @@ def test_bad_gate_settings_are_clear_errors():
     with pytest.raises(ValueError, match="score='loudest'"):
         GateConfig(score="loudest").validate()
     with pytest.raises(ValueError, match="expected the same feature settings"):
-        check_same_features(CountingModel({"kind": "mfcc"}), CountingModel({"kind": "spectrogram"}))
+        check_same_features(model_reading({"kind": "mfcc"}), model_reading({"kind": "spectrogram"}))
+
+
+def model_reading(feature_config):
+    model = LinearModel(4, {"mean": np.zeros(4), "std": np.ones(4)})
+    model.vui_record["feature_config"] = feature_config
+    return model
 
 
 @pytest.fixture
@@ -84,7 +78,7 @@ def two_speaker_gen(speech_corpus, tmp_path):
 
 
 def linear(gen, seed):
-    model = LinearModel(26, gen.normalization_stats(), seed=seed)
+    model = CountingModel(26, gen.normalization_stats(), seed=seed)
     model.vui_record["feature_config"] = asdict(gen.feature_config)
     return model
 
@@ -116,16 +110,36 @@ def test_evaluate_decodes_routed_speakers_with_the_robust_model(two_speaker_gen)
     assert alone.hypotheses != augmented.hypotheses       # the two models really differ
     everyone = evaluate(model, gen, "test", verbose=0, gate=ModelGate(robust, np.inf))
     assert everyone.hypotheses == augmented.hypotheses and all(everyone.gate_routed)
+    robust.calls = 0
     nobody = evaluate(model, gen, "test", verbose=0, gate=ModelGate(robust, -np.inf))
     assert nobody.hypotheses == alone.hypotheses and not any(nobody.gate_routed)
+    assert robust.calls == 0                               # never run when nobody is routed
     scores = speaker_scores(predict_probabilities(model, [gen.get_features("test", i)
                                                           for i in range(6)]), gen.speakers("test"))
     low = min(scores, key=scores.get)
-    split = evaluate(model, gen, "test", verbose=0,
-                     gate=ModelGate(robust, float(np.mean(list(scores.values())))))
+    split_gate = ModelGate(robust, float(np.mean(list(scores.values()))))
+    split = evaluate(model, gen, "test", verbose=0, gate=split_gate)
+    assert robust.calls == 3                               # the routed speaker's 3 utterances
     for i, speaker in enumerate(gen.speakers("test")):
         source = augmented if speaker == low else alone
         assert split.gate_routed[i] == (speaker == low)
         assert split.hypotheses[i] == source.hypotheses[i]
-    with pytest.raises(ValueError, match="cannot be combined"):
-        evaluate(model, gen, "test", verbose=0, warp_search=True, gate=ModelGate(robust, 0.0))
+    assert split.warp_alphas is None
+
+
+def test_a_gate_with_the_warp_search_searches_each_side_under_its_model(two_speaker_gen):
+    from vui.inference import evaluate
+    from vui.warp_search import WarpSearchConfig
+    gen = two_speaker_gen
+    model, robust = linear(gen, 0), linear(gen, 1)
+    search = WarpSearchConfig(alphas=(0.85, 1.0, 1.15))
+    alone = evaluate(model, gen, "test", verbose=0, warp_search=search)
+    augmented = evaluate(robust, gen, "test", verbose=0, warp_search=search)
+    routed_speaker = gen.speakers("test")[0]
+    gate = ModelGate(robust, 0.0)
+    gate.routed = lambda probs, speakers: np.array([s == routed_speaker for s in speakers])
+    both = evaluate(model, gen, "test", verbose=0, warp_search=search, gate=gate)
+    for i, speaker in enumerate(gen.speakers("test")):
+        source = augmented if speaker == routed_speaker else alone
+        assert both.hypotheses[i] == source.hypotheses[i]
+        assert both.warp_alphas[i] == source.warp_alphas[i]

@@ -95,11 +95,10 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     utterance or speaker (the partition's `speakers`) at the vocal-tract warp its output is
     most confident under: test-time VTLN for talkers unlike the training voices.
     `gate` (a vui.model_gate.ModelGate) decodes the speakers `model` is unsure of with
-    gate.robust, an augmented model, instead.
+    gate.robust, an augmented model, instead; with `warp_search` too, each speaker is
+    warp-searched under the model the gate gave him.
     """
     from vui.metrics import cer_wer
-    if warp_search and gate is not None:
-        raise ValueError("evaluate: warp_search and gate cannot be combined: give one of them")
     if gate is not None:
         from vui.model_gate import check_same_features
         check_same_features(model, gate.robust)
@@ -109,14 +108,14 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     if n == 0:
         raise ValueError(f"partition {partition!r} is empty: load it first (load_validation_data ...)")
     features = [normalized_features(model, audio_gen, partition, i) for i in range(n)]
+    speakers = audio_gen.speakers(partition)[:n]
     start = time.perf_counter()
-    alphas = routed = None
-    if warp_search:
-        probs, alphas = _warp_searched(model, audio_gen, partition, features, warp_search, verbose)
+    routed = None
+    if gate is None:
+        probs, alphas = _probabilities(model, audio_gen, features, speakers, warp_search, verbose)
     else:
-        probs = predict_probabilities(model, features, verbose=verbose)
-    if gate is not None:
-        probs, routed = _gated(model, audio_gen, partition, probs, gate, verbose)
+        probs, alphas, routed = _gated(model, audio_gen, partition, features, speakers, gate,
+                                       warp_search, verbose)
     hypotheses = [decoder.decode(p) for p in tqdm(probs, desc=f"decode ({decoder.name})",
                                                   disable=not verbose, leave=False)]
     seconds = time.perf_counter() - start
@@ -128,20 +127,40 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
                       gate_routed=None if routed is None else routed.tolist())
 
 
-def _warp_searched(model, audio_gen, partition, features, config, verbose):
+def _probabilities(model, audio_gen, features, speakers, warp_search, verbose):
+    """(probs per utterance, its warp factor or None): plain, or warp-searched."""
+    if not warp_search:
+        return predict_probabilities(model, features, verbose=verbose), None
     from vui.warp_search import WarpSearchConfig, best_warped_probabilities
-    config = WarpSearchConfig() if config is True else config
+    config = WarpSearchConfig() if warp_search is True else warp_search
     stats = (getattr(model, "vui_record", None) or {}).get("normalization") \
         or audio_gen.normalization_stats()
     return best_warped_probabilities(model, features, audio_gen.feature_config, stats["mean"],
-                                     stats["std"], config, audio_gen.speakers(partition)[:len(features)],
-                                     verbose)
+                                     stats["std"], config, speakers, verbose)
 
 
-def _gated(model, audio_gen, partition, probs, gate, verbose):
-    return gate.probabilities(
-        probs, lambda i: normalized_features(gate.robust, audio_gen, partition, i),
-        audio_gen.speakers(partition)[:len(probs)], verbose)
+def _gated(model, audio_gen, partition, features, speakers, gate, warp_search, verbose):
+    """(probs, warp factors or None, routing mask). The gate reads `model`'s unwarped output,
+    as on the partition its threshold was set on; then each side is decoded by its own model
+    (the augmented one sees its own normalisation), warp-searched when asked."""
+    probs = predict_probabilities(model, features, verbose=verbose)
+    routed = gate.routed(probs, speakers)
+    alphas = [1.0] * len(features) if warp_search else None
+    sides = [(gate.robust, np.flatnonzero(routed),
+              lambda i: normalized_features(gate.robust, audio_gen, partition, i))]
+    if warp_search:
+        sides.append((model, np.flatnonzero(~routed), features.__getitem__))
+    for side_model, rows, features_of in sides:
+        if len(rows) == 0:
+            continue
+        side_probs, side_alphas = _probabilities(side_model, audio_gen,
+                                                 [features_of(i) for i in rows],
+                                                 [speakers[i] for i in rows], warp_search, verbose)
+        for k, i in enumerate(rows):
+            probs[i] = side_probs[k]
+            if side_alphas is not None:
+                alphas[i] = side_alphas[k]
+    return probs, alphas, routed
 
 
 def get_predictions(audio_gen, model, partition, index, print_line=True, omit_true=False,

@@ -12,7 +12,8 @@ about an unseen family is looked at. Raw scores cannot choose between the two mo
 directly: the unaugmented one is the more confident on every speaker, seen or not.
 
 Cost: the unaugmented model runs on everything, the augmented one on the routed speakers only
-(1x-2x the time of one model). No library gates Keras CTC models this way.
+(1x-2x the time of one model); vui.inference.evaluate(gate=...) does the routing. No library
+gates Keras CTC models this way.
 """
 from __future__ import annotations
 
@@ -80,21 +81,6 @@ class ModelGate:
         the threshold."""
         scores = speaker_scores(probs, speakers, self.score)
         return np.array([scores[s] < self.threshold for s in speakers], bool)
-
-    def probabilities(self, probs, robust_features, speakers, verbose=0):
-        """(per utterance, the unaugmented model's `probs` or, for routed speakers, the
-        augmented model's output on `robust_features` (a callable index -> features);
-        the routing mask)."""
-        from vui.inference import predict_probabilities
-        mask = self.routed(probs, speakers)
-        rows = np.flatnonzero(mask)
-        chosen = list(probs)
-        if len(rows):
-            robust_probs = predict_probabilities(self.robust, [robust_features(i) for i in rows],
-                                                 verbose)
-            for i, p in zip(rows, robust_probs):
-                chosen[i] = p
-        return chosen, mask
 
 
 def check_same_features(model, robust):
