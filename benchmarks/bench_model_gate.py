@@ -4,11 +4,14 @@ and the two behind the gate, on each partition of a leave-one-family-out corpus.
     .venv/bin/python benchmarks/bench_model_gate.py \\
         --model results/holdout-rms-spec120/rms-spec-none \\
         --robust results/holdout-rms-spec120/rms-spec-voices+warp \\
-        --corpus data/holdout-rms [--calibrate test] [--partitions valid holdout] [--quantile 0.05]
+        --corpus data/holdout-rms [--calibrate test] [--partitions valid holdout] \
+        [--quantile 0.05] [--warp-search]
 
 The threshold is set on the in-family `--calibrate` partition (default: test), so the valid
 and holdout figures come from utterances the gate never looked at. A model is a .keras file
-or a folder holding one (bench_holdout.py's results). One run prints one table.
+or a folder holding one (bench_holdout.py's results). `--warp-search` adds a row with each
+speaker warp-searched under the model the gate gave him (9x the time of the row above it).
+One run prints one table.
 """
 import argparse
 import sys
@@ -43,14 +46,17 @@ def generator_for(model, corpus, partition):
     return gen
 
 
-def partition_rows(model, robust, gate, corpus, partition):
+def partition_rows(model, robust, gate, corpus, partition, warp_search=False):
     import train_utils as T
     gen = generator_for(model, corpus, partition)
     n_speakers = len(set(gen.speakers("test")))
     rows = []
     for label, run in (("unaugmented model", lambda: T.evaluate(model, gen, "test", verbose=0)),
                        ("augmented model", lambda: T.evaluate(robust, gen, "test", verbose=0)),
-                       ("gate", lambda: T.evaluate(model, gen, "test", verbose=0, gate=gate))):
+                       ("gate", lambda: T.evaluate(model, gen, "test", verbose=0, gate=gate)),
+                       *([("gate + warp search", lambda: T.evaluate(
+                           model, gen, "test", verbose=0, gate=gate, warp_search=True))]
+                         if warp_search else [])):
         result = run()
         routed = ""
         if result.gate_routed is not None:
@@ -71,6 +77,8 @@ def main(argv=None):
                         choices=sorted(INDEX_FILES))
     parser.add_argument("--quantile", type=float, default=DEFAULT_QUANTILE)
     parser.add_argument("--score", default="speech_frames", choices=SCORES)
+    parser.add_argument("--warp-search", action="store_true",
+                        help="also the gate with the warp search on both models")
     args = parser.parse_args(argv)
     if args.calibrate in args.partitions:
         parser.error(f"--calibrate {args.calibrate} is also in --partitions: the gate would be "
@@ -87,7 +95,8 @@ def main(argv=None):
     print("| partition | decoding | CER | WER | speakers to the augmented model |\n"
           "|---|---|---|---|---|")
     for partition in args.partitions:
-        for label, cer, wer, routed in partition_rows(model, robust, gate, args.corpus, partition):
+        for label, cer, wer, routed in partition_rows(model, robust, gate, args.corpus, partition,
+                                                      args.warp_search):
             print(f"| {partition} | {label} | {cer:.1%} | {wer:.1%} | {routed} |", flush=True)
     return 0
 
