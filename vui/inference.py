@@ -66,6 +66,14 @@ def normalized_features(model, audio_gen, partition, index):
     return normalize_with(audio_gen.featurize(paths[index]), stats["mean"], stats["std"])
 
 
+def partition_features(model, audio_gen, partition, n=None):
+    """The first `n` (default: all) utterances of a partition, each through
+    normalized_features."""
+    if n is None:
+        n = len(audio_gen.partition_data(partition)[0])
+    return [normalized_features(model, audio_gen, partition, i) for i in range(n)]
+
+
 def _same_stats(a, b):
     return all(np.allclose(np.asarray(a[k]), np.asarray(b[k])) for k in ("mean", "std"))
 
@@ -107,7 +115,7 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     n = len(paths) if max_utterances is None else min(max_utterances, len(paths))
     if n == 0:
         raise ValueError(f"partition {partition!r} is empty: load it first (load_validation_data ...)")
-    features = [normalized_features(model, audio_gen, partition, i) for i in range(n)]
+    features = partition_features(model, audio_gen, partition, n)
     speakers = audio_gen.speakers(partition)[:n]
     start = time.perf_counter()
     routed = None

@@ -64,13 +64,12 @@ class ModelGate:
         """The gate for `model` (unaugmented) and `robust` (augmented), its threshold the
         config.quantile of `model`'s per-speaker scores on an in-family `partition` of
         `audio_gen` (use one that the reported figures do not come from)."""
-        from vui.inference import normalized_features, predict_probabilities
+        from vui.inference import partition_features, predict_probabilities
         config = (config or GateConfig()).validate()
         check_same_features(model, robust)
-        n = len(audio_gen.partition_data(partition)[0])
-        features = [normalized_features(model, audio_gen, partition, i) for i in range(n)]
+        features = partition_features(model, audio_gen, partition)
         scores = speaker_scores(predict_probabilities(model, features, verbose),
-                                audio_gen.speakers(partition)[:n], config.score)
+                                audio_gen.speakers(partition), config.score)
         if len(scores) < 2:
             raise ValueError(f"partition {partition!r} has {len(scores)} speaker(s): the gate "
                              f"needs at least 2 in-family speakers to calibrate on")
