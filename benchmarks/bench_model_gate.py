@@ -4,7 +4,7 @@ and the two behind the gate, on each partition of a leave-one-family-out corpus.
     .venv/bin/python benchmarks/bench_model_gate.py \\
         --model results/holdout-rms-spec120/rms-spec-none \\
         --robust results/holdout-rms-spec120/rms-spec-voices+warp \\
-        --corpus data/holdout-rms [--calibrate test] [--partitions valid holdout] \
+        --corpus data/holdout-rms [--calibrate test] [--partitions valid holdout] \\
         [--quantile 0.05] [--warp-search]
 
 The threshold is set on the in-family `--calibrate` partition (default: test), so the valid
