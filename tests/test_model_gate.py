@@ -146,3 +146,47 @@ def test_a_gate_with_the_warp_search_searches_each_side_under_its_model(two_spea
         source = augmented if speaker == routed_speaker else alone
         assert both.hypotheses[i] == source.hypotheses[i]
         assert both.warp_alphas[i] == source.warp_alphas[i]
+
+
+def test_the_gates_unwarped_pass_is_not_run_again_by_the_warp_search(two_speaker_gen):
+    from vui.inference import evaluate
+    from vui.warp_search import WarpSearchConfig
+    gen = two_speaker_gen
+    model, robust = linear(gen, 0), linear(gen, 1)
+    search = WarpSearchConfig(alphas=(0.85, 1.0, 1.15))
+    alone = evaluate(model, gen, "test", verbose=0, warp_search=search)
+    model.calls = 0
+    kept = evaluate(model, gen, "test", verbose=0, warp_search=search,
+                    gate=ModelGate(robust, -np.inf))
+    assert model.calls == 6 * 3 and robust.calls == 0      # 3 passes over 6 utterances, not 4
+    assert kept.hypotheses == alone.hypotheses and kept.warp_alphas == alone.warp_alphas
+
+
+class NamedDecoder:
+    def __init__(self, name):
+        self.name = name
+
+    def decode(self, probs):
+        return self.name
+
+
+def test_routed_speakers_decode_with_the_robust_models_own_lm_weights(two_speaker_gen,
+                                                                      monkeypatch):
+    from vui import inference
+    gen = two_speaker_gen
+    model, robust = linear(gen, 0), linear(gen, 1)
+    model.vui_record["lm"] = {"path": "plain.arpa", "alpha": 0.5, "beta": 1.0}
+    robust.vui_record["lm"] = {"path": "robust.arpa", "alpha": 0.7, "beta": 2.0}
+    made = []
+    monkeypatch.setattr("vui.decoding.make_decoder",
+                        lambda kind, **options: made.append(options) or NamedDecoder(options["lm_path"]))
+    routed_speaker = gen.speakers("test")[0]
+    gate = ModelGate(robust, 0.0)
+    gate.routed = lambda probs, speakers: np.array([s == routed_speaker for s in speakers])
+    result = inference.evaluate(model, gen, "test", decoder="beam_lm", verbose=0, gate=gate)
+    assert result.hypotheses == ["robust.arpa" if s == routed_speaker else "plain.arpa"
+                                 for s in gen.speakers("test")]
+    assert {"lm_path": "robust.arpa", "alpha": 0.7, "beta": 2.0} in made
+    del robust.vui_record["lm"]                            # none of its own: the model's
+    result = inference.evaluate(model, gen, "test", decoder="beam_lm", verbose=0, gate=gate)
+    assert set(result.hypotheses) == {"plain.arpa"}

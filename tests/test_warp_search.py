@@ -105,6 +105,23 @@ def test_bad_arguments_are_clear_errors(talker):
         search_warps(model, [raw], MFCC26, mean, std, alphas=())
 
 
+def test_known_outputs_are_used_instead_of_running_the_model_again(talker):
+    raw, mean, std = talker
+    template = (raw - mean) / std
+    model = TemplateModel(template)
+    full = search_warps(model, [template], MFCC26, mean, std, (0.9, 1.0))
+    calls = []
+    model.predict_on_batch = lambda x, run=model.predict_on_batch: calls.append(len(x)) or run(x)
+    fake = [np.full_like(full.probs[1.0][0], 1.0 / NUM_CLASSES)]
+    reused = search_warps(model, [template], MFCC26, mean, std, (0.9, 1.0), known={1: fake})
+    assert calls == [1]                                    # only the 0.9 pass ran
+    assert reused.probs[1.0][0] is fake[0]
+    np.testing.assert_allclose(reused.probs[0.9][0], full.probs[0.9][0])
+    assert reused.scores[1, 0] == pytest.approx(np.log(1.0 / NUM_CLASSES))
+    with pytest.raises(ValueError, match="known outputs at warp 1.0: 2 for 1 utterances"):
+        search_warps(model, [template], MFCC26, mean, std, (0.9, 1.0), known={1.0: fake * 2})
+
+
 class LinearModel:
     """A fixed random projection of each frame onto the 29 symbols: a stand-in whose output
     depends on every feature, so a warp changes what it decodes."""

@@ -104,13 +104,14 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     most confident under: test-time VTLN for talkers unlike the training voices.
     `gate` (a vui.model_gate.ModelGate) decodes the speakers `model` is unsure of with
     gate.robust, an augmented model, instead; with `warp_search` too, each speaker is
-    warp-searched under the model the gate gave him.
+    warp-searched under the model the gate gave him; with "beam_lm", the routed speakers are
+    decoded with the augmented model's own tuned LM weights when its record has them.
     """
     from vui.metrics import cer_wer
     if gate is not None:
         from vui.model_gate import check_same_features
         check_same_features(model, gate.robust)
-    decoder = as_decoder(decoder, model)
+    decoder_name, decoder = decoder, as_decoder(decoder, model)
     paths, durations, texts = audio_gen.partition_data(partition)
     n = len(paths) if max_utterances is None else min(max_utterances, len(paths))
     if n == 0:
@@ -124,8 +125,11 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     else:
         probs, alphas, routed = _gated(model, audio_gen, partition, features, speakers, gate,
                                        warp_search, verbose)
-    hypotheses = [decoder.decode(p) for p in tqdm(probs, desc=f"decode ({decoder.name})",
-                                                  disable=not verbose, leave=False)]
+    decoders = [decoder] * n if routed is None else \
+        _side_decoders(decoder_name, decoder, gate.robust, routed)
+    hypotheses = [d.decode(p) for d, p in tqdm(list(zip(decoders, probs)),
+                                               desc=f"decode ({decoder.name})",
+                                               disable=not verbose, leave=False)]
     seconds = time.perf_counter() - start
     references = list(texts[:n])
     cer, wer = cer_wer(references, hypotheses)
@@ -135,8 +139,18 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
                       gate_routed=None if routed is None else routed.tolist())
 
 
-def _probabilities(model, audio_gen, features, speakers, warp_search, verbose):
-    """(probs per utterance, its warp factor or None): plain, or warp-searched."""
+def _side_decoders(name, decoder, robust, routed):
+    """Per utterance, its decoder: the routed ones decode with the augmented model's own tuned
+    LM weights when `name` is "beam_lm" and its record has them, else as the others."""
+    robust_decoder = decoder
+    if name == "beam_lm" and (getattr(robust, "vui_record", None) or {}).get("lm"):
+        robust_decoder = as_decoder(name, robust)
+    return [robust_decoder if r else decoder for r in routed]
+
+
+def _probabilities(model, audio_gen, features, speakers, warp_search, verbose, known=None):
+    """(probs per utterance, its warp factor or None): plain, or warp-searched (`known`: the
+    unwarped outputs when the caller has them already)."""
     if not warp_search:
         return predict_probabilities(model, features, verbose=verbose), None
     from vui.warp_search import WarpSearchConfig, best_warped_probabilities
@@ -144,7 +158,7 @@ def _probabilities(model, audio_gen, features, speakers, warp_search, verbose):
     stats = (getattr(model, "vui_record", None) or {}).get("normalization") \
         or audio_gen.normalization_stats()
     return best_warped_probabilities(model, features, audio_gen.feature_config, stats["mean"],
-                                     stats["std"], config, speakers, verbose)
+                                     stats["std"], config, speakers, verbose, known)
 
 
 def _gated(model, audio_gen, partition, features, speakers, gate, warp_search, verbose):
@@ -154,16 +168,18 @@ def _gated(model, audio_gen, partition, features, speakers, gate, warp_search, v
     probs = predict_probabilities(model, features, verbose=verbose)
     routed = gate.routed(probs, speakers)
     alphas = [1.0] * len(features) if warp_search else None
+    kept = np.flatnonzero(~routed)
     sides = [(gate.robust, np.flatnonzero(routed),
-              lambda i: normalized_features(gate.robust, audio_gen, partition, i))]
-    if warp_search:
-        sides.append((model, np.flatnonzero(~routed), features.__getitem__))
-    for side_model, rows, features_of in sides:
+              lambda i: normalized_features(gate.robust, audio_gen, partition, i), None)]
+    if warp_search:   # the unwarped pass is the gate's own: only the other factors are run
+        sides.append((model, kept, features.__getitem__, {1.0: [probs[i] for i in kept]}))
+    for side_model, rows, features_of, known in sides:
         if len(rows) == 0:
             continue
         side_probs, side_alphas = _probabilities(side_model, audio_gen,
                                                  [features_of(i) for i in rows],
-                                                 [speakers[i] for i in rows], warp_search, verbose)
+                                                 [speakers[i] for i in rows], warp_search,
+                                                 verbose, known)
         for k, i in enumerate(rows):
             probs[i] = side_probs[k]
             if side_alphas is not None:

@@ -115,11 +115,13 @@ class WarpSearch:
 
 
 def search_warps(model, features, feature_config, mean, std, alphas=DEFAULT_ALPHAS,
-                 score="speech_frames", verbose=0) -> WarpSearch:
+                 score="speech_frames", verbose=0, known=None) -> WarpSearch:
     """Run `model` on each normalised (time, dim) feature matrix warped by each factor.
 
     `mean`/`std` are the normalisation the features went through (the model's training
     statistics): the warp acts on un-normalised features, as in training (FeatureWarpAugmenter).
+    `known` ({factor: outputs per utterance}) holds outputs the caller already has (the model
+    gate's unwarped pass): those factors are not run again.
     """
     from tqdm.auto import tqdm
     from vui.feature_warp import warp_normalized
@@ -127,22 +129,29 @@ def search_warps(model, features, feature_config, mean, std, alphas=DEFAULT_ALPH
     alphas = tuple(float(a) for a in alphas)
     WarpSearchConfig(alphas, score).validate()
     score_of = SCORE_FUNCTIONS[score]
+    known = {float(a): p for a, p in (known or {}).items()}
     probs, scores = {}, []
     for alpha in tqdm(alphas, desc="warps", disable=not verbose, leave=False):
-        warped = [warp_normalized(f, feature_config, alpha, mean, std) for f in features]
-        probs[alpha] = predict_probabilities(model, warped)
+        if alpha in known:
+            if len(known[alpha]) != len(features):
+                raise ValueError(f"known outputs at warp {alpha}: {len(known[alpha])} for "
+                                 f"{len(features)} utterances")
+            probs[alpha] = list(known[alpha])
+        else:
+            warped = [warp_normalized(f, feature_config, alpha, mean, std) for f in features]
+            probs[alpha] = predict_probabilities(model, warped)
         scores.append([score_of(p) for p in probs[alpha]])
     frames = np.array([len(p) for p in probs[alphas[0]]], np.float64)
     return WarpSearch(alphas, probs, np.array(scores), np.maximum(frames, 1.0))
 
 
 def best_warped_probabilities(model, features, feature_config, mean, std, config=None,
-                              speakers=None, verbose=0):
+                              speakers=None, verbose=0, known=None):
     """(probs per utterance at its chosen factor, the chosen factors): search_warps, then the
     choice per utterance or, with config.per == "speaker", per label of `speakers`."""
     config = (config or WarpSearchConfig()).validate()
     search = search_warps(model, features, feature_config, mean, std, config.alphas,
-                          config.score, verbose)
+                          config.score, verbose, known)
     if config.per == "speaker" and speakers is None:
         raise ValueError("warp search per speaker needs a speaker label per utterance")
     search.choose(speakers if config.per == "speaker" else None)
