@@ -151,3 +151,30 @@ def test_evaluate_with_a_robust_model_reports_the_gate(trained_model, speech_cor
     with pytest.raises(SystemExit, match="--calibrate-on validation is --partition too"):
         cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
                   "--robust-model", str(trained_model), "--calibrate-on", "validation"])
+
+
+def test_a_gate_saved_by_evaluate_serves_transcribe(trained_model, speech_corpus, tmp_path, capsys):
+    from conftest import write_index
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    entries = [dict(e, speaker="ab"[i % 2]) for i, e in enumerate(speech_corpus["entries"])]
+    for index in ("train_corpus.json", "valid_corpus.json", "test_corpus.json"):
+        write_index(corpus / index, entries)
+    gate_file = tmp_path / "gate.json"
+    with pytest.raises(SystemExit, match="--save-gate needs --robust-model"):
+        cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
+                  "--save-gate", str(gate_file)])
+    cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
+              "--robust-model", str(trained_model), "--save-gate", str(gate_file)])
+    assert f"gate saved to {gate_file}" in capsys.readouterr().out
+    saved = json.loads(gate_file.read_text())
+    assert saved["calibrated_on"] == {"corpus": str(corpus), "partition": "test", "speakers": 2}
+    files = [e["key"] for e in speech_corpus["entries"][:3]]
+    cli.main(["transcribe", "--json", "--model", str(trained_model), *files])
+    plain = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert cli.main(["transcribe", "--json", "--gate", str(gate_file), *files]) == 0
+    gated = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["transcript"] for r in gated] == [r["transcript"] for r in plain]
+    assert all(isinstance(r["routed"], bool) for r in gated)
+    with pytest.raises(SystemExit, match="--model or --gate, not both"):
+        cli.main(["transcribe", "--gate", str(gate_file), "--model", str(trained_model), *files])

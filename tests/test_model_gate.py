@@ -190,3 +190,72 @@ def test_routed_speakers_decode_with_the_robust_models_own_lm_weights(two_speake
     del robust.vui_record["lm"]                            # none of its own: the model's
     result = inference.evaluate(model, gen, "test", decoder="beam_lm", verbose=0, gate=gate)
     assert set(result.hypotheses) == {"plain.arpa"}
+
+
+@pytest.fixture
+def three_files(speech_corpus):
+    """Three recordings, the MFCC 26 settings, and normalisation statistics over them."""
+    from utils import FeatureConfig, compute_features, load_audio
+    config = FeatureConfig("mfcc", mfcc_dim=26)
+    files = [e["key"] for e in speech_corpus["entries"][:3]]
+    feats = [compute_features(load_audio(f, config.sample_rate), config) for f in files]
+    stacked = np.vstack(feats)
+    return files, config, feats, {"mean": stacked.mean(axis=0), "std": stacked.std(axis=0)}
+
+
+def test_transcribe_files_sends_the_files_the_model_is_unsure_of_to_the_robust_one(three_files):
+    from vui.inference import predict_probabilities
+    from vui.transcribe import transcribe_files
+    from vui.warp_search import WarpSearchConfig
+    files, config, feats, stats = three_files
+    model, robust = CountingModel(26, stats, seed=0), CountingModel(26, stats, seed=1)
+    alone, augmented = (transcribe_files(m, config, files) for m in (model, robust))
+    assert [r["transcript"] for r in alone] != [r["transcript"] for r in augmented]
+    probs = predict_probabilities(model, [(f - stats["mean"]) / stats["std"] for f in feats])
+    scores = speaker_scores(probs, [0, 1, 2])
+    unsure = min(scores, key=scores.get)
+    gate = ModelGate(robust, float(np.median(list(scores.values()))))
+    robust.calls = 0
+    rows = transcribe_files(model, config, files, gate=gate)
+    assert [r["routed"] for r in rows] == [i == unsure for i in range(3)]
+    assert robust.calls == 1
+    assert [r["transcript"] for r in rows] == [(augmented if i == unsure else alone)[i]["transcript"]
+                                               for i in range(3)]
+    # one speaker: one decision for all three, on their pooled score
+    pooled = speaker_scores(probs, [0, 0, 0])[0]
+    for threshold, expected in ((pooled + 1e-6, True), (pooled - 1e-6, False)):
+        rows = transcribe_files(model, config, files, one_speaker=True,
+                                gate=ModelGate(robust, threshold))
+        assert [r["routed"] for r in rows] == [expected] * 3
+    model.calls = robust.calls = 0                       # kept, warp-searched: 3 passes a file
+    rows = transcribe_files(model, config, files, gate=ModelGate(robust, -np.inf),
+                            warp_search=WarpSearchConfig(alphas=(0.9, 1.0, 1.1)))
+    assert model.calls == 3 * 3 and robust.calls == 0
+    assert all(r["warp"] in (0.9, 1.0, 1.1) for r in rows)
+
+
+def test_a_saved_gate_loads_back_with_both_models(tmp_path, monkeypatch):
+    import json
+    import train_utils
+    from vui.model_gate import load_gate, save_gate
+    gate = ModelGate(robust="R", threshold=-0.162, score="speech_frames")
+    path = tmp_path / "gates" / "rms.json"
+    save_gate(gate, path, tmp_path / "plain.keras", tmp_path / "robust.keras",
+              {"partition": "test", "speakers": 20})
+    record = json.loads(path.read_text())
+    assert record["threshold"] == -0.162 and record["calibrated_on"]["speakers"] == 20
+    loaded = {str(tmp_path / "plain.keras"): model_reading({"kind": "mfcc"}),
+              str(tmp_path / "robust.keras"): model_reading({"kind": "mfcc"})}
+    monkeypatch.setattr(train_utils, "load_model", lambda p: loaded[str(p)])
+    model, back = load_gate(path)
+    assert model is loaded[str(tmp_path / "plain.keras")]
+    assert back.robust is loaded[str(tmp_path / "robust.keras")]
+    assert (back.threshold, back.score) == (-0.162, "speech_frames")
+    with pytest.raises(FileNotFoundError, match="nowhere.json.*--save-gate"):
+        load_gate(tmp_path / "nowhere.json")
+    path.write_text(json.dumps({"model": "a.keras", "threshold": 0.1}))
+    with pytest.raises(ValueError, match=r"rms.json lacks \['robust_model', 'score'\]"):
+        load_gate(path)
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="rms.json is not JSON"):
+        load_gate(path)

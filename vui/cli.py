@@ -86,6 +86,8 @@ def _optimizer(args):
 
 def cmd_evaluate(args, _):
     import train_utils as T
+    if args.save_gate and not args.robust_model:
+        raise SystemExit("--save-gate needs --robust-model: the gate is the pair of models")
     if args.robust_model and args.calibrate_on == args.partition:
         raise SystemExit(f"--calibrate-on {args.calibrate_on} is --partition too: the gate's "
                          f"threshold must come from other speakers than the ones it is scored on")
@@ -103,6 +105,17 @@ def cmd_evaluate(args, _):
         routed = {s for s, r in zip(speakers, result.gate_routed) if r}
         print(f"gate: threshold {gate.threshold:.4f} (set on {args.calibrate_on}); "
               f"{len(routed)} of {len(set(speakers))} speakers decoded by {args.robust_model}")
+    if args.save_gate:
+        _save_gate(gate, gen, args)
+
+
+def _save_gate(gate, gen, args):
+    from vui.model_gate import save_gate
+    calibration = {"corpus": str(args.corpus), "partition": args.calibrate_on,
+                   "speakers": len(set(gen.speakers(args.calibrate_on)))}
+    save_gate(gate, args.save_gate, _model_path(args.model), _model_path(args.robust_model),
+              calibration)
+    print(f"gate saved to {args.save_gate} (vui transcribe --gate {args.save_gate})")
 
 
 def _model_gate(model, gen, args):
@@ -129,12 +142,12 @@ def _model_path(model):
 
 
 def cmd_transcribe(args, _):
-    from vui.transcribe import existing_files, load_for_inference, transcribe_files
+    from vui.transcribe import existing_files, transcribe_files
     paths = existing_files(args.files)
-    model, config = load_for_inference(_model_path(args.model))
+    model, config, gate = _transcription_models(args)
     rows = transcribe_files(model, config, paths, decoder=args.decoder,
                             warp_search=args.warp_search or args.one_speaker,
-                            one_speaker=args.one_speaker)
+                            one_speaker=args.one_speaker, gate=gate)
     for row in rows:
         if args.json:
             print(json.dumps(row))
@@ -143,6 +156,19 @@ def cmd_transcribe(args, _):
         else:
             print(row["transcript"])
     return 1 if any("error" in r for r in rows) else 0
+
+
+def _transcription_models(args):
+    """(model, its feature settings, a ModelGate or None) from --model or --gate."""
+    from vui.transcribe import feature_config_of, load_for_inference
+    if args.gate and args.model:
+        raise SystemExit("give --model or --gate, not both: the gate's threshold belongs to "
+                         "the model it was set with, which its file names")
+    if not args.gate:
+        return (*load_for_inference(_model_path(args.model)), None)
+    from vui.model_gate import load_gate
+    model, gate = load_gate(args.gate)
+    return model, feature_config_of(model), gate
 
 
 def cmd_lm(args, rest):
@@ -200,6 +226,9 @@ def build_parser():
     p.add_argument("--calibrate-on", default="test", choices=("validation", "test"),
                    help="the in-family partition whose speakers set the gate's threshold "
                         "(default test; not --partition)")
+    p.add_argument("--save-gate", default=None, metavar="JSON",
+                   help="write the calibrated gate (both models' paths and the threshold) for "
+                        "vui transcribe --gate")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("compare", help="plot loss curves and print the results table")
@@ -218,7 +247,11 @@ def build_parser():
                    help="decode each file at the vocal-tract warp (0.8-1.2) the model is most "
                         "confident under: for talkers unlike the training voices; 9x the model's time")
     p.add_argument("--one-speaker", action="store_true",
-                   help="the files are one talker's: one warp for all of them (implies --warp-search)")
+                   help="the files are one talker's: one warp for all of them (implies "
+                        "--warp-search), and one gate decision with --gate")
+    p.add_argument("--gate", default=None, metavar="JSON",
+                   help="a model gate from vui evaluate --save-gate: its unaugmented model, and "
+                        "its augmented one for the files that model is unusually unsure of")
     p.set_defaults(func=cmd_transcribe)
 
     p = sub.add_parser("lm", help="n-gram language model: build, tune (vui lm --help)",

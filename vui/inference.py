@@ -139,13 +139,18 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
                       gate_routed=None if routed is None else routed.tolist())
 
 
-def _side_decoders(name, decoder, robust, routed):
-    """Per utterance, its decoder: the routed ones decode with the augmented model's own tuned
-    LM weights when `name` is "beam_lm" and its record has them, else as the others."""
-    robust_decoder = decoder
+def robust_decoder(name, decoder, robust):
+    """The decoder for a model gate's routed side: with "beam_lm", the augmented model's own
+    tuned LM weights when its record has them; else `decoder`, the unaugmented side's."""
     if name == "beam_lm" and (getattr(robust, "vui_record", None) or {}).get("lm"):
-        robust_decoder = as_decoder(name, robust)
-    return [robust_decoder if r else decoder for r in routed]
+        return as_decoder(name, robust)
+    return decoder
+
+
+def _side_decoders(name, decoder, robust, routed):
+    """Per utterance, its decoder: robust_decoder for the routed ones."""
+    routed_decoder = robust_decoder(name, decoder, robust)
+    return [routed_decoder if r else decoder for r in routed]
 
 
 def _probabilities(model, audio_gen, features, speakers, warp_search, verbose, known=None):

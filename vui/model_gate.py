@@ -17,7 +17,9 @@ gates Keras CTC models this way.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, is_dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -26,6 +28,7 @@ from vui.warp_search import SCORE_FUNCTIONS, SCORES, group_scores
 # The share of in-family speakers that would be sent to the augmented model: each one sent
 # costs what augmentation costs in family, each unseen speaker kept costs far more.
 DEFAULT_QUANTILE = 0.05
+GATE_FILE_KEYS = ("model", "robust_model", "threshold", "score")
 
 
 @dataclass(frozen=True)
@@ -94,3 +97,38 @@ def check_same_features(model, robust):
 def _feature_config(model):
     config = (getattr(model, "vui_record", None) or {}).get("feature_config")
     return asdict(config) if is_dataclass(config) else config
+
+
+def save_gate(gate, path, model_path, robust_path, calibrated_on=None):
+    """Write the gate as JSON: both models' paths, the threshold and its score, and where the
+    threshold was set, so `vui transcribe --gate` can route files outside any corpus (the
+    threshold belongs to the unaugmented model it was set with)."""
+    record = {"model": str(Path(model_path).resolve()),
+              "robust_model": str(Path(robust_path).resolve()),
+              "threshold": float(gate.threshold), "score": gate.score,
+              "calibrated_on": calibrated_on or {}}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def load_gate(path):
+    """(the unaugmented model, its ModelGate) from a save_gate file; both models loaded."""
+    import train_utils
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no model gate file at {path}: write one with `vui evaluate "
+                                f"--robust-model PATH --save-gate {path}`")
+    try:
+        record = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"model gate file {path} is not JSON ({err})") from None
+    missing = [k for k in GATE_FILE_KEYS if k not in record]
+    if missing:
+        raise ValueError(f"model gate file {path} lacks {missing}: expected the keys "
+                         f"{list(GATE_FILE_KEYS)} (written by vui evaluate --save-gate)")
+    GateConfig(score=record["score"]).validate()
+    model = train_utils.load_model(record["model"])
+    robust = train_utils.load_model(record["robust_model"])
+    check_same_features(model, robust)
+    return model, ModelGate(robust, float(record["threshold"]), record["score"])

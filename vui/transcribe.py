@@ -6,62 +6,113 @@ import numpy as np
 
 import utils
 from data_generator import normalize_with
-from vui.inference import as_decoder, predict_probabilities
+from vui.inference import as_decoder, predict_probabilities, robust_decoder
 
 
 def load_for_inference(model_path):
     """The model (with its record) and the feature settings it was trained with."""
     import train_utils
     model = train_utils.load_model(str(model_path))
-    config = utils.FeatureConfig(**model.vui_record["feature_config"])
-    return model, config
+    return model, feature_config_of(model)
+
+
+def feature_config_of(model):
+    """The feature settings a loaded model was trained with, from its record."""
+    return utils.FeatureConfig(**model.vui_record["feature_config"])
 
 
 def transcribe_files(model, feature_config, paths, decoder="greedy", warp_search=None,
-                     one_speaker=False):
+                     one_speaker=False, gate=None):
     """One dict per file: file, transcript, audio seconds, wall seconds (features + model + decoder).
 
     `warp_search` (a vui.warp_search.WarpSearchConfig, or True for its defaults) decodes each
     file at the vocal-tract warp its output is most confident under (the dict gains "warp");
     with `one_speaker` the files are taken as one talker's and share the warp that suits
     them all (vui.warp_search measured that per speaker is the better choice).
+    `gate` (a vui.model_gate.ModelGate) sends each file, or with `one_speaker` all of them
+    together, to gate.robust when `model` is unsure of it (the dict gains "routed").
     A file that cannot be read gives a dict with an "error" instead of stopping the others.
     """
-    stats = model.vui_record["normalization"]
-    decoder = as_decoder(decoder, model)
-    out, searches = [], {}
-    for i, path in enumerate(paths):
+    main_decoder = as_decoder(decoder, model)
+    rows, feats = _read_features(paths, feature_config)
+    readable = sorted(feats)
+    kept_probs, routed = {}, set()
+    if gate is not None:
+        kept_probs, routed = _route(model, gate, feats, rows, readable, one_speaker)
+    sides = [(model, main_decoder, [i for i in readable if i not in routed])]
+    if routed:
+        sides.append((gate.robust, robust_decoder(decoder, main_decoder, gate.robust),
+                      [i for i in readable if i in routed]))
+    for side_model, side_decoder, indices in sides:
+        _decode_side(side_model, side_decoder, indices, feats, rows, feature_config,
+                     warp_search, one_speaker, kept_probs)
+    for row in rows:
+        if "seconds" in row:
+            row["seconds"] = round(row["seconds"], 4)
+    return rows
+
+
+def _read_features(paths, feature_config):
+    """(a row per file, {row index: its un-normalised features} for the files that read)."""
+    rows, feats = [], {}
+    for path in paths:
         start = time.perf_counter()
         try:
             audio = utils.load_audio(path, feature_config.sample_rate)
-            feats = utils.compute_features(audio, feature_config, name=str(path))
+            feats[len(rows)] = utils.compute_features(audio, feature_config, name=str(path))
         except (ValueError, OSError) as err:
-            out.append({"file": str(path), "error": str(err)})
+            rows.append({"file": str(path), "error": str(err)})
             continue
-        feats = normalize_with(feats, stats["mean"], stats["std"])
-        row = {"file": str(path), "audio_seconds": round(len(audio) / feature_config.sample_rate, 3)}
+        rows.append({"file": str(path),
+                     "audio_seconds": round(len(audio) / feature_config.sample_rate, 3),
+                     "seconds": time.perf_counter() - start})
+    return rows, feats
+
+
+def _route(model, gate, feats, rows, indices, one_speaker):
+    """({index: `model`'s unwarped output} for the files it keeps, the routed indices): each
+    file is its own speaker, or with `one_speaker` all are one."""
+    stats = model.vui_record["normalization"]
+    probs = []
+    for i in indices:
+        start = time.perf_counter()
+        probs.append(predict_probabilities(
+            model, [normalize_with(feats[i], stats["mean"], stats["std"])])[0])
+        rows[i]["seconds"] += time.perf_counter() - start
+    mask = gate.routed(probs, [0] * len(indices) if one_speaker else list(indices))
+    for i, r in zip(indices, mask):
+        rows[i]["routed"] = bool(r)
+    kept = {i: p for i, p, r in zip(indices, probs, mask) if not r}
+    return kept, {i for i, r in zip(indices, mask) if r}
+
+
+def _decode_side(model, decoder, indices, feats, rows, feature_config, warp_search,
+                 one_speaker, known_probs):
+    """Decode `indices` with `model` (its own normalisation), warp-searched when asked;
+    `known_probs` holds unwarped outputs already computed (the gate's), reused, not rerun."""
+    stats = model.vui_record["normalization"]
+    searches = {}
+    for i in indices:
+        start = time.perf_counter()
+        x = normalize_with(feats[i], stats["mean"], stats["std"])
+        known = [known_probs[i]] if i in known_probs else None
         if warp_search:
-            searches[len(out)] = _search_one(model, feats, feature_config, stats, warp_search)
-            probs = searches[len(out)].chosen_probs()[0]
-            row["warp"] = searches[len(out)].chosen_alphas()[0]
+            searches[i] = _search_one(model, x, feature_config, stats, warp_search, known)
+            probs = searches[i].chosen_probs()[0]
+            rows[i]["warp"] = searches[i].chosen_alphas()[0]
         else:
-            probs = predict_probabilities(model, [feats])[0]
-        row.update(transcript=decoder.decode(probs), seconds=time.perf_counter() - start,
-                   decoder=decoder.name)
-        out.append(row)
+            probs = known[0] if known else predict_probabilities(model, [x])[0]
+        rows[i].update(transcript=decoder.decode(probs), decoder=decoder.name)
+        rows[i]["seconds"] += time.perf_counter() - start
     if one_speaker and len(searches) > 1:
-        _share_one_warp(out, searches, decoder)
-    for row in out:
-        if "seconds" in row:
-            row["seconds"] = round(row["seconds"], 4)
-    return out
+        _share_one_warp(rows, searches, decoder)
 
 
-def _search_one(model, feats, feature_config, stats, config):
+def _search_one(model, feats, feature_config, stats, config, known=None):
     from vui.warp_search import WarpSearchConfig, search_warps
     config = (WarpSearchConfig() if config is True else config).validate()
     search = search_warps(model, [feats], feature_config, stats["mean"], stats["std"],
-                          config.alphas, config.score)
+                          config.alphas, config.score, known={1.0: known} if known else None)
     search.choose()
     return search
 
