@@ -5,12 +5,14 @@ and the two behind the gate, on each partition of a leave-one-family-out corpus.
         --model results/holdout-rms-spec120/rms-spec-none \\
         --robust results/holdout-rms-spec120/rms-spec-voices+warp \\
         --corpus data/holdout-rms [--calibrate test] [--partitions valid holdout] \\
-        [--quantile 0.05] [--warp-search]
+        [--quantile 0.05] [--per speaker|utterance] [--warp-search]
 
 The threshold is set on the in-family `--calibrate` partition (default: test), so the valid
 and holdout figures come from utterances the gate never looked at. A model is a .keras file
 or a folder holding one (bench_holdout.py's results). `--warp-search` adds a row with each
 speaker warp-searched under the model the gate gave him (9x the time of the row above it).
+`--per utterance` routes (and calibrates on) each utterance alone, as `vui transcribe --gate`
+does with files whose speakers it does not know.
 One run prints one table.
 """
 import argparse
@@ -20,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_families import INDEX_FILES  # noqa: E402  (this script's folder is on the path)
-from vui.model_gate import DEFAULT_QUANTILE, GateConfig  # noqa: E402
+from vui.model_gate import DEFAULT_QUANTILE, PER_CHOICES, GateConfig  # noqa: E402
 from vui.warp_search import SCORES  # noqa: E402
 
 
@@ -62,6 +64,8 @@ def partition_rows(model, robust, gate, corpus, partition, warp_search=False):
         if result.gate_routed is not None:
             speakers = {s for s, r in zip(gen.speakers("test"), result.gate_routed) if r}
             routed = f"{len(speakers)} of {n_speakers}"
+            if gate.per == "utterance":
+                routed += f" ({sum(result.gate_routed)} of {result.utterances} utterances)"
         rows.append((label, result.cer, result.wer, routed))
     return rows
 
@@ -77,6 +81,7 @@ def main(argv=None):
                         choices=sorted(INDEX_FILES))
     parser.add_argument("--quantile", type=float, default=DEFAULT_QUANTILE)
     parser.add_argument("--score", default="speech_frames", choices=SCORES)
+    parser.add_argument("--per", default="speaker", choices=PER_CHOICES)
     parser.add_argument("--warp-search", action="store_true",
                         help="also the gate with the warp search on both models")
     args = parser.parse_args(argv)
@@ -88,10 +93,10 @@ def main(argv=None):
     from vui.model_gate import ModelGate
     model, robust = (T.load_model(str(model_path(m))) for m in (args.model, args.robust))
     gate = ModelGate.calibrate(model, robust, generator_for(model, args.corpus, args.calibrate),
-                               "test", GateConfig(args.quantile, args.score))
+                               "test", GateConfig(args.quantile, args.score, args.per))
     print(f"unaugmented: {model.vui_record['name']}\naugmented:   {robust.vui_record['name']}\n"
           f"{args.corpus}: threshold {gate.threshold:.4f} ({args.score}, quantile "
-          f"{args.quantile:g} of the {args.calibrate} partition's speakers), greedy\n")
+          f"{args.quantile:g} of the {args.calibrate} partition's {args.per}s), greedy\n")
     print("| partition | decoding | CER | WER | speakers to the augmented model |\n"
           "|---|---|---|---|---|")
     for partition in args.partitions:

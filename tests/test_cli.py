@@ -146,8 +146,13 @@ def test_evaluate_with_a_robust_model_reports_the_gate(trained_model, speech_cor
               "--robust-model", str(trained_model)])
     gated, gate_line = capsys.readouterr().out.splitlines()[:2]
     assert gated.split("(")[0] == plain.split("(")[0]          # the same CER and WER
-    assert gate_line.startswith("gate: threshold ") and "(set on test)" in gate_line
-    assert "1 of 2 speakers decoded by " in gate_line   # the same speakers: the lower one is below
+    assert gate_line.startswith("gate: threshold ") and "(set on test, per speaker)" in gate_line
+    assert "3 of 6 utterances, 1 of 2 speakers, decoded by " in gate_line   # the lower one
+    cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
+              "--robust-model", str(trained_model), "--gate-per", "utterance"])
+    gated, gate_line = capsys.readouterr().out.splitlines()[:2]
+    assert gated.split("(")[0] == plain.split("(")[0] and "per utterance" in gate_line
+    assert "1 of 6 utterances" in gate_line   # the 5% quantile of 6: only the lowest is below
     with pytest.raises(SystemExit, match="--calibrate-on validation is --partition too"):
         cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
                   "--robust-model", str(trained_model), "--calibrate-on", "validation"])

@@ -49,6 +49,9 @@ def test_only_speakers_below_the_threshold_are_routed():
     # per speaker: 0.6 over 8 frames and 0.75 over 4 average below log(0.7), 0.75 alone does not
     routed = gate.routed(probs, ["sure", "unsure", "other", "sure"])
     assert routed.tolist() == [False, True, False, False]
+    alone = ModelGate(robust=None, threshold=np.log(0.7), per="utterance")
+    assert alone.routed(probs, ["sure", "unsure", "unsure", "sure"]).tolist() == \
+        [False, True, False, False]                   # 0.75 alone is above log(0.7)
 
 
 def test_bad_gate_settings_are_clear_errors():
@@ -56,6 +59,8 @@ def test_bad_gate_settings_are_clear_errors():
         GateConfig(quantile=1.5).validate()
     with pytest.raises(ValueError, match="score='loudest'"):
         GateConfig(score="loudest").validate()
+    with pytest.raises(ValueError, match="per='file'"):
+        GateConfig(per="file").validate()
     with pytest.raises(ValueError, match="expected the same feature settings"):
         check_same_features(model_reading({"kind": "mfcc"}), model_reading({"kind": "spectrogram"}))
 
@@ -97,6 +102,11 @@ def test_calibrated_threshold_is_the_quantile_of_in_family_speakers(two_speaker_
         gate = ModelGate.calibrate(model, robust, gen, "validation", GateConfig(quantile=q))
         assert gate.threshold == pytest.approx(np.quantile(list(scores.values()), q))
         assert gate.robust is robust
+    utterance_scores = speaker_scores(probs, list(range(6)))
+    gate = ModelGate.calibrate(model, robust, gen, "validation",
+                               GateConfig(quantile=0.25, per="utterance"))
+    assert gate.per == "utterance"
+    assert gate.threshold == pytest.approx(np.quantile(list(utterance_scores.values()), 0.25))
     one = write_index(tmp_path / "one.jsonl",
                       [dict(e, speaker="a") for e in speech_corpus["entries"]])
     gen.load_validation_data(one)
@@ -250,7 +260,7 @@ def test_a_saved_gate_loads_back_with_both_models(tmp_path, monkeypatch):
     model, back = load_gate(path)
     assert model is loaded[str(tmp_path / "plain.keras")]
     assert back.robust is loaded[str(tmp_path / "robust.keras")]
-    assert (back.threshold, back.score) == (-0.162, "speech_frames")
+    assert (back.threshold, back.score, back.per) == (-0.162, "speech_frames", "speaker")
     with pytest.raises(FileNotFoundError, match="nowhere.json.*--save-gate"):
         load_gate(tmp_path / "nowhere.json")
     path.write_text(json.dumps({"model": "a.keras", "threshold": 0.1}))

@@ -103,8 +103,9 @@ def cmd_evaluate(args, _):
     if gate is not None:
         speakers = gen.speakers(args.partition)[:result.utterances]
         routed = {s for s, r in zip(speakers, result.gate_routed) if r}
-        print(f"gate: threshold {gate.threshold:.4f} (set on {args.calibrate_on}); "
-              f"{len(routed)} of {len(set(speakers))} speakers decoded by {args.robust_model}")
+        print(f"gate: threshold {gate.threshold:.4f} (set on {args.calibrate_on}, per "
+              f"{gate.per}); {sum(result.gate_routed)} of {result.utterances} utterances, "
+              f"{len(routed)} of {len(set(speakers))} speakers, decoded by {args.robust_model}")
     if args.save_gate:
         _save_gate(gate, gen, args)
 
@@ -120,9 +121,9 @@ def _save_gate(gate, gen, args):
 
 def _model_gate(model, gen, args):
     import train_utils as T
-    from vui.model_gate import ModelGate
+    from vui.model_gate import GateConfig, ModelGate
     robust = T.load_model(_model_path(args.robust_model))
-    return ModelGate.calibrate(model, robust, gen, args.calibrate_on)
+    return ModelGate.calibrate(model, robust, gen, args.calibrate_on, GateConfig(per=args.gate_per))
 
 
 def cmd_compare(args, _):
@@ -226,6 +227,9 @@ def build_parser():
     p.add_argument("--calibrate-on", default="test", choices=("validation", "test"),
                    help="the in-family partition whose speakers set the gate's threshold "
                         "(default test; not --partition)")
+    p.add_argument("--gate-per", default="speaker", choices=("speaker", "utterance"),
+                   help="route (and calibrate) whole speakers, or each utterance alone: what "
+                        "vui transcribe --gate does with files of unknown speakers")
     p.add_argument("--save-gate", default=None, metavar="JSON",
                    help="write the calibrated gate (both models' paths and the threshold) for "
                         "vui transcribe --gate")
@@ -248,7 +252,7 @@ def build_parser():
                         "confident under: for talkers unlike the training voices; 9x the model's time")
     p.add_argument("--one-speaker", action="store_true",
                    help="the files are one talker's: one warp for all of them (implies "
-                        "--warp-search), and one gate decision with --gate")
+                        "--warp-search), and one gate decision with a per-speaker --gate")
     p.add_argument("--gate", default=None, metavar="JSON",
                    help="a model gate from vui evaluate --save-gate: its unaugmented model, and "
                         "its augmented one for the files that model is unusually unsure of")

@@ -31,17 +31,25 @@ DEFAULT_QUANTILE = 0.05
 GATE_FILE_KEYS = ("model", "robust_model", "threshold", "score")
 
 
+PER_CHOICES = ("speaker", "utterance")
+
+
 @dataclass(frozen=True)
 class GateConfig:
-    """Where the threshold sits among the calibration speakers' scores, and which score."""
+    """Where the threshold sits among the calibration speakers' scores, which score, and
+    whether a whole speaker or each utterance alone is routed (and calibrated on): per
+    utterance needs no speaker labels, but one clip's score is noisier than a speaker's."""
     quantile: float = DEFAULT_QUANTILE
     score: str = "speech_frames"
+    per: str = "speaker"
 
     def validate(self):
         if not 0.0 <= self.quantile <= 1.0:
             raise ValueError(f"gate quantile={self.quantile!r}: expected a number in [0, 1]")
         if self.score not in SCORE_FUNCTIONS:
             raise ValueError(f"gate score={self.score!r}: expected one of {SCORES}")
+        if self.per not in PER_CHOICES:
+            raise ValueError(f"gate per={self.per!r}: expected one of {PER_CHOICES}")
         return self
 
 
@@ -61,6 +69,7 @@ class ModelGate:
     robust: object
     threshold: float
     score: str = "speech_frames"
+    per: str = "speaker"
 
     @classmethod
     def calibrate(cls, model, robust, audio_gen, partition, config=None, verbose=0):
@@ -71,18 +80,22 @@ class ModelGate:
         config = (config or GateConfig()).validate()
         check_same_features(model, robust)
         features = partition_features(model, audio_gen, partition)
-        scores = speaker_scores(predict_probabilities(model, features, verbose),
-                                audio_gen.speakers(partition), config.score)
-        if len(scores) < 2:
-            raise ValueError(f"partition {partition!r} has {len(scores)} speaker(s): the gate "
-                             f"needs at least 2 in-family speakers to calibrate on")
-        return cls(robust, float(np.quantile(list(scores.values()), config.quantile)), config.score)
+        speakers = audio_gen.speakers(partition)
+        if len(set(speakers)) < 2:
+            raise ValueError(f"partition {partition!r} has {len(set(speakers))} speaker(s): the "
+                             f"gate needs at least 2 in-family speakers to calibrate on")
+        groups = speakers if config.per == "speaker" else list(range(len(features)))
+        scores = speaker_scores(predict_probabilities(model, features, verbose), groups,
+                                config.score)
+        threshold = float(np.quantile(list(scores.values()), config.quantile))
+        return cls(robust, threshold, config.score, config.per)
 
     def routed(self, probs, speakers) -> np.ndarray:
-        """Per utterance, True where `probs` (the unaugmented model's) put its speaker below
-        the threshold."""
-        scores = speaker_scores(probs, speakers, self.score)
-        return np.array([scores[s] < self.threshold for s in speakers], bool)
+        """Per utterance, True where `probs` (the unaugmented model's) put its speaker (or,
+        per utterance, itself alone) below the threshold."""
+        groups = speakers if self.per == "speaker" else list(range(len(probs)))
+        scores = speaker_scores(probs, groups, self.score)
+        return np.array([scores[g] < self.threshold for g in groups], bool)
 
 
 def check_same_features(model, robust):
@@ -105,7 +118,7 @@ def save_gate(gate, path, model_path, robust_path, calibrated_on=None):
     threshold belongs to the unaugmented model it was set with)."""
     record = {"model": str(Path(model_path).resolve()),
               "robust_model": str(Path(robust_path).resolve()),
-              "threshold": float(gate.threshold), "score": gate.score,
+              "threshold": float(gate.threshold), "score": gate.score, "per": gate.per,
               "calibrated_on": calibrated_on or {}}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(record, indent=2) + "\n")
@@ -127,8 +140,9 @@ def load_gate(path):
     if missing:
         raise ValueError(f"model gate file {path} lacks {missing}: expected the keys "
                          f"{list(GATE_FILE_KEYS)} (written by vui evaluate --save-gate)")
-    GateConfig(score=record["score"]).validate()
+    per = record.get("per", "speaker")
+    GateConfig(score=record["score"], per=per).validate()
     model = train_utils.load_model(record["model"])
     robust = train_utils.load_model(record["robust_model"])
     check_same_features(model, robust)
-    return model, ModelGate(robust, float(record["threshold"]), record["score"])
+    return model, ModelGate(robust, float(record["threshold"]), record["score"], per)
