@@ -74,8 +74,9 @@ class ModelGate:
     @classmethod
     def calibrate(cls, model, robust, audio_gen, partition, config=None, verbose=0):
         """The gate for `model` (unaugmented) and `robust` (augmented), its threshold the
-        config.quantile of `model`'s per-speaker scores on an in-family `partition` of
-        `audio_gen` (use one that the reported figures do not come from)."""
+        config.quantile of `model`'s per-speaker (or, config.per "utterance", per-utterance)
+        scores on an in-family `partition` of `audio_gen` (use one that the reported figures
+        do not come from)."""
         from vui.inference import partition_features, predict_probabilities
         config = (config or GateConfig()).validate()
         check_same_features(model, robust)
