@@ -227,7 +227,8 @@ def build_parser():
     p.add_argument("--calibrate-on", default="test", choices=("validation", "test"),
                    help="the in-family partition whose speakers set the gate's threshold "
                         "(default test; not --partition)")
-    p.add_argument("--gate-per", default="speaker", choices=("speaker", "utterance"),
+    from vui.model_gate import PER_CHOICES
+    p.add_argument("--gate-per", default="speaker", choices=PER_CHOICES,
                    help="route (and calibrate) whole speakers, or each utterance alone: what "
                         "vui transcribe --gate does with files of unknown speakers")
     p.add_argument("--save-gate", default=None, metavar="JSON",

@@ -29,8 +29,6 @@ from vui.warp_search import SCORE_FUNCTIONS, SCORES, group_scores
 # costs what augmentation costs in family, each unseen speaker kept costs far more.
 DEFAULT_QUANTILE = 0.05
 GATE_FILE_KEYS = ("model", "robust_model", "threshold", "score")
-
-
 PER_CHOICES = ("speaker", "utterance")
 
 
@@ -85,18 +83,23 @@ class ModelGate:
         if len(set(speakers)) < 2:
             raise ValueError(f"partition {partition!r} has {len(set(speakers))} speaker(s): the "
                              f"gate needs at least 2 in-family speakers to calibrate on")
-        groups = speakers if config.per == "speaker" else list(range(len(features)))
-        scores = speaker_scores(predict_probabilities(model, features, verbose), groups,
-                                config.score)
+        scores = speaker_scores(predict_probabilities(model, features, verbose),
+                                routing_groups(config.per, speakers), config.score)
         threshold = float(np.quantile(list(scores.values()), config.quantile))
         return cls(robust, threshold, config.score, config.per)
 
     def routed(self, probs, speakers) -> np.ndarray:
         """Per utterance, True where `probs` (the unaugmented model's) put its speaker (or,
         per utterance, itself alone) below the threshold."""
-        groups = speakers if self.per == "speaker" else list(range(len(probs)))
+        groups = routing_groups(self.per, speakers)
         scores = speaker_scores(probs, groups, self.score)
         return np.array([scores[g] < self.threshold for g in groups], bool)
+
+
+def routing_groups(per, speakers) -> list:
+    """The label each utterance is scored (and routed) under: its speaker, or per "utterance"
+    its own index."""
+    return list(speakers) if per == "speaker" else list(range(len(speakers)))
 
 
 def check_same_features(model, robust):

@@ -76,8 +76,7 @@ def _route(model, gate, feats, rows, indices, one_speaker):
     probs = []
     for i in indices:
         start = time.perf_counter()
-        probs.append(predict_probabilities(
-            model, [normalize_with(feats[i], stats["mean"], stats["std"])])[0])
+        probs.append(predict_probabilities(model, [_normalised(feats[i], stats)])[0])
         rows[i]["seconds"] += time.perf_counter() - start
     mask = gate.routed(probs, [0] * len(indices) if one_speaker else list(indices))
     for i, r in zip(indices, mask):
@@ -94,18 +93,25 @@ def _decode_side(model, decoder, indices, feats, rows, feature_config, warp_sear
     searches = {}
     for i in indices:
         start = time.perf_counter()
-        x = normalize_with(feats[i], stats["mean"], stats["std"])
         known = [known_probs[i]] if i in known_probs else None
         if warp_search:
-            searches[i] = _search_one(model, x, feature_config, stats, warp_search, known)
+            searches[i] = _search_one(model, _normalised(feats[i], stats), feature_config,
+                                      stats, warp_search, known)
             probs = searches[i].chosen_probs()[0]
             rows[i]["warp"] = searches[i].chosen_alphas()[0]
         else:
-            probs = known[0] if known else predict_probabilities(model, [x])[0]
+            probs = known[0] if known else \
+                predict_probabilities(model, [_normalised(feats[i], stats)])[0]
         rows[i].update(transcript=decoder.decode(probs), decoder=decoder.name)
         rows[i]["seconds"] += time.perf_counter() - start
     if one_speaker and len(searches) > 1:
         _share_one_warp(rows, searches, decoder)
+
+
+def _normalised(feats, stats):
+    """Features normalised with a model's own training statistics (each side of a gate has its
+    own)."""
+    return normalize_with(feats, stats["mean"], stats["std"])
 
 
 def _search_one(model, feats, feature_config, stats, config, known=None):
