@@ -183,3 +183,6 @@ def test_a_gate_saved_by_evaluate_serves_transcribe(trained_model, speech_corpus
     assert all(isinstance(r["routed"], bool) for r in gated)
     with pytest.raises(SystemExit, match="--model or --gate, not both"):
         cli.main(["transcribe", "--gate", str(gate_file), "--model", str(trained_model), *files])
+    gate_file.write_text(json.dumps(dict(saved, per="utterance")))
+    with pytest.raises(SystemExit, match="gate.json: the gate was calibrated per utterance"):
+        cli.main(["transcribe", "--gate", str(gate_file), "--one-speaker", *files])

@@ -237,6 +237,9 @@ def test_transcribe_files_sends_the_files_the_model_is_unsure_of_to_the_robust_o
         rows = transcribe_files(model, config, files, one_speaker=True,
                                 gate=ModelGate(robust, threshold))
         assert [r["routed"] for r in rows] == [expected] * 3
+    with pytest.raises(ValueError, match="calibrated per utterance"):   # a clip's threshold
+        transcribe_files(model, config, files, one_speaker=True,
+                         gate=ModelGate(robust, pooled, per="utterance"))
     model.calls = robust.calls = 0                       # kept, warp-searched: 3 passes a file
     rows = transcribe_files(model, config, files, gate=ModelGate(robust, -np.inf),
                             warp_search=WarpSearchConfig(alphas=(0.9, 1.0, 1.1)))

@@ -168,7 +168,12 @@ def _transcription_models(args):
     if not args.gate:
         return (*load_for_inference(_model_path(args.model)), None)
     from vui.model_gate import load_gate
+    from vui.transcribe import check_gate_for_one_speaker
     model, gate = load_gate(args.gate)
+    try:
+        check_gate_for_one_speaker(gate, args.one_speaker)
+    except ValueError as error:
+        raise SystemExit(f"{args.gate}: {error} (--one-speaker)") from None
     return model, feature_config_of(model), gate
 
 

@@ -30,9 +30,11 @@ def transcribe_files(model, feature_config, paths, decoder="greedy", warp_search
     with `one_speaker` the files are taken as one talker's and share the warp that suits
     them all (vui.warp_search measured that per speaker is the better choice).
     `gate` (a vui.model_gate.ModelGate) sends each file, or with `one_speaker` all of them
-    together, to gate.robust when `model` is unsure of it (the dict gains "routed").
+    together (a gate calibrated per speaker only), to gate.robust when `model` is unsure of it
+    (the dict gains "routed").
     A file that cannot be read gives a dict with an "error" instead of stopping the others.
     """
+    check_gate_for_one_speaker(gate, one_speaker)
     main_decoder = as_decoder(decoder, model)
     rows, feats = _read_features(paths, feature_config)
     readable = sorted(feats)
@@ -50,6 +52,16 @@ def transcribe_files(model, feature_config, paths, decoder="greedy", warp_search
         if "seconds" in row:
             row["seconds"] = round(row["seconds"], 4)
     return rows
+
+
+def check_gate_for_one_speaker(gate, one_speaker):
+    """A gate calibrated per utterance has a threshold for one clip's score; a talker's pooled
+    score over many clips is steadier and sits elsewhere, so routing them together on it would
+    misuse the threshold."""
+    if gate is not None and one_speaker and gate.per == "utterance":
+        raise ValueError("the gate was calibrated per utterance: its threshold is for one file's "
+                         "score, not for one speaker's files together; calibrate it per speaker "
+                         "(vui evaluate --gate-per speaker --save-gate) or leave out one_speaker")
 
 
 def _read_features(paths, feature_config):
