@@ -183,6 +183,8 @@ def test_a_gate_saved_by_evaluate_serves_transcribe(trained_model, speech_corpus
     assert all(isinstance(r["routed"], bool) for r in gated)
     with pytest.raises(SystemExit, match="--model or --gate, not both"):
         cli.main(["transcribe", "--gate", str(gate_file), "--model", str(trained_model), *files])
-    gate_file.write_text(json.dumps(dict(saved, per="utterance")))
+    # The refusal comes before any model loads: these model paths do not exist.
+    gate_file.write_text(json.dumps(dict(saved, per="utterance", model="nowhere.keras",
+                                         robust_model="nowhere.keras")))
     with pytest.raises(SystemExit, match="gate.json: the gate was calibrated per utterance"):
         cli.main(["transcribe", "--gate", str(gate_file), "--one-speaker", *files])

@@ -129,9 +129,9 @@ def save_gate(gate, path, model_path, robust_path, calibrated_on=None):
     return record
 
 
-def load_gate(path):
-    """(the unaugmented model, its ModelGate) from a save_gate file; both models loaded."""
-    import train_utils
+def read_gate_file(path):
+    """The checked JSON record of a save_gate file, without loading its models, so a caller
+    can refuse a gate it cannot use before paying for two model loads."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no model gate file at {path}: write one with `vui evaluate "
@@ -144,9 +144,16 @@ def load_gate(path):
     if missing:
         raise ValueError(f"model gate file {path} lacks {missing}: expected the keys "
                          f"{list(GATE_FILE_KEYS)} (written by vui evaluate --save-gate)")
-    per = record.get("per", "speaker")
-    GateConfig(score=record["score"], per=per).validate()
+    record.setdefault("per", "speaker")
+    GateConfig(score=record["score"], per=record["per"]).validate()
+    return record
+
+
+def load_gate(path):
+    """(the unaugmented model, its ModelGate) from a save_gate file; both models loaded."""
+    import train_utils
+    record = read_gate_file(path)
     model = train_utils.load_model(record["model"])
     robust = train_utils.load_model(record["robust_model"])
     check_same_features(model, robust)
-    return model, ModelGate(robust, float(record["threshold"]), record["score"], per)
+    return model, ModelGate(robust, float(record["threshold"]), record["score"], record["per"])

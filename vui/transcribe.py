@@ -34,7 +34,7 @@ def transcribe_files(model, feature_config, paths, decoder="greedy", warp_search
     (the dict gains "routed").
     A file that cannot be read gives a dict with an "error" instead of stopping the others.
     """
-    check_gate_for_one_speaker(gate, one_speaker)
+    check_gate_for_one_speaker(gate.per if gate is not None else None, one_speaker)
     main_decoder = as_decoder(decoder, model)
     rows, feats = _read_features(paths, feature_config)
     readable = sorted(feats)
@@ -54,11 +54,11 @@ def transcribe_files(model, feature_config, paths, decoder="greedy", warp_search
     return rows
 
 
-def check_gate_for_one_speaker(gate, one_speaker):
+def check_gate_for_one_speaker(gate_per, one_speaker):
     """A gate calibrated per utterance has a threshold for one clip's score; a talker's pooled
     score over many clips is steadier and sits elsewhere, so routing them together on it would
     misuse the threshold."""
-    if gate is not None and one_speaker and gate.per == "utterance":
+    if one_speaker and gate_per == "utterance":
         raise ValueError("the gate was calibrated per utterance: its threshold is for one file's "
                          "score, not for one speaker's files together; calibrate it per speaker "
                          "(vui evaluate --gate-per speaker --save-gate) or leave out one_speaker")
