@@ -169,8 +169,9 @@ def _transcription_models(args):
         return (*load_for_inference(_model_path(args.model)), None)
     from vui.model_gate import load_gate, read_gate_file
     from vui.transcribe import check_gate_for_one_speaker
+    gate_per = read_gate_file(args.gate)["per"]
     try:
-        check_gate_for_one_speaker(read_gate_file(args.gate)["per"], args.one_speaker)
+        check_gate_for_one_speaker(gate_per, args.one_speaker)
     except ValueError as error:
         raise SystemExit(f"{args.gate}: {error} (--one-speaker)") from None
     model, gate = load_gate(args.gate)
