@@ -167,14 +167,14 @@ def _transcription_models(args):
                          "the model it was set with, which its file names")
     if not args.gate:
         return (*load_for_inference(_model_path(args.model)), None)
-    from vui.model_gate import load_gate, read_gate_file
+    from vui.model_gate import gate_from_record, read_gate_file
     from vui.transcribe import check_gate_for_one_speaker
-    gate_per = read_gate_file(args.gate)["per"]
+    record = read_gate_file(args.gate)
     try:
-        check_gate_for_one_speaker(gate_per, args.one_speaker)
+        check_gate_for_one_speaker(record["per"], args.one_speaker)
     except ValueError as error:
         raise SystemExit(f"{args.gate}: {error} (--one-speaker)") from None
-    model, gate = load_gate(args.gate)
+    model, gate = gate_from_record(record)
     return model, feature_config_of(model), gate
 
 

@@ -151,8 +151,12 @@ def read_gate_file(path):
 
 def load_gate(path):
     """(the unaugmented model, its ModelGate) from a save_gate file; both models loaded."""
+    return gate_from_record(read_gate_file(path))
+
+
+def gate_from_record(record):
+    """load_gate for a record read_gate_file already checked, so it is read only once."""
     import train_utils
-    record = read_gate_file(path)
     model = train_utils.load_model(record["model"])
     robust = train_utils.load_model(record["robust_model"])
     check_same_features(model, robust)
