@@ -23,6 +23,9 @@ new options say: give another --results-root to measure another budget or corpus
 
 Real run (2 x (corpus 3-5 min + variants ~3.5 min + 3 x (budget + ~1 min)), ~60 min at 6 min):
   .venv/bin/python benchmarks/bench_holdout.py --families slt espeak --minutes 6
+Run-to-run spread (the same corpus, training seeded apart; one results root per seed):
+  .venv/bin/python benchmarks/bench_holdout.py --families rms --conditions none --minutes 14 \
+      --train-seed 1 --results-root results/holdout-rms14-seed1 --out /tmp/seed1.md
 A second learning-rate cycle on finished runs (each row starts from the same row's model there):
   .venv/bin/python benchmarks/bench_holdout.py --families slt --conditions voices+warp \
       --features spec --n-variants 2 --minutes 115 --learning-rate 1e-3 \
@@ -73,6 +76,11 @@ class HoldoutConfig:
     features: tuple = ("mfcc26",)      # vui.demo.FEATURE_CHOICES keys (the demo's: mfcc26)
     init_from: str | None = None       # a results root whose finished models each run starts from
     learning_rate: float | None = None  # the cosine's peak; None: the demo's
+    train_seed: int | None = None      # weights, batch order, variants; None: `seed` (corpus)
+
+    @property
+    def training_seed(self):
+        return self.seed if self.train_seed is None else self.train_seed
 
 
 def build_corpus(family, cfg):
@@ -105,7 +113,7 @@ def run_condition(gen, family, features, condition, cfg):
     builder = M.presets.demo()
     start = time.perf_counter()  # variants already on disk: only a check of each file
     augment = training_augmenter(gen, preset=condition, n_variants=cfg.n_variants,
-                                 workers=cfg.workers, seed=cfg.seed)
+                                 workers=cfg.workers, seed=cfg.training_seed)
     variants_s = time.perf_counter() - start if augment is not None else 0.0
     model_path = R.run_paths(T.model_name(gen, builder, augment), results_dir)[1]
     row_path = os.path.join(results_dir, ROW_FILE)
@@ -121,7 +129,7 @@ def run_condition(gen, family, features, condition, cfg):
     print(f"[holdout] {family}/{condition}: training {cfg.minutes:g} min "
           f"(at most {epochs} epochs)" + (f", starting from {initial}" if initial else ""))
     demo.train(gen, builder, minutes=cfg.minutes, epochs=epochs, results_dir=results_dir,
-               augment=augment, seed=cfg.seed, initial_weights=initial,
+               augment=augment, seed=cfg.training_seed, initial_weights=initial,
                learning_rate=cfg.learning_rate or demo.DEMO_LEARNING_RATE)
     model = T.load_model(str(model_path))
     record = model.vui_record
@@ -344,7 +352,12 @@ def parse_args(argv=None):
     p.add_argument("--data-root", default="data")
     p.add_argument("--results-root", default="results/holdout")
     p.add_argument("--out", default="docs/holdout.md")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="the corpus's seed (sentences, voices); also training's by default")
+    p.add_argument("--train-seed", type=int, default=None,
+                   help="training's own seed (initial weights, batch order, augmentation "
+                        "variants) on the same corpus: run-to-run spread; give each its own "
+                        "--results-root")
     p.add_argument("--init-from", default=None, metavar="RESULTS_ROOT",
                    help="start each model from the finished one of the same family, features "
                         "and condition under this results root (a second learning-rate cycle)")
@@ -373,7 +386,8 @@ def parse_args(argv=None):
         return a
     return HoldoutConfig(tuple(a.families), tuple(a.conditions), a.minutes, a.epochs,
                          a.n_variants, a.workers, a.data_root, a.results_root, a.out, corpus,
-                         a.seed, tuple(a.features), a.init_from, a.learning_rate)
+                         a.seed, tuple(a.features), a.init_from, a.learning_rate,
+                         a.train_seed)
 
 
 def main(argv=None):

@@ -141,16 +141,17 @@ def test_evaluate_with_a_robust_model_reports_the_gate(trained_model, speech_cor
     for index in ("train_corpus.json", "valid_corpus.json", "test_corpus.json"):
         write_index(corpus / index, entries)
     cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus)])
-    plain = capsys.readouterr().out.splitlines()[0]
+    plain, interval = capsys.readouterr().out.splitlines()[:2]
+    assert interval.startswith("95% interval over 2 speakers (bootstrap): CER ")
     cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
               "--robust-model", str(trained_model)])
-    gated, gate_line = capsys.readouterr().out.splitlines()[:2]
+    gated, _, gate_line = capsys.readouterr().out.splitlines()[:3]
     assert gated.split("(")[0] == plain.split("(")[0]          # the same CER and WER
     assert gate_line.startswith("gate: threshold ") and "(set on test, per speaker)" in gate_line
     assert "3 of 6 utterances, 1 of 2 speakers, decoded by " in gate_line   # the lower one
     cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
               "--robust-model", str(trained_model), "--gate-per", "utterance"])
-    gated, gate_line = capsys.readouterr().out.splitlines()[:2]
+    gated, _, gate_line = capsys.readouterr().out.splitlines()[:3]
     assert gated.split("(")[0] == plain.split("(")[0] and "per utterance" in gate_line
     assert "1 of 6 utterances" in gate_line   # the 5% quantile of 6: only the lowest is below
     with pytest.raises(SystemExit, match="--calibrate-on validation is --partition too"):

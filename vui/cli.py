@@ -100,6 +100,7 @@ def cmd_evaluate(args, _):
                         warp_search=args.warp_search, gate=gate)
     print(f"{args.partition}: CER {result.cer:.2%}  WER {result.wer:.2%}  ({result.utterances} "
           f"utterances, decoder {result.decoder}, real-time factor {result.real_time_factor:.4f})")
+    print(_interval_line(result))
     if gate is not None:
         speakers = gen.speakers(args.partition)[:result.utterances]
         routed = {s for s, r in zip(speakers, result.gate_routed) if r}
@@ -108,6 +109,16 @@ def cmd_evaluate(args, _):
               f"{len(routed)} of {len(set(speakers))} speakers, decoded by {args.robust_model}")
     if args.save_gate:
         _save_gate(gate, gen, args)
+
+
+def _interval_line(result):
+    """The 95% speaker-bootstrap intervals, or why there are none (a single speaker)."""
+    n = len(set(result.speakers))
+    if n < 2:
+        return f"(no confidence interval: {n} speaker; it resamples speakers)"
+    cer, wer = result.interval("char"), result.interval("word")
+    return (f"95% interval over {n} speakers (bootstrap): CER {cer[0]:.2%}-{cer[1]:.2%}  "
+            f"WER {wer[0]:.2%}-{wer[1]:.2%}")
 
 
 def _save_gate(gate, gen, args):

@@ -28,10 +28,24 @@ class Evaluation:
     hypotheses: list = field(default_factory=list, repr=False)
     warp_alphas: list = field(default=None, repr=False)   # per utterance, with a warp search
     gate_routed: list = field(default=None, repr=False)   # per utterance, with a model gate
+    speakers: list = field(default=None, repr=False)      # per utterance
 
     @property
     def real_time_factor(self):
         return self.seconds / max(self.audio_seconds, 1e-9)
+
+    def interval(self, unit="char", baseline=None, **options):
+        """95% bootstrap interval over speakers for the CER (unit "char") or WER ("word"), or
+        with `baseline` (another Evaluation of the same utterances) for this one's rate minus
+        the baseline's: vui.metrics.speaker_interval."""
+        from vui.metrics import speaker_interval
+        if baseline is not None and baseline.references != self.references:
+            raise ValueError("Evaluation.interval: the baseline evaluated other utterances "
+                             f"({baseline.utterances} against {self.utterances}, or other "
+                             "references); compare evaluations of one partition")
+        return speaker_interval(self.references, self.hypotheses, self.speakers, unit=unit,
+                                baseline=None if baseline is None else baseline.hypotheses,
+                                **options)
 
 
 def as_decoder(decoder, model=None):
@@ -136,7 +150,8 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     return Evaluation(cer=cer, wer=wer, utterances=n, audio_seconds=float(np.sum(durations[:n])),
                       seconds=seconds, decoder=decoder.name, references=references,
                       hypotheses=hypotheses, warp_alphas=alphas,
-                      gate_routed=None if routed is None else routed.tolist())
+                      gate_routed=None if routed is None else routed.tolist(),
+                      speakers=list(speakers))
 
 
 def robust_decoder(name, decoder, robust):
