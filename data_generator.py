@@ -222,6 +222,17 @@ class AudioGeneratorCached:
                    raw=cfg["kind"] == "raw", utterance_mean=cfg.get("utterance_mean", False),
                    **kwargs)
 
+    @classmethod
+    def for_corpus(cls, feature_config, corpus_root, test_index=None, **kwargs):
+        """for_features over a corpus directory's train and valid indexes, and `test_index`
+        (any index: a held-out family's, LibriSpeech's) as the test partition when given."""
+        gen = cls.for_features(feature_config, **kwargs)
+        gen.load_train_data(os.path.join(corpus_root, "train_corpus.json"))
+        gen.load_validation_data(os.path.join(corpus_root, "valid_corpus.json"))
+        if test_index is not None:
+            gen.load_test_data(os.fspath(test_index))
+        return gen
+
     @property
     def input_dim(self):
         return self.feature_config.feature_dim

@@ -86,10 +86,8 @@ def model_data(model_path, corpus, eval_index, max_utterances):
     import train_utils as T
     from vui.inference import normalized_features, predict_probabilities
     model = T.load_model(str(model_path))
-    gen = DG.AudioGeneratorCached.for_features(model.vui_record["feature_config"])
-    gen.load_train_data(str(Path(corpus) / "train_corpus.json"))
-    gen.load_validation_data(str(Path(corpus) / "valid_corpus.json"))
-    gen.load_test_data(str(eval_index))
+    gen = DG.AudioGeneratorCached.for_corpus(model.vui_record["feature_config"], corpus,
+                                             eval_index)
     out, acoustic_seconds = {}, 0.0
     for part in ("validation", "test"):
         paths, durations, texts = gen.partition_data(part)

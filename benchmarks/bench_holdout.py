@@ -54,8 +54,8 @@ DEFAULT_CONDITIONS = ("none", "specaugment", "default")
 DEFAULT_MINUTES = 6.0
 ROW_FILE = "row.json"
 TABLE_START, TABLE_END = "<!-- holdout-table:start -->", "<!-- holdout-table:end -->"
-COLUMNS = ("family", "features", "augmentation", "valid CER", "valid WER", "held-out CER",
-           "held-out WER", "valid CER, warp search", "held-out CER, warp search",
+COLUMNS = ("family", "features", "augmentation", "valid CER", "valid WER",
+           "held-out CER (95% interval)", "held-out WER", "valid CER, warp search", "held-out CER, warp search",
            "held-out WER, warp search", "epochs", "train s", "s/epoch", "variants s")
 WARP_KEYS = ("valid_cer_warp", "valid_wer_warp", "heldout_cer_warp", "heldout_wer_warp")
 
@@ -140,6 +140,7 @@ def run_condition(gen, family, features, condition, cfg):
     row = {"family": family, "features": features, "augmentation": condition,
            "valid_cer": valid[0], "valid_wer": valid[1],
            "heldout_cer": held.cer, "heldout_wer": held.wer,
+           "heldout_cer_interval": held.interval("char"),
            "epochs": len(times), "train_s": sum(times),
            "s_per_epoch": R.steady_epoch_seconds(times), "variants_s": variants_s,
            "train_utterances": len(gen.train_audio_paths),
@@ -208,13 +209,19 @@ def markdown_table(rows):
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in rows:
         cells = (r["family"], r.get("features", "spec"), r["augmentation"],
-                 pct(r["valid_cer"]), pct(r["valid_wer"]), pct(r["heldout_cer"]),
+                 pct(r["valid_cer"]), pct(r["valid_wer"]), pct(r["heldout_cer"]) + _span(r),
                  pct(r["heldout_wer"]), *(pct(r[k]) if k in r else "-" for k in
                                            ("valid_cer_warp", "heldout_cer_warp", "heldout_wer_warp")),
                  str(r["epochs"]), f"{r['train_s']:.0f}",
                  f"{r['s_per_epoch']:.1f}", f"{r['variants_s']:.0f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _span(row):
+    """The held-out CER's 95% speaker-bootstrap interval, where the row has one."""
+    low_high = row.get("heldout_cer_interval")
+    return f" ({100 * low_high[0]:.1f}-{100 * low_high[1]:.1f})" if low_high else ""
 
 
 def overhead_lines(rows):

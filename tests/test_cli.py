@@ -189,3 +189,31 @@ def test_a_gate_saved_by_evaluate_serves_transcribe(trained_model, speech_corpus
                                          robust_model="nowhere.keras")))
     with pytest.raises(SystemExit, match="gate.json: the gate was calibrated per utterance"):
         cli.main(["transcribe", "--gate", str(gate_file), "--one-speaker", *files])
+
+
+def test_bench_paired_finds_no_difference_between_a_model_and_itself(trained_model, speech_corpus,
+                                                                     tmp_path, capsys):
+    """benchmarks/bench_paired.py end to end: the second row's paired difference is exactly 0."""
+    import importlib.util
+    from conftest import write_index
+    spec = importlib.util.spec_from_file_location(
+        "bench_paired", Path(__file__).resolve().parents[1] / "benchmarks" / "bench_paired.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    entries = [dict(e, speaker="abc"[i % 3]) for i, e in enumerate(speech_corpus["entries"])]
+    for index in ("train_corpus.json", "valid_corpus.json", "test_corpus.json"):
+        write_index(corpus / index, entries)
+    out = tmp_path / "paired.json"
+    assert bench.main(["--models", str(trained_model), str(trained_model), "--corpus",
+                       str(corpus), "--out", str(out)]) == 0
+    first, second = json.loads(out.read_text())
+    assert first["speakers"] == 3 and first["utterances"] == len(entries)
+    assert first["cer_interval"][0] <= first["cer"] <= first["cer_interval"][1]
+    assert second["cer"] == first["cer"] and second["cer_difference"] == 0.0
+    assert second["cer_difference_interval"] == [0.0, 0.0]
+    table = capsys.readouterr().out
+    assert "| +0.0 | 0.0 to 0.0 |" in table and "3 speakers" in table
+    with pytest.raises(SystemExit):
+        bench.main(["--models", str(tmp_path / "missing.keras"), "--corpus", str(corpus)])

@@ -101,3 +101,4 @@ def test_evaluation_interval_compares_only_the_same_utterances():
     other = evaluation(["the cat", "a dog"], ["the cat", "a dog"], list("xy"))
     with pytest.raises(ValueError, match="baseline evaluated other utterances"):
         a.interval(baseline=other)
+    assert evaluation(["the cat", "a dog"], ["the cat", "a dig"], ["x", "x"]).interval() is None

@@ -114,9 +114,9 @@ def cmd_evaluate(args, _):
 def _interval_line(result):
     """The 95% speaker-bootstrap intervals, or why there are none (a single speaker)."""
     n = len(set(result.speakers))
-    if n < 2:
-        return f"(no confidence interval: {n} speaker; it resamples speakers)"
     cer, wer = result.interval("char"), result.interval("word")
+    if cer is None:
+        return f"(no confidence interval: {n} speaker; it resamples speakers)"
     return (f"95% interval over {n} speakers (bootstrap): CER {cer[0]:.2%}-{cer[1]:.2%}  "
             f"WER {wer[0]:.2%}-{wer[1]:.2%}")
 

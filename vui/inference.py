@@ -37,8 +37,11 @@ class Evaluation:
     def interval(self, unit="char", baseline=None, **options):
         """95% bootstrap interval over speakers for the CER (unit "char") or WER ("word"), or
         with `baseline` (another Evaluation of the same utterances) for this one's rate minus
-        the baseline's: vui.metrics.speaker_interval."""
+        the baseline's: vui.metrics.speaker_interval. None with fewer than 2 speakers, where
+        there is nothing to resample."""
         from vui.metrics import speaker_interval
+        if len(set(self.speakers or ())) < 2:
+            return None
         if baseline is not None and baseline.references != self.references:
             raise ValueError("Evaluation.interval: the baseline evaluated other utterances "
                              f"({baseline.utterances} against {self.utterances}, or other "

@@ -1,0 +1,116 @@
+"""Are two models really different on a partition? CER/WER with 95% speaker-bootstrap intervals,
+and each model's paired difference from the first, on the same utterances.
+
+The tables in docs/holdout.md compare one run per cell on 20 held-out speakers; this says which
+of their gaps the test set alone can tell apart (vui.metrics.speaker_interval: speakers are
+resampled, as one talker's utterances fail together). It does not measure training noise: for
+that, train again with another seed (bench_holdout.py --train-seed) and compare the runs here.
+
+  .venv/bin/python benchmarks/bench_paired.py --corpus data/holdout-awb \
+      --eval-index data/holdout-awb/holdout_corpus.json \
+      --models results/holdout-awb-spec135/awb-spec-voices+warp/M.keras \
+               results/holdout-awb-warm/awb-spec-voices+warp/M.keras
+"""
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from vui import atomic  # noqa: E402  (after the sys.path line)
+
+PARTITIONS = ("test", "validation")
+COLUMNS = ("model (its directory)", "CER", "95% interval", "WER", "95% interval", "CER - first", "95% interval",
+           "WER - first", "95% interval")
+
+
+def evaluate_models(model_paths, corpus, eval_index, partition, decoder, warp_search):
+    """One vui.inference.Evaluation per model, each over the same utterances."""
+    import data_generator as DG
+    import train_utils as T
+    evaluations = []
+    for path in model_paths:
+        model = T.load_model(str(path))
+        gen = DG.AudioGeneratorCached.for_corpus(model.vui_record["feature_config"], corpus,
+                                                 eval_index)
+        evaluations.append(T.evaluate(model, gen, partition, decoder=decoder, verbose=1,
+                                      warp_search=warp_search or None))
+    return evaluations
+
+
+def rows(model_paths, evaluations):
+    """Per model: rates, their intervals, and the paired differences from the first model."""
+    first = evaluations[0]
+    out = []
+    for path, ev in zip(model_paths, evaluations):
+        row = {"model": os.path.relpath(Path(path).parent), "cer": ev.cer, "wer": ev.wer,
+               "cer_interval": ev.interval("char"), "wer_interval": ev.interval("word"),
+               "speakers": len(set(ev.speakers)), "utterances": ev.utterances}
+        if ev is not first:
+            row.update(cer_difference=ev.cer - first.cer, wer_difference=ev.wer - first.wer,
+                       cer_difference_interval=ev.interval("char", baseline=first),
+                       wer_difference_interval=ev.interval("word", baseline=first))
+        out.append(row)
+    return out
+
+
+def markdown_table(table):
+    def pct(x):
+        return f"{100 * x:.1f}%"
+
+    def span(pair):
+        return "-" if pair is None else f"{100 * pair[0]:.1f} to {100 * pair[1]:.1f}"
+
+    def signed(x):
+        return f"{100 * x:+.1f}"
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for r in table:
+        cells = [r["model"], pct(r["cer"]), span(r["cer_interval"]), pct(r["wer"]),
+                 span(r["wer_interval"])]
+        if "cer_difference" in r:
+            cells += [signed(r["cer_difference"]), span(r["cer_difference_interval"]),
+                      signed(r["wer_difference"]), span(r["wer_difference_interval"])]
+        else:
+            cells += ["", "", "", ""]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", nargs="+", required=True, metavar="KERAS",
+                   help="saved models; differences are taken from the first")
+    p.add_argument("--corpus", required=True, help="corpus directory (train/valid indexes)")
+    p.add_argument("--eval-index", default=None,
+                   help="index evaluated as the test partition (default: the corpus's test)")
+    p.add_argument("--partition", default="test", choices=PARTITIONS)
+    p.add_argument("--decoder", default="greedy", choices=("greedy", "beam"))
+    p.add_argument("--warp-search", action="store_true")
+    p.add_argument("--out", default=None, help="also write the rows as JSON here")
+    a = p.parse_args(argv)
+    for path in a.models:
+        if not os.path.isfile(path):
+            p.error(f"--models: no saved model {path}")
+    a.eval_index = a.eval_index or os.path.join(a.corpus, "test_corpus.json")
+    return a
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    evaluations = evaluate_models(a.models, a.corpus, a.eval_index, a.partition, a.decoder,
+                                  a.warp_search)
+    table = rows(a.models, evaluations)
+    print(f"{a.partition} ({a.eval_index if a.partition == 'test' else a.corpus}), "
+          f"{a.decoder}{' + warp search' if a.warp_search else ''}, "
+          f"{table[0]['utterances']} utterances of {table[0]['speakers']} speakers; "
+          "intervals: 95%, speakers resampled (points)")
+    print(markdown_table(table))
+    if a.out:
+        atomic.write_text(a.out, json.dumps(table, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
