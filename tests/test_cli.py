@@ -51,6 +51,18 @@ def train_tiny(index, base, name_suffix, evaluate_after=True, **features):
     return R.run_paths(name, base / "results")[1]
 
 
+def corpus_with_speakers(speech_corpus, tmp_path, speakers):
+    """The test corpus as train, valid and test, its utterances dealt to `speakers` in turn."""
+    from conftest import write_index
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    entries = [dict(e, speaker=speakers[i % len(speakers)])
+               for i, e in enumerate(speech_corpus["entries"])]
+    for index in ("train_corpus.json", "valid_corpus.json", "test_corpus.json"):
+        write_index(corpus / index, entries)
+    return corpus
+
+
 @pytest.fixture(scope="module")
 def trained_model(speech_corpus, tmp_path_factory):
     return train_tiny(speech_corpus["index"], tmp_path_factory.mktemp("cli"), "CLI")
@@ -134,12 +146,7 @@ def test_a_mean_normalised_model_is_served_its_own_features(speech_corpus, tmp_p
 def test_evaluate_with_a_robust_model_reports_the_gate(trained_model, speech_corpus, tmp_path, capsys):
     """`vui evaluate --robust-model`: the gate calibrated on the other partition; with the
     model as its own robust model the error rates cannot change, whoever is routed."""
-    from conftest import write_index
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    entries = [dict(e, speaker="ab"[i % 2]) for i, e in enumerate(speech_corpus["entries"])]
-    for index in ("train_corpus.json", "valid_corpus.json", "test_corpus.json"):
-        write_index(corpus / index, entries)
+    corpus = corpus_with_speakers(speech_corpus, tmp_path, "ab")
     cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus)])
     plain, interval = capsys.readouterr().out.splitlines()[:2]
     assert interval.startswith("95% interval over 2 speakers (bootstrap): CER ")
@@ -160,12 +167,7 @@ def test_evaluate_with_a_robust_model_reports_the_gate(trained_model, speech_cor
 
 
 def test_a_gate_saved_by_evaluate_serves_transcribe(trained_model, speech_corpus, tmp_path, capsys):
-    from conftest import write_index
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    entries = [dict(e, speaker="ab"[i % 2]) for i, e in enumerate(speech_corpus["entries"])]
-    for index in ("train_corpus.json", "valid_corpus.json", "test_corpus.json"):
-        write_index(corpus / index, entries)
+    corpus = corpus_with_speakers(speech_corpus, tmp_path, "ab")
     gate_file = tmp_path / "gate.json"
     with pytest.raises(SystemExit, match="--save-gate needs --robust-model"):
         cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
@@ -195,21 +197,16 @@ def test_bench_paired_finds_no_difference_between_a_model_and_itself(trained_mod
                                                                      tmp_path, capsys):
     """benchmarks/bench_paired.py end to end: the second row's paired difference is exactly 0."""
     import importlib.util
-    from conftest import write_index
     spec = importlib.util.spec_from_file_location(
         "bench_paired", Path(__file__).resolve().parents[1] / "benchmarks" / "bench_paired.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    entries = [dict(e, speaker="abc"[i % 3]) for i, e in enumerate(speech_corpus["entries"])]
-    for index in ("train_corpus.json", "valid_corpus.json", "test_corpus.json"):
-        write_index(corpus / index, entries)
+    corpus = corpus_with_speakers(speech_corpus, tmp_path, "abc")
     out = tmp_path / "paired.json"
     assert bench.main(["--models", str(trained_model), str(trained_model), "--corpus",
                        str(corpus), "--out", str(out)]) == 0
     first, second = json.loads(out.read_text())
-    assert first["speakers"] == 3 and first["utterances"] == len(entries)
+    assert first["speakers"] == 3 and first["utterances"] == len(speech_corpus["entries"])
     assert first["cer_interval"][0] <= first["cer"] <= first["cer_interval"][1]
     assert second["cer"] == first["cer"] and second["cer_difference"] == 0.0
     assert second["cer_difference_interval"] == [0.0, 0.0]
