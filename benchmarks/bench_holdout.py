@@ -55,8 +55,9 @@ DEFAULT_MINUTES = 6.0
 ROW_FILE = "row.json"
 TABLE_START, TABLE_END = "<!-- holdout-table:start -->", "<!-- holdout-table:end -->"
 COLUMNS = ("family", "features", "augmentation", "valid CER", "valid WER",
-           "held-out CER (95% interval)", "held-out WER", "valid CER, warp search", "held-out CER, warp search",
-           "held-out WER, warp search", "epochs", "train s", "s/epoch", "variants s")
+           "held-out CER (95% interval)", "held-out WER", "valid CER, warp search",
+           "held-out CER, warp search", "held-out WER, warp search", "epochs", "train s",
+           "s/epoch", "variants s")
 WARP_KEYS = ("valid_cer_warp", "valid_wer_warp", "heldout_cer_warp", "heldout_wer_warp")
 
 

@@ -6,8 +6,13 @@ jiwer does the edit-distance work; this module only normalises both sides with t
 the inputs, so that a mismatch in lengths is an error instead of a silently truncated score.
 """
 import jiwer
+import numpy as np
 
 from char_map import normalize_text
+
+ERROR_UNITS = {"char": jiwer.process_characters, "word": jiwer.process_words}
+INTERVAL_CONFIDENCE = 0.95     # speaker_interval's default level
+INTERVAL_RESAMPLES = 2000      # bootstrap resamples: the ends vary by ~0.1 point (s.d.) with the seed
 
 
 def _check_pairs(references, hypotheses):
@@ -65,7 +70,6 @@ def utterance_errors(references, hypotheses, unit="char"):
     """Per utterance, (edits, reference length) as two int arrays, in characters or words:
     the parts whose sums give cer_wer's corpus-level rate (edits.sum() / lengths.sum()), kept
     apart so that a rate can be resampled (speaker_interval) or broken down."""
-    import numpy as np
     references, hypotheses = _check_pairs(references, hypotheses)
     if unit not in ERROR_UNITS:
         raise ValueError(f"unit={unit!r}: expected one of {sorted(ERROR_UNITS)}")
@@ -83,11 +87,6 @@ def _chunk_edits(chunk):
     return chunk.ref_end_idx - chunk.ref_start_idx    # substitute, delete
 
 
-ERROR_UNITS = {"char": jiwer.process_characters, "word": jiwer.process_words}
-INTERVAL_CONFIDENCE = 0.95
-INTERVAL_RESAMPLES = 2000
-
-
 def speaker_interval(references, hypotheses, speakers, unit="char", baseline=None,
                      confidence=INTERVAL_CONFIDENCE, n_resamples=INTERVAL_RESAMPLES, seed=0):
     """A bootstrap confidence interval (low, high) for the corpus-level error rate, or, with
@@ -100,7 +99,6 @@ def speaker_interval(references, hypotheses, speakers, unit="char", baseline=Non
     much tighter than either interval. scipy.stats.bootstrap does the resampling (percentile
     method); this only sums each speaker's edits and reference lengths.
     """
-    import numpy as np
     from scipy.stats import bootstrap
     if speakers is None:
         raise ValueError("speaker_interval needs the speaker of each utterance; got None "
