@@ -96,7 +96,7 @@ def speaker_interval(references, hypotheses, speakers, unit="char", baseline=Non
     Speakers, not utterances, are resampled: one talker's utterances fail together (an
     unseen voice is one draw, however many sentences it reads), so an utterance bootstrap
     would be too narrow. Paired over the same speakers, a difference between two systems is
-    much tighter than either interval. scipy.stats.bootstrap does the resampling (percentile
+    usually much tighter than either interval (their errors move together). scipy.stats.bootstrap does the resampling (percentile
     method); this only sums each speaker's edits and reference lengths.
     """
     from scipy.stats import bootstrap
