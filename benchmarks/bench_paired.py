@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vui import atomic  # noqa: E402  (after the sys.path line)
 
 PARTITIONS = ("test", "validation")
-COLUMNS = ("model (its directory)", "CER", "95% interval", "WER", "95% interval", "CER - first", "95% interval",
-           "WER - first", "95% interval")
+COLUMNS = ("model (its directory)", "CER", "95% interval", "WER", "95% interval",
+           "CER - first", "95% interval", "WER - first", "95% interval")
 
 
 def evaluate_models(model_paths, corpus, eval_index, partition, decoder, warp_search):

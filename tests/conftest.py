@@ -42,6 +42,17 @@ def speak(text, path, sample_rate=16000, voice="en-us", speed=175):
     return len(audio) / sample_rate
 
 
+def load_benchmark(name):
+    """A script of benchmarks/ (not a package) imported as a module, so tests can call it."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def write_index(path, entries):
     """Write a JSON-lines index: one {"key", "duration", "text", ...} object a line."""
     with open(path, "w", encoding="utf-8") as f:

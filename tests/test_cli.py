@@ -196,11 +196,8 @@ def test_a_gate_saved_by_evaluate_serves_transcribe(trained_model, speech_corpus
 def test_bench_paired_finds_no_difference_between_a_model_and_itself(trained_model, speech_corpus,
                                                                      tmp_path, capsys):
     """benchmarks/bench_paired.py end to end: the second row's paired difference is exactly 0."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        "bench_paired", Path(__file__).resolve().parents[1] / "benchmarks" / "bench_paired.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    from conftest import load_benchmark
+    bench = load_benchmark("bench_paired")
     corpus = corpus_with_speakers(speech_corpus, tmp_path, "abc")
     out = tmp_path / "paired.json"
     assert bench.main(["--models", str(trained_model), str(trained_model), "--corpus",

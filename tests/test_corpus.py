@@ -140,13 +140,9 @@ def test_report_summary_lists_each_skipped_file():
 
 
 def test_bench_families_groups_error_rates_by_the_index_family(tmp_path):
-    import importlib.util
     import json
-    from pathlib import Path
-    spec = importlib.util.spec_from_file_location(
-        "bench_families", Path(__file__).resolve().parents[1] / "benchmarks" / "bench_families.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    from conftest import load_benchmark
+    bench = load_benchmark("bench_families")
     index = tmp_path / "valid_corpus.json"
     entries = [{"key": k, "duration": 1.0, "text": "ab cd", "family": f, "engine": e, "voice": v}
                for k, f, e, v in (("a.wav", "slt", "flite", "slt"),

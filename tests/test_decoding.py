@@ -222,12 +222,8 @@ def test_seen_word_errors_attributes_errors_to_seen_and_unseen_words():
 
 
 def test_benchmark_synthesiser_and_row(lm_path):
-    import importlib.util
-    from pathlib import Path
-    spec = importlib.util.spec_from_file_location(
-        "bench_decoding", Path(__file__).resolve().parents[1] / "benchmarks" / "bench_decoding.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    from conftest import load_benchmark
+    bench = load_benchmark("bench_decoding")
     rng = np.random.default_rng(0)
     clean = [bench.synthesise(t, rng, confusion_rate=0.0) for t in LM_SENTENCES[:3]]
     assert all(p.shape[1] == NUM_CLASSES and np.allclose(p.sum(1), 1) for p in clean)

@@ -410,12 +410,8 @@ def test_models_module_is_backend_agnostic():
 
 
 def _bench_models():
-    import importlib.util
-    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_models.py"
-    spec = importlib.util.spec_from_file_location("bench_models", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from conftest import load_benchmark
+    return load_benchmark("bench_models")
 
 
 def test_forward_flops_count_every_matrix_product_at_its_own_frame_rate():

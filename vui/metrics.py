@@ -12,7 +12,7 @@ from char_map import normalize_text
 
 ERROR_UNITS = {"char": jiwer.process_characters, "word": jiwer.process_words}
 INTERVAL_CONFIDENCE = 0.95     # speaker_interval's default level
-INTERVAL_RESAMPLES = 2000      # bootstrap resamples: the ends vary by ~0.1 point (s.d.) with the seed
+INTERVAL_RESAMPLES = 2000      # the interval's ends vary by ~0.1 point (s.d.) with the seed
 
 
 def _check_pairs(references, hypotheses):
@@ -96,8 +96,9 @@ def speaker_interval(references, hypotheses, speakers, unit="char", baseline=Non
     Speakers, not utterances, are resampled: one talker's utterances fail together (an
     unseen voice is one draw, however many sentences it reads), so an utterance bootstrap
     would be too narrow. Paired over the same speakers, a difference between two systems is
-    usually much tighter than either interval (their errors move together). scipy.stats.bootstrap does the resampling (percentile
-    method); this only sums each speaker's edits and reference lengths.
+    usually much tighter than either interval (their errors move together).
+    scipy.stats.bootstrap does the resampling (percentile method); this only sums each
+    speaker's edits and reference lengths.
     """
     from scipy.stats import bootstrap
     if speakers is None:
