@@ -6,13 +6,15 @@ and the two behind the gate, on each partition of a leave-one-family-out corpus.
         --robust results/holdout-rms-spec120/rms-spec-voices+warp \\
         --corpus data/holdout-rms [--calibrate test] [--partitions valid holdout] \\
         [--quantile 0.05] [--per speaker|utterance] [--warp-search]
+        [--speaker-norm speaker|utterance]
 
 The threshold is set on the in-family `--calibrate` partition (default: test), so the valid
 and holdout figures come from utterances the gate never looked at. A model is a .keras file
 or a folder holding one (bench_holdout.py's results). `--warp-search` adds a row with each
 speaker warp-searched under the model the gate gave him (9x the time of the row above it).
 `--per utterance` routes (and calibrates on) each utterance alone, as `vui transcribe --gate`
-does with files whose speakers it does not know.
+does with files whose speakers it does not know. `--speaker-norm` adds rows with the routed
+speakers' features shifted to the training mean (vui.speaker_norm).
 One run prints one table.
 """
 import argparse
@@ -48,7 +50,7 @@ def generator_for(model, corpus, partition):
     return gen
 
 
-def partition_rows(model, robust, gate, corpus, partition, warp_search=False):
+def partition_rows(model, robust, gate, corpus, partition, warp_search=False, speaker_norm=None):
     import train_utils as T
     gen = generator_for(model, corpus, partition)
     n_speakers = len(set(gen.speakers("test")))
@@ -58,7 +60,13 @@ def partition_rows(model, robust, gate, corpus, partition, warp_search=False):
                        ("gate", lambda: T.evaluate(model, gen, "test", verbose=0, gate=gate)),
                        *([("gate + warp search", lambda: T.evaluate(
                            model, gen, "test", verbose=0, gate=gate, warp_search=True))]
-                         if warp_search else [])):
+                         if warp_search else []),
+                       *([(f"augmented model + {speaker_norm} norm", lambda: T.evaluate(
+                           robust, gen, "test", verbose=0, speaker_norm=speaker_norm)),
+                          (f"gate + {speaker_norm} norm", lambda: T.evaluate(
+                              model, gen, "test", verbose=0, gate=gate,
+                              speaker_norm=speaker_norm))]
+                         if speaker_norm else [])):
         result = run()
         routed = ""
         if result.gate_routed is not None:
@@ -84,6 +92,9 @@ def main(argv=None):
     parser.add_argument("--per", default="speaker", choices=PER_CHOICES)
     parser.add_argument("--warp-search", action="store_true",
                         help="also the gate with the warp search on both models")
+    parser.add_argument("--speaker-norm", default=None, choices=("speaker", "utterance"),
+                        help="also the augmented model and the gate with the routed speakers' "
+                             "features shifted to the training mean (vui.speaker_norm)")
     args = parser.parse_args(argv)
     if args.calibrate in args.partitions:
         parser.error(f"--calibrate {args.calibrate} is also in --partitions: the gate would be "
@@ -101,7 +112,7 @@ def main(argv=None):
           "|---|---|---|---|---|")
     for partition in args.partitions:
         for label, cer, wer, routed in partition_rows(model, robust, gate, args.corpus, partition,
-                                                      args.warp_search):
+                                                      args.warp_search, args.speaker_norm):
             print(f"| {partition} | {label} | {cer:.1%} | {wer:.1%} | {routed} |", flush=True)
     return 0
 

@@ -26,26 +26,32 @@ COLUMNS = ("model (its directory)", "CER", "95% interval", "WER", "95% interval"
            "CER - first", "95% interval", "WER - first", "95% interval")
 
 
-def evaluate_models(model_paths, corpus, eval_index, partition, decoder, warp_search):
-    """One vui.inference.Evaluation per model, each over the same utterances."""
+def evaluate_models(model_paths, corpus, eval_index, partition, decoder, warp_search,
+                    speaker_norm=None):
+    """([row label per evaluation], [vui.inference.Evaluation]), all over the same utterances:
+    one per model, and with `speaker_norm` ("speaker"/"utterance") a second per model with
+    its features speaker-normalised (vui.speaker_norm)."""
     import data_generator as DG
     import train_utils as T
-    evaluations = []
+    labels, evaluations = [], []
     for path in model_paths:
         model = T.load_model(str(path))
         gen = DG.AudioGeneratorCached.for_corpus(model.vui_record["feature_config"], corpus,
                                                  eval_index)
-        evaluations.append(T.evaluate(model, gen, partition, decoder=decoder, verbose=1,
-                                      warp_search=warp_search or None))
-    return evaluations
+        label = os.path.relpath(Path(path).parent)
+        for norm in (None, speaker_norm) if speaker_norm else (None,):
+            labels.append(label if norm is None else f"{label} + {norm} norm")
+            evaluations.append(T.evaluate(model, gen, partition, decoder=decoder, verbose=1,
+                                          warp_search=warp_search or None, speaker_norm=norm))
+    return labels, evaluations
 
 
-def rows(model_paths, evaluations):
-    """Per model: rates, their intervals, and the paired differences from the first model."""
+def rows(labels, evaluations):
+    """Per evaluation: rates, their intervals, and the paired differences from the first."""
     first = evaluations[0]
     out = []
-    for path, ev in zip(model_paths, evaluations):
-        row = {"model": os.path.relpath(Path(path).parent), "cer": ev.cer, "wer": ev.wer,
+    for label, ev in zip(labels, evaluations):
+        row = {"model": label, "cer": ev.cer, "wer": ev.wer,
                "cer_interval": ev.interval("char"), "wer_interval": ev.interval("word"),
                "speakers": len(set(ev.speakers)), "utterances": ev.utterances}
         if ev is not first:
@@ -88,6 +94,9 @@ def parse_args(argv=None):
     p.add_argument("--partition", default="test", choices=PARTITIONS)
     p.add_argument("--decoder", default="greedy", choices=("greedy", "beam"))
     p.add_argument("--warp-search", action="store_true")
+    p.add_argument("--speaker-norm", default=None, choices=("speaker", "utterance"),
+                   help="also each model with each speaker's (or utterance's) features "
+                        "shifted to the training mean (vui.speaker_norm)")
     p.add_argument("--out", default=None, help="also write the rows as JSON here")
     a = p.parse_args(argv)
     for path in a.models:
@@ -99,9 +108,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     a = parse_args(argv)
-    evaluations = evaluate_models(a.models, a.corpus, a.eval_index, a.partition, a.decoder,
-                                  a.warp_search)
-    table = rows(a.models, evaluations)
+    if a.speaker_norm and a.warp_search:
+        raise SystemExit("--speaker-norm and --warp-search together are not supported: pick one")
+    labels, evaluations = evaluate_models(a.models, a.corpus, a.eval_index, a.partition,
+                                          a.decoder, a.warp_search, a.speaker_norm)
+    table = rows(labels, evaluations)
     print(f"{a.partition} ({a.eval_index if a.partition == 'test' else a.corpus}), "
           f"{a.decoder}{' + warp search' if a.warp_search else ''}, "
           f"{table[0]['utterances']} utterances of {table[0]['speakers']} speakers; "

@@ -211,3 +211,32 @@ def test_bench_paired_finds_no_difference_between_a_model_and_itself(trained_mod
     assert "| +0.0 | 0.0 to 0.0 |" in table and "3 speakers" in table
     with pytest.raises(SystemExit):
         bench.main(["--models", str(tmp_path / "missing.keras"), "--corpus", str(corpus)])
+
+
+def test_evaluate_and_bench_paired_take_the_speaker_norm(trained_model, speech_corpus, tmp_path,
+                                                         capsys):
+    """`vui evaluate --speaker-norm` and bench_paired.py's paired row for it (vui.speaker_norm):
+    the shifted features are decoded, scored against the same references."""
+    import data_generator as DG
+    import train_utils as T
+    from conftest import load_benchmark
+    corpus = corpus_with_speakers(speech_corpus, tmp_path, "ab")
+    model = T.load_model(str(trained_model))
+    gen = DG.AudioGeneratorCached.for_corpus(model.vui_record["feature_config"], corpus)
+    expected = T.evaluate(model, gen, "validation", verbose=0, speaker_norm="speaker")
+    cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
+              "--speaker-norm", "speaker"])
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.startswith(f"validation: CER {expected.cer:.2%}  WER {expected.wer:.2%}")
+    with pytest.raises(SystemExit, match="--speaker-norm and --warp-search"):
+        cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
+                  "--speaker-norm", "speaker", "--warp-search"])
+    out = tmp_path / "paired.json"
+    assert load_benchmark("bench_paired").main(
+        ["--models", str(trained_model), "--corpus", str(corpus), "--partition", "validation",
+         "--speaker-norm", "utterance", "--out", str(out)]) == 0
+    plain, normed = json.loads(out.read_text())
+    assert normed["model"] == plain["model"] + " + utterance norm"
+    by_utterance = T.evaluate(model, gen, "validation", verbose=0, speaker_norm="utterance")
+    assert normed["cer"] == pytest.approx(by_utterance.cer)
+    assert normed["cer_difference"] == pytest.approx(by_utterance.cer - plain["cer"])

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
+from vui.speaker_norm import as_config, normalize_speakers
+
 PREDICT_BATCH = 32
 PAD_FRAMES_TO = 32          # pad batch lengths to a multiple of this: fewer distinct shapes to trace
 RULE = "-" * 80
@@ -113,7 +115,7 @@ def predict_probabilities(model, features, verbose=0):
 
 
 def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utterances=None,
-             verbose=1, warp_search=None, gate=None):
+             verbose=1, warp_search=None, gate=None, speaker_norm=None):
     """CER and WER (jiwer) of `decoder` over a whole partition (or its first `max_utterances`).
 
     `warp_search` (a vui.warp_search.WarpSearchConfig, or True for its defaults) decodes each
@@ -123,8 +125,15 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     gate.robust, an augmented model, instead; with `warp_search` too, each speaker is
     warp-searched under the model the gate gave him; with "beam_lm", the routed speakers are
     decoded with the augmented model's own tuned LM weights when its record has them.
+    `speaker_norm` (a vui.speaker_norm.SpeakerNormConfig, True, "speaker" or "utterance")
+    shifts each speaker's features to the training mean before decoding; with `gate`, only
+    the routed speakers' (the kept ones are, by the gate's test, like the training voices).
     """
     from vui.metrics import cer_wer
+    speaker_norm = as_config(speaker_norm)
+    if speaker_norm is not None and warp_search:
+        raise ValueError("speaker_norm and warp_search together: choose one test-time "
+                         "adaptation (their combination is not measured)")
     if gate is not None:
         from vui.model_gate import check_same_features
         check_same_features(model, gate.robust)
@@ -138,10 +147,12 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     start = time.perf_counter()
     routed = None
     if gate is None:
+        if speaker_norm is not None:
+            features = normalize_speakers(features, speakers, speaker_norm)
         probs, alphas = _probabilities(model, audio_gen, features, speakers, warp_search, verbose)
     else:
         probs, alphas, routed = _gated(model, audio_gen, partition, features, speakers, gate,
-                                       warp_search, verbose)
+                                       warp_search, verbose, speaker_norm)
     decoders = [decoder] * n if routed is None else \
         _side_decoders(decoder_name, decoder, gate.robust, routed)
     hypotheses = [d.decode(p) for d, p in tqdm(list(zip(decoders, probs)),
@@ -184,16 +195,22 @@ def _probabilities(model, audio_gen, features, speakers, warp_search, verbose, k
                                      stats["std"], config, speakers, verbose, known)
 
 
-def _gated(model, audio_gen, partition, features, speakers, gate, warp_search, verbose):
+def _gated(model, audio_gen, partition, features, speakers, gate, warp_search, verbose,
+           speaker_norm=None):
     """(probs, warp factors or None, routing mask). The gate reads `model`'s unwarped output,
     as on the partition its threshold was set on; then each side is decoded by its own model
-    (the augmented one sees its own normalisation), warp-searched when asked."""
+    (the augmented one sees its own normalisation, speaker-normalised when asked),
+    warp-searched when asked."""
     probs = predict_probabilities(model, features, verbose=verbose)
     routed = gate.routed(probs, speakers)
     alphas = [1.0] * len(features) if warp_search else None
-    kept = np.flatnonzero(~routed)
-    sides = [(gate.robust, np.flatnonzero(routed),
-              lambda i: normalized_features(gate.robust, audio_gen, partition, i), None)]
+    kept, moved = np.flatnonzero(~routed), np.flatnonzero(routed)
+    robust_features = {i: normalized_features(gate.robust, audio_gen, partition, i) for i in moved}
+    if speaker_norm is not None and len(moved):
+        shifted = normalize_speakers([robust_features[i] for i in moved],
+                                     [speakers[i] for i in moved], speaker_norm)
+        robust_features = dict(zip(moved, shifted))
+    sides = [(gate.robust, moved, robust_features.__getitem__, None)]
     if warp_search:   # the unwarped pass is the gate's own: only the other factors are run
         sides.append((model, kept, features.__getitem__, {1.0: [probs[i] for i in kept]}))
     for side_model, rows, features_of, known in sides:

@@ -1,0 +1,101 @@
+"""Test-time speaker mean normalisation (vui.speaker_norm): the pooled means it subtracts, its
+settings, and evaluate(speaker_norm=...) alone and behind a model gate."""
+import numpy as np
+import pytest
+
+from test_model_gate import linear, two_speaker_gen  # noqa: F401 (a fixture)
+from vui.decoding import make_decoder
+from vui.model_gate import ModelGate
+from vui.speaker_norm import SpeakerNormConfig, as_config, group_means, normalize_speakers
+
+
+def utterances(rng):
+    """Three utterances of two speakers, each speaker with his own offset, of unequal lengths."""
+    offsets = {"a": np.arange(4.0), "b": -2.0 * np.ones(4)}
+    lengths, speakers = (10, 30, 7), ["a", "a", "b"]
+    feats = [rng.normal(size=(n, 4)).astype(np.float32) + offsets[s]
+             for n, s in zip(lengths, speakers)]
+    return feats, speakers
+
+
+def test_each_speaker_pooled_frame_mean_becomes_zero(rng):
+    feats, speakers = utterances(rng)
+    before = [f.copy() for f in feats]
+    shifted = normalize_speakers(feats, speakers)
+    pooled_a = np.concatenate(shifted[:2]).mean(axis=0)
+    np.testing.assert_allclose(pooled_a, 0.0, atol=1e-5)
+    np.testing.assert_allclose(shifted[2].mean(axis=0), 0.0, atol=1e-5)
+    # the two utterances of "a" share one shift, weighted by frames (30 outweigh 10)
+    np.testing.assert_allclose((feats[0] - shifted[0])[:1], (feats[1] - shifted[1])[:1], atol=1e-5)
+    expected_a = (feats[0].sum(0) + feats[1].sum(0)) / 40
+    np.testing.assert_allclose(feats[0] - shifted[0], np.tile(expected_a, (10, 1)), atol=1e-5)
+    assert shifted[0].dtype == np.float32
+    for f, b in zip(feats, before):
+        np.testing.assert_array_equal(f, b)                    # inputs left as they were
+
+
+def test_per_utterance_and_part_strength(rng):
+    feats, speakers = utterances(rng)
+    alone = normalize_speakers(feats, speakers, SpeakerNormConfig(per="utterance"))
+    for f in alone:
+        np.testing.assert_allclose(f.mean(axis=0), 0.0, atol=1e-5)
+    half = normalize_speakers(feats, speakers, SpeakerNormConfig(strength=0.5))
+    full = normalize_speakers(feats, speakers)
+    for f, h, s in zip(feats, half, full):
+        np.testing.assert_allclose(f - h, 0.5 * (f - s), atol=1e-5)
+
+
+def test_bad_settings_and_inputs_are_clear_errors(rng):
+    feats, speakers = utterances(rng)
+    with pytest.raises(ValueError, match="per='voice'"):
+        SpeakerNormConfig(per="voice").validate()
+    with pytest.raises(ValueError, match=r"strength=1.5: expected a fraction in \(0, 1\]"):
+        normalize_speakers(feats, speakers, SpeakerNormConfig(strength=1.5))
+    with pytest.raises(ValueError, match="2 speaker labels for 3 utterances"):
+        group_means(feats, speakers[:2])
+    with pytest.raises(ValueError, match=r"shape \(0, 4\)"):
+        normalize_speakers([np.zeros((0, 4))], ["a"])
+    with pytest.raises(TypeError, match="speaker_norm=3"):
+        as_config(3)
+    assert as_config(None) is None and as_config(False) is None
+    assert as_config(True) == SpeakerNormConfig()
+    assert as_config("utterance").per == "utterance"
+
+
+def greedy_hypotheses(model, features):
+    greedy = make_decoder("greedy")
+    return [greedy.decode(model.predict_on_batch(f[None])[0]) for f in features]
+
+
+def test_evaluate_decodes_the_shifted_features(two_speaker_gen):  # noqa: F811
+    from vui.inference import evaluate
+    gen = two_speaker_gen
+    model = linear(gen, 0)
+    features = [gen.get_features("test", i) for i in range(6)]
+    speakers = gen.speakers("test")
+    plain = evaluate(model, gen, "test", verbose=0)
+    normed = evaluate(model, gen, "test", verbose=0, speaker_norm="speaker")
+    assert plain.hypotheses == greedy_hypotheses(model, features)
+    assert normed.hypotheses == greedy_hypotheses(model, normalize_speakers(features, speakers))
+    assert normed.hypotheses != plain.hypotheses             # the shift really reaches the model
+    with pytest.raises(ValueError, match="speaker_norm and warp_search together"):
+        evaluate(model, gen, "test", verbose=0, speaker_norm=True, warp_search=True)
+
+
+def test_behind_a_gate_only_the_routed_speakers_are_shifted(two_speaker_gen):  # noqa: F811
+    from vui.inference import evaluate
+    gen = two_speaker_gen
+    model, robust = linear(gen, 0), linear(gen, 1)
+    speakers = gen.speakers("test")
+    routed_speaker = speakers[0]
+    gate = ModelGate(robust, 0.0)
+    gate.routed = lambda probs, labels: np.array([s == routed_speaker for s in labels])
+    result = evaluate(model, gen, "test", verbose=0, gate=gate, speaker_norm="speaker")
+    rows = [i for i, s in enumerate(speakers) if s == routed_speaker]
+    routed_features = normalize_speakers([gen.get_features("test", i) for i in rows],
+                                         [routed_speaker] * len(rows))
+    expected = dict(zip(rows, greedy_hypotheses(robust, routed_features)))
+    plain = evaluate(model, gen, "test", verbose=0)
+    for i in range(6):
+        assert result.hypotheses[i] == expected.get(i, plain.hypotheses[i])
+    assert result.gate_routed == [i in expected for i in range(6)]
