@@ -79,12 +79,16 @@ def synthetic_data(n_test, n_valid):
     return lm_text, outputs(valid), outputs(test)
 
 
-def model_data(model_path, corpus, eval_index, max_utterances):
+def model_data(model_path, corpus, eval_index, max_utterances, speaker_norm=None):
     """Validation and evaluation outputs of a trained model: (probs, references, audio_seconds)
-    per partition, plus the acoustic model's seconds on the evaluation partition."""
+    per partition, plus the acoustic model's seconds on the evaluation partition. With
+    `speaker_norm` ("speaker"/"utterance", vui.speaker_norm) the evaluation partition's
+    features are shifted to the training mean; the validation partition, which only tunes
+    the LM weights, stays as trained."""
     import data_generator as DG
     import train_utils as T
     from vui.inference import normalized_features, predict_probabilities
+    from vui.speaker_norm import as_config, normalize_speakers
     model = T.load_model(str(model_path))
     gen = DG.AudioGeneratorCached.for_corpus(model.vui_record["feature_config"], corpus,
                                              eval_index)
@@ -93,6 +97,8 @@ def model_data(model_path, corpus, eval_index, max_utterances):
         paths, durations, texts = gen.partition_data(part)
         n = min(len(paths), max_utterances or len(paths))
         feats = [normalized_features(model, gen, part, i) for i in range(n)]
+        if speaker_norm and part == "test":
+            feats = normalize_speakers(feats, gen.speakers(part)[:n], as_config(speaker_norm))
         start = time.perf_counter()
         probs = predict_probabilities(model, feats, verbose=1)
         acoustic_seconds = time.perf_counter() - start
@@ -181,6 +187,9 @@ def parse_args(argv=None):
     p.add_argument("--beta", type=float)
     p.add_argument("--tune", action="store_true", help="search alpha/beta even if saved")
     p.add_argument("--tune-utterances", type=int, default=200)
+    p.add_argument("--speaker-norm", default=None, choices=("speaker", "utterance"),
+                   help="shift the evaluated speakers' features to the training mean "
+                        "(vui.speaker_norm)")
     p.add_argument("--no-keras", action="store_true", help="skip the keras beam-search row")
     p.add_argument("--show", type=int, default=3, help="example transcripts to print")
     args = p.parse_args(argv)
@@ -198,7 +207,7 @@ def main(argv=None):
     else:
         eval_index = args.eval_index or str(Path(args.corpus) / "test_corpus.json")
         model, valid, test, acoustic_seconds = model_data(args.model, args.corpus, eval_index,
-                                                          args.max_utterances)
+                                                          args.max_utterances, args.speaker_norm)
         lm_text, weights_path = None, str(Path(args.model).with_suffix(".lm.json"))
     lm_path = build_lm(args, lm_text)
     alpha, beta, source = choose_weights(args, model, valid, lm_path, weights_path)

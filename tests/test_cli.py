@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import keras
+import numpy as np
 import pytest
 
 import data_generator as DG
@@ -240,3 +241,25 @@ def test_evaluate_and_bench_paired_take_the_speaker_norm(trained_model, speech_c
     by_utterance = T.evaluate(model, gen, "validation", verbose=0, speaker_norm="utterance")
     assert normed["cer"] == pytest.approx(by_utterance.cer)
     assert normed["cer_difference"] == pytest.approx(by_utterance.cer - plain["cer"])
+
+
+def test_bench_decoding_shifts_only_the_evaluated_speakers(trained_model, speech_corpus, tmp_path):
+    """bench_decoding.py --speaker-norm: the evaluated partition's outputs come from the
+    speaker-normalised features; the validation partition, which tunes the LM, stays as is."""
+    import data_generator as DG
+    from conftest import load_benchmark
+    from vui.inference import partition_features, predict_probabilities
+    from vui.speaker_norm import normalize_speakers
+    bench = load_benchmark("bench_decoding")
+    corpus = corpus_with_speakers(speech_corpus, tmp_path, "ab")
+    index = str(corpus / "test_corpus.json")
+    model, valid, test, _ = bench.model_data(trained_model, corpus, index, None, "speaker")
+    gen = DG.AudioGeneratorCached.for_corpus(model.vui_record["feature_config"], corpus, index)
+    features = partition_features(model, gen, "test")
+    shifted = predict_probabilities(model, normalize_speakers(features, gen.speakers("test")))
+    plain = predict_probabilities(model, features)
+    for got, want, other in zip(test[0], shifted, plain):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+        assert not np.allclose(got, other, atol=1e-5)
+    for got, want in zip(valid[0], plain):                  # the same utterances, unshifted
+        np.testing.assert_allclose(got, want, atol=1e-5)
