@@ -263,3 +263,17 @@ def test_bench_decoding_shifts_only_the_evaluated_speakers(trained_model, speech
         assert not np.allclose(got, other, atol=1e-5)
     for got, want in zip(valid[0], plain):                  # the same utterances, unshifted
         np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_transcribe_takes_the_speaker_norm(trained_model, speech_corpus, capsys):
+    from vui.transcribe import load_for_inference, transcribe_files
+    files = [e["key"] for e in speech_corpus["entries"][:3]]
+    model, config = load_for_inference(trained_model)
+    expected = [r["transcript"] for r in transcribe_files(model, config, files, speaker_norm=True,
+                                                          one_speaker=True)]
+    assert cli.main(["transcribe", "--model", str(trained_model), "--speaker-norm",
+                     "--one-speaker", *files]) == 0
+    assert capsys.readouterr().out.splitlines() == expected
+    with pytest.raises(SystemExit, match="--speaker-norm and --warp-search"):
+        cli.main(["transcribe", "--model", str(trained_model), "--speaker-norm",
+                  "--warp-search", *files])

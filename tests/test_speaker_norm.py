@@ -99,3 +99,28 @@ def test_behind_a_gate_only_the_routed_speakers_are_shifted(two_speaker_gen):  #
     for i in range(6):
         assert result.hypotheses[i] == expected.get(i, plain.hypotheses[i])
     assert result.gate_routed == [i in expected for i in range(6)]
+
+
+def test_transcribe_shifts_each_file_or_one_speakers_files_together(speech_corpus):
+    import utils
+    from data_generator import normalize_with
+    from test_warp_search import LinearModel
+    from vui.transcribe import transcribe_files
+    config = utils.FeatureConfig("mfcc", mfcc_dim=26)
+    paths = [e["key"] for e in speech_corpus["entries"][:3]]
+    raw = [utils.features_from_file(p, config) for p in paths]
+    stats = {"mean": np.mean(np.concatenate(raw), 0), "std": np.std(np.concatenate(raw), 0)}
+    model = LinearModel(26, stats)
+    normalised = [normalize_with(f, stats["mean"], stats["std"]) for f in raw]
+
+    def transcripts(**options):
+        return [r["transcript"] for r in transcribe_files(model, config, paths, **options)]
+    plain = transcripts()
+    assert plain == greedy_hypotheses(model, normalised)
+    each = transcripts(speaker_norm=True)
+    assert each == greedy_hypotheses(model, normalize_speakers(normalised, [0, 1, 2]))
+    together = transcripts(speaker_norm=True, one_speaker=True)
+    assert together == greedy_hypotheses(model, normalize_speakers(normalised, [0, 0, 0]))
+    assert each != plain and together != each
+    with pytest.raises(ValueError, match="speaker_norm and warp_search together"):
+        transcripts(speaker_norm=True, warp_search=True)

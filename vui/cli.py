@@ -159,9 +159,13 @@ def cmd_transcribe(args, _):
     from vui.transcribe import existing_files, transcribe_files
     paths = existing_files(args.files)
     model, config, gate = _transcription_models(args)
+    if args.speaker_norm and args.warp_search:
+        raise SystemExit("--speaker-norm and --warp-search together are not supported: pick one")
     rows = transcribe_files(model, config, paths, decoder=args.decoder,
-                            warp_search=args.warp_search or args.one_speaker,
-                            one_speaker=args.one_speaker, gate=gate)
+                            warp_search=args.warp_search or (args.one_speaker
+                                                             and not args.speaker_norm),
+                            one_speaker=args.one_speaker, gate=gate,
+                            speaker_norm=args.speaker_norm)
     for row in rows:
         if args.json:
             print(json.dumps(row))
@@ -276,7 +280,12 @@ def build_parser():
                         "confident under: for talkers unlike the training voices; 9x the model's time")
     p.add_argument("--one-speaker", action="store_true",
                    help="the files are one talker's: one warp for all of them (implies "
-                        "--warp-search), and one gate decision with a per-speaker --gate")
+                        "--warp-search unless --speaker-norm; then one pooled mean), and "
+                        "one gate decision with a per-speaker --gate")
+    p.add_argument("--speaker-norm", action="store_true",
+                   help="shift each file's features (with --one-speaker: all files' pooled) "
+                        "to the training mean (vui.speaker_norm): for talkers unlike the "
+                        "training voices; with --gate, only the files it routes")
     p.add_argument("--gate", default=None, metavar="JSON",
                    help="a model gate from vui evaluate --save-gate: its unaugmented model, and "
                         "its augmented one for the files that model is unusually unsure of")

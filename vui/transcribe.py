@@ -7,6 +7,7 @@ import numpy as np
 import utils
 from data_generator import normalize_with
 from vui.inference import as_decoder, predict_probabilities, robust_decoder
+from vui.speaker_norm import normalize_speakers
 
 
 def load_for_inference(model_path):
@@ -22,7 +23,7 @@ def feature_config_of(model):
 
 
 def transcribe_files(model, feature_config, paths, decoder="greedy", warp_search=None,
-                     one_speaker=False, gate=None):
+                     one_speaker=False, gate=None, speaker_norm=False):
     """One dict per file: file, transcript, audio seconds, wall seconds (features + model + decoder).
 
     `warp_search` (a vui.warp_search.WarpSearchConfig, or True for its defaults) decodes each
@@ -32,22 +33,28 @@ def transcribe_files(model, feature_config, paths, decoder="greedy", warp_search
     `gate` (a vui.model_gate.ModelGate) sends each file, or with `one_speaker` all of them
     together (a gate calibrated per speaker only), to gate.robust when `model` is unsure of it
     (the dict gains "routed").
+    `speaker_norm` shifts each file's features, or with `one_speaker` all files' pooled, to
+    the training mean (vui.speaker_norm); with `gate`, only the routed files'.
     A file that cannot be read gives a dict with an "error" instead of stopping the others.
     """
     check_gate_for_one_speaker(gate.per if gate is not None else None, one_speaker)
+    if speaker_norm and warp_search:
+        raise ValueError("speaker_norm and warp_search together: choose one test-time "
+                         "adaptation (their combination is not measured)")
     main_decoder = as_decoder(decoder, model)
     rows, feats = _read_features(paths, feature_config)
     readable = sorted(feats)
     kept_probs, routed = {}, set()
     if gate is not None:
         kept_probs, routed = _route(model, gate, feats, rows, readable, one_speaker)
-    sides = [(model, main_decoder, [i for i in readable if i not in routed])]
+    sides = [(model, main_decoder, [i for i in readable if i not in routed],
+              bool(speaker_norm) and gate is None)]
     if routed:
         sides.append((gate.robust, robust_decoder(decoder, main_decoder, gate.robust),
-                      [i for i in readable if i in routed]))
-    for side_model, side_decoder, indices in sides:
+                      [i for i in readable if i in routed], bool(speaker_norm)))
+    for side_model, side_decoder, indices, shift in sides:
         _decode_side(side_model, side_decoder, indices, feats, rows, feature_config,
-                     warp_search, one_speaker, kept_probs)
+                     warp_search, one_speaker, kept_probs, shift)
     for row in rows:
         if "seconds" in row:
             row["seconds"] = round(row["seconds"], 4)
@@ -98,22 +105,27 @@ def _route(model, gate, feats, rows, indices, one_speaker):
 
 
 def _decode_side(model, decoder, indices, feats, rows, feature_config, warp_search,
-                 one_speaker, known_probs):
-    """Decode `indices` with `model` (its own normalisation), warp-searched when asked;
-    `known_probs` holds unwarped outputs already computed (the gate's), reused, not rerun."""
+                 one_speaker, known_probs, shift=False):
+    """Decode `indices` with `model` (its own normalisation), speaker-normalised (`shift`) or
+    warp-searched when asked; `known_probs` holds unwarped outputs already computed (the
+    gate's, never for a shifted side), reused, not rerun."""
     stats = model.vui_record["normalization"]
+    normalised = {i: _normalised(feats[i], stats) for i in indices}
+    if shift and indices:
+        groups = [0] * len(indices) if one_speaker else list(indices)
+        normalised = dict(zip(indices, normalize_speakers([normalised[i] for i in indices],
+                                                          groups)))
     searches = {}
     for i in indices:
         start = time.perf_counter()
         known = [known_probs[i]] if i in known_probs else None
         if warp_search:
-            searches[i] = _search_one(model, _normalised(feats[i], stats), feature_config,
+            searches[i] = _search_one(model, normalised[i], feature_config,
                                       stats, warp_search, known)
             probs = searches[i].chosen_probs()[0]
             rows[i]["warp"] = searches[i].chosen_alphas()[0]
         else:
-            probs = known[0] if known else \
-                predict_probabilities(model, [_normalised(feats[i], stats)])[0]
+            probs = known[0] if known else predict_probabilities(model, [normalised[i]])[0]
         rows[i].update(transcript=decoder.decode(probs), decoder=decoder.name)
         rows[i]["seconds"] += time.perf_counter() - start
     if one_speaker and len(searches) > 1:
