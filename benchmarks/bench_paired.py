@@ -108,13 +108,12 @@ def parse_args(argv=None):
 
 def main(argv=None):
     a = parse_args(argv)
-    if a.speaker_norm and a.warp_search:
-        raise SystemExit("--speaker-norm and --warp-search together are not supported: pick one")
     labels, evaluations = evaluate_models(a.models, a.corpus, a.eval_index, a.partition,
                                           a.decoder, a.warp_search, a.speaker_norm)
     table = rows(labels, evaluations)
     print(f"{a.partition} ({a.eval_index if a.partition == 'test' else a.corpus}), "
-          f"{a.decoder}{' + warp search' if a.warp_search else ''}, "
+          f"{a.decoder}{' + warp search' if a.warp_search else ''}"
+          f"{f' (second rows: + {a.speaker_norm} norm)' if a.speaker_norm else ''}, "
           f"{table[0]['utterances']} utterances of {table[0]['speakers']} speakers; "
           "intervals: 95%, speakers resampled (points)")
     print(markdown_table(table))

@@ -229,9 +229,12 @@ def test_evaluate_and_bench_paired_take_the_speaker_norm(trained_model, speech_c
               "--speaker-norm", "speaker"])
     line = capsys.readouterr().out.splitlines()[0]
     assert line.startswith(f"validation: CER {expected.cer:.2%}  WER {expected.wer:.2%}")
-    with pytest.raises(SystemExit, match="--speaker-norm and --warp-search"):
-        cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
-                  "--speaker-norm", "speaker", "--warp-search"])
+    both = T.evaluate(model, gen, "validation", verbose=0, speaker_norm="speaker",
+                      warp_search=True)
+    cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
+              "--speaker-norm", "speaker", "--warp-search"])
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.startswith(f"validation: CER {both.cer:.2%}  WER {both.wer:.2%}")
     out = tmp_path / "paired.json"
     assert load_benchmark("bench_paired").main(
         ["--models", str(trained_model), "--corpus", str(corpus), "--partition", "validation",

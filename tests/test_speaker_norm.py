@@ -78,8 +78,34 @@ def test_evaluate_decodes_the_shifted_features(two_speaker_gen):  # noqa: F811
     assert plain.hypotheses == greedy_hypotheses(model, features)
     assert normed.hypotheses == greedy_hypotheses(model, normalize_speakers(features, speakers))
     assert normed.hypotheses != plain.hypotheses             # the shift really reaches the model
-    with pytest.raises(ValueError, match="speaker_norm and warp_search together"):
-        evaluate(model, gen, "test", verbose=0, speaker_norm=True, warp_search=True)
+
+
+def test_with_the_warp_search_each_speaker_is_shifted_after_each_warp(two_speaker_gen):  # noqa: F811
+    from vui.feature_warp import warp_normalized
+    from vui.inference import evaluate
+    from vui.warp_search import WarpSearchConfig
+    gen = two_speaker_gen
+    model = linear(gen, 0)
+    stats = gen.normalization_stats()
+    features = [gen.get_features("test", i) for i in range(6)]
+    speakers = gen.speakers("test")
+    normed = evaluate(model, gen, "test", verbose=0, speaker_norm="speaker")
+    unwarped = evaluate(model, gen, "test", verbose=0, speaker_norm="speaker",
+                        warp_search=WarpSearchConfig(alphas=(1.0,)))
+    assert unwarped.hypotheses == normed.hypotheses
+    warped = evaluate(model, gen, "test", verbose=0, speaker_norm="speaker",
+                      warp_search=WarpSearchConfig(alphas=(1.15,)))
+    expected = normalize_speakers([warp_normalized(f, gen.feature_config, 1.15, stats["mean"],
+                                                   stats["std"]) for f in features], speakers)
+    assert warped.hypotheses == greedy_hypotheses(model, expected)
+    assert warped.warp_alphas == [1.15] * 6
+    searched = evaluate(model, gen, "test", verbose=0, speaker_norm="speaker",
+                        warp_search=WarpSearchConfig(alphas=(0.85, 1.0, 1.15)))
+    for i, alpha in enumerate(searched.warp_alphas):
+        source = {1.0: unwarped, 1.15: warped}.get(alpha)
+        if source is not None:
+            assert searched.hypotheses[i] == source.hypotheses[i]
+        assert alpha == searched.warp_alphas[speakers.index(speakers[i])]   # one per speaker
 
 
 def test_behind_a_gate_only_the_routed_speakers_are_shifted(two_speaker_gen):  # noqa: F811
@@ -124,3 +150,24 @@ def test_transcribe_shifts_each_file_or_one_speakers_files_together(speech_corpu
     assert each != plain and together != each
     with pytest.raises(ValueError, match="speaker_norm and warp_search together"):
         transcripts(speaker_norm=True, warp_search=True)
+
+
+def test_behind_a_gate_with_the_warp_search_only_the_routed_side_is_shifted(two_speaker_gen):  # noqa: F811,E501
+    from vui.feature_warp import warp_normalized
+    from vui.inference import evaluate
+    from vui.warp_search import WarpSearchConfig
+    gen = two_speaker_gen
+    model, robust = linear(gen, 0), linear(gen, 1)
+    stats = gen.normalization_stats()
+    speakers = gen.speakers("test")
+    gate = ModelGate(robust, 0.0)
+    gate.routed = lambda probs, labels: np.array([s == speakers[0] for s in labels])
+    result = evaluate(model, gen, "test", verbose=0, gate=gate, speaker_norm="speaker",
+                      warp_search=WarpSearchConfig(alphas=(1.15,)))
+    warped = [warp_normalized(gen.get_features("test", i), gen.feature_config, 1.15,
+                              stats["mean"], stats["std"]) for i in range(6)]
+    rows = [i for i in range(6) if speakers[i] == speakers[0]]
+    routed = dict(zip(rows, greedy_hypotheses(
+        robust, normalize_speakers([warped[i] for i in rows], [speakers[0]] * len(rows)))))
+    kept = greedy_hypotheses(model, warped)
+    assert result.hypotheses == [routed.get(i, kept[i]) for i in range(6)]

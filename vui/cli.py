@@ -96,8 +96,6 @@ def cmd_evaluate(args, _):
     gen = _generator(args.corpus, model.vui_record["feature_config"],
                      partitions=("train", args.partition, *calibration))
     gate = _model_gate(model, gen, args) if args.robust_model else None
-    if args.speaker_norm and args.warp_search:
-        raise SystemExit("--speaker-norm and --warp-search together are not supported: pick one")
     result = T.evaluate(model, gen, args.partition, decoder=args.decoder,
                         warp_search=args.warp_search, gate=gate, speaker_norm=args.speaker_norm)
     print(f"{args.partition}: CER {result.cer:.2%}  WER {result.wer:.2%}  ({result.utterances} "
@@ -246,8 +244,8 @@ def build_parser():
                         "confident under (vui.warp_search)")
     p.add_argument("--speaker-norm", default=None, choices=("speaker", "utterance"),
                    help="shift each speaker's (or utterance's) features to the training mean "
-                        "before decoding (vui.speaker_norm); with --robust-model, only the "
-                        "speakers the gate routes")
+                        "before decoding (vui.speaker_norm; with --warp-search, after each "
+                        "warp); with --robust-model, only the speakers the gate routes")
     p.add_argument("--robust-model", default=None, metavar="PATH",
                    help="an augmented model: the speakers --model is unusually unsure of are "
                         "decoded by it instead (vui.model_gate)")

@@ -126,14 +126,12 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     warp-searched under the model the gate gave him; with "beam_lm", the routed speakers are
     decoded with the augmented model's own tuned LM weights when its record has them.
     `speaker_norm` (a vui.speaker_norm.SpeakerNormConfig, True, "speaker" or "utterance")
-    shifts each speaker's features to the training mean before decoding; with `gate`, only
-    the routed speakers' (the kept ones are, by the gate's test, like the training voices).
+    shifts each speaker's features to the training mean before decoding (with `warp_search`,
+    after each warp); with `gate`, only the routed speakers' (the kept ones are, by the
+    gate's test, like the training voices).
     """
     from vui.metrics import cer_wer
     speaker_norm = as_config(speaker_norm)
-    if speaker_norm is not None and warp_search:
-        raise ValueError("speaker_norm and warp_search together: choose one test-time "
-                         "adaptation (their combination is not measured)")
     if gate is not None:
         from vui.model_gate import check_same_features
         check_same_features(model, gate.robust)
@@ -147,9 +145,8 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     start = time.perf_counter()
     routed = None
     if gate is None:
-        if speaker_norm is not None:
-            features = normalize_speakers(features, speakers, speaker_norm)
-        probs, alphas = _probabilities(model, audio_gen, features, speakers, warp_search, verbose)
+        probs, alphas = _probabilities(model, audio_gen, features, speakers, warp_search, verbose,
+                                       speaker_norm=speaker_norm)
     else:
         probs, alphas, routed = _gated(model, audio_gen, partition, features, speakers, gate,
                                        warp_search, verbose, speaker_norm)
@@ -182,17 +179,24 @@ def _side_decoders(name, decoder, robust, routed):
     return [routed_decoder if r else decoder for r in routed]
 
 
-def _probabilities(model, audio_gen, features, speakers, warp_search, verbose, known=None):
+def _probabilities(model, audio_gen, features, speakers, warp_search, verbose, known=None,
+                   speaker_norm=None):
     """(probs per utterance, its warp factor or None): plain, or warp-searched (`known`: the
-    unwarped outputs when the caller has them already)."""
+    unwarped outputs when the caller has them already), speaker-normalised when asked (after
+    each warp: a warp moves a speaker's mean)."""
+    def shifted(feats):
+        return normalize_speakers(feats, speakers, speaker_norm)
     if not warp_search:
+        if speaker_norm is not None:
+            features = shifted(features)
         return predict_probabilities(model, features, verbose=verbose), None
     from vui.warp_search import WarpSearchConfig, best_warped_probabilities
     config = WarpSearchConfig() if warp_search is True else warp_search
     stats = (getattr(model, "vui_record", None) or {}).get("normalization") \
         or audio_gen.normalization_stats()
     return best_warped_probabilities(model, features, audio_gen.feature_config, stats["mean"],
-                                     stats["std"], config, speakers, verbose, known)
+                                     stats["std"], config, speakers, verbose, known,
+                                     None if speaker_norm is None else shifted)
 
 
 def _gated(model, audio_gen, partition, features, speakers, gate, warp_search, verbose,
@@ -204,22 +208,19 @@ def _gated(model, audio_gen, partition, features, speakers, gate, warp_search, v
     probs = predict_probabilities(model, features, verbose=verbose)
     routed = gate.routed(probs, speakers)
     alphas = [1.0] * len(features) if warp_search else None
-    kept, moved = np.flatnonzero(~routed), np.flatnonzero(routed)
-    robust_features = {i: normalized_features(gate.robust, audio_gen, partition, i) for i in moved}
-    if speaker_norm is not None and len(moved):
-        shifted = normalize_speakers([robust_features[i] for i in moved],
-                                     [speakers[i] for i in moved], speaker_norm)
-        robust_features = dict(zip(moved, shifted))
-    sides = [(gate.robust, moved, robust_features.__getitem__, None)]
+    kept = np.flatnonzero(~routed)
+    sides = [(gate.robust, np.flatnonzero(routed),
+              lambda i: normalized_features(gate.robust, audio_gen, partition, i), None,
+              speaker_norm)]
     if warp_search:   # the unwarped pass is the gate's own: only the other factors are run
-        sides.append((model, kept, features.__getitem__, {1.0: [probs[i] for i in kept]}))
-    for side_model, rows, features_of, known in sides:
+        sides.append((model, kept, features.__getitem__, {1.0: [probs[i] for i in kept]}, None))
+    for side_model, rows, features_of, known, side_norm in sides:
         if len(rows) == 0:
             continue
         side_probs, side_alphas = _probabilities(side_model, audio_gen,
                                                  [features_of(i) for i in rows],
                                                  [speakers[i] for i in rows], warp_search,
-                                                 verbose, known)
+                                                 verbose, known, side_norm)
         for k, i in enumerate(rows):
             probs[i] = side_probs[k]
             if side_alphas is not None:

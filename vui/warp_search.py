@@ -115,13 +115,16 @@ class WarpSearch:
 
 
 def search_warps(model, features, feature_config, mean, std, alphas=DEFAULT_ALPHAS,
-                 score="speech_frames", verbose=0, known=None) -> WarpSearch:
+                 score="speech_frames", verbose=0, known=None, transform=None) -> WarpSearch:
     """Run `model` on each normalised (time, dim) feature matrix warped by each factor.
 
     `mean`/`std` are the normalisation the features went through (the model's training
     statistics): the warp acts on un-normalised features, as in training (FeatureWarpAugmenter).
     `known` ({factor: outputs per utterance}) holds outputs the caller already has (the model
-    gate's unwarped pass): those factors are not run again.
+    gate's unwarped pass): those factors are not run again. `transform` (a function of the
+    list of normalised features at one factor, returning the list to run) goes between the
+    warp and the model: vui.speaker_norm's shift, taken after each warp, since a warp moves a
+    speaker's mean too.
     """
     from tqdm.auto import tqdm
     from vui.feature_warp import warp_normalized
@@ -139,6 +142,8 @@ def search_warps(model, features, feature_config, mean, std, alphas=DEFAULT_ALPH
             probs[alpha] = list(known[alpha])
         else:
             warped = [warp_normalized(f, feature_config, alpha, mean, std) for f in features]
+            if transform is not None:
+                warped = transform(warped)
             probs[alpha] = predict_probabilities(model, warped)
         scores.append([score_of(p) for p in probs[alpha]])
     frames = np.array([len(p) for p in probs[alphas[0]]], np.float64)
@@ -146,12 +151,12 @@ def search_warps(model, features, feature_config, mean, std, alphas=DEFAULT_ALPH
 
 
 def best_warped_probabilities(model, features, feature_config, mean, std, config=None,
-                              speakers=None, verbose=0, known=None):
+                              speakers=None, verbose=0, known=None, transform=None):
     """(probs per utterance at its chosen factor, the chosen factors): search_warps, then the
     choice per utterance or, with config.per == "speaker", per label of `speakers`."""
     config = (config or WarpSearchConfig()).validate()
     search = search_warps(model, features, feature_config, mean, std, config.alphas,
-                          config.score, verbose, known)
+                          config.score, verbose, known, transform)
     if config.per == "speaker" and speakers is None:
         raise ValueError("warp search per speaker needs a speaker label per utterance")
     search.choose(speakers if config.per == "speaker" else None)
