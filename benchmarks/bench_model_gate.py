@@ -14,7 +14,8 @@ or a folder holding one (bench_holdout.py's results). `--warp-search` adds a row
 speaker warp-searched under the model the gate gave him (9x the time of the row above it).
 `--per utterance` routes (and calibrates on) each utterance alone, as `vui transcribe --gate`
 does with files whose speakers it does not know. `--speaker-norm` adds rows with the routed
-speakers' features shifted to the training mean (vui.speaker_norm).
+speakers' features shifted to the training mean (vui.speaker_norm), and with `--warp-search`
+a row with both.
 One run prints one table.
 """
 import argparse
@@ -50,24 +51,30 @@ def generator_for(model, corpus, partition):
     return gen
 
 
+def decodings(warp_search=False, speaker_norm=None):
+    """(row label, who decodes: "model", "robust" or "gate", evaluate options) per row."""
+    rows = [("unaugmented model", "model", {}), ("augmented model", "robust", {}),
+            ("gate", "gate", {})]
+    if warp_search:
+        rows.append(("gate + warp search", "gate", dict(warp_search=True)))
+    if speaker_norm:
+        norm = dict(speaker_norm=speaker_norm)
+        rows += [(f"augmented model + {speaker_norm} norm", "robust", norm),
+                 (f"gate + {speaker_norm} norm", "gate", norm)]
+        if warp_search:
+            rows.append((f"gate + warp search + {speaker_norm} norm", "gate",
+                         dict(norm, warp_search=True)))
+    return rows
+
+
 def partition_rows(model, robust, gate, corpus, partition, warp_search=False, speaker_norm=None):
     import train_utils as T
     gen = generator_for(model, corpus, partition)
     n_speakers = len(set(gen.speakers("test")))
     rows = []
-    for label, run in (("unaugmented model", lambda: T.evaluate(model, gen, "test", verbose=0)),
-                       ("augmented model", lambda: T.evaluate(robust, gen, "test", verbose=0)),
-                       ("gate", lambda: T.evaluate(model, gen, "test", verbose=0, gate=gate)),
-                       *([("gate + warp search", lambda: T.evaluate(
-                           model, gen, "test", verbose=0, gate=gate, warp_search=True))]
-                         if warp_search else []),
-                       *([(f"augmented model + {speaker_norm} norm", lambda: T.evaluate(
-                           robust, gen, "test", verbose=0, speaker_norm=speaker_norm)),
-                          (f"gate + {speaker_norm} norm", lambda: T.evaluate(
-                              model, gen, "test", verbose=0, gate=gate,
-                              speaker_norm=speaker_norm))]
-                         if speaker_norm else [])):
-        result = run()
+    for label, who, options in decodings(warp_search, speaker_norm):
+        result = T.evaluate(robust if who == "robust" else model, gen, "test", verbose=0,
+                            gate=gate if who == "gate" else None, **options)
         routed = ""
         if result.gate_routed is not None:
             speakers = {s for s, r in zip(gen.speakers("test"), result.gate_routed) if r}

@@ -280,3 +280,24 @@ def test_transcribe_takes_the_speaker_norm(trained_model, speech_corpus, capsys)
     with pytest.raises(SystemExit, match="--speaker-norm and --warp-search"):
         cli.main(["transcribe", "--model", str(trained_model), "--speaker-norm",
                   "--warp-search", *files])
+
+
+def test_bench_model_gate_prints_a_row_per_decoding(trained_model, speech_corpus, tmp_path, capsys,
+                                                    monkeypatch):
+    """bench_model_gate.py end to end, the model as its own robust model: a row per decoding,
+    and the plain ones agree whoever is routed."""
+    from pathlib import Path
+    from conftest import load_benchmark
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    bench = load_benchmark("bench_model_gate")
+    corpus = corpus_with_speakers(speech_corpus, tmp_path, "ab")
+    assert bench.main(["--model", str(trained_model), "--robust", str(trained_model),
+                       "--corpus", str(corpus), "--partitions", "valid", "--warp-search",
+                       "--speaker-norm", "speaker"]) == 0
+    rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines()
+            if line.startswith("| valid |")]
+    labels = [label for _, label, *_ in rows]
+    assert labels == [label for label, _, _ in bench.decodings(True, "speaker")]
+    assert len(labels) == 7 and labels[-1] == "gate + warp search + speaker norm"
+    by_label = {label: (cer, wer) for _, label, cer, wer, _ in rows}
+    assert by_label["unaugmented model"] == by_label["augmented model"] == by_label["gate"]
