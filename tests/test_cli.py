@@ -277,9 +277,11 @@ def test_transcribe_takes_the_speaker_norm(trained_model, speech_corpus, capsys)
     assert cli.main(["transcribe", "--model", str(trained_model), "--speaker-norm",
                      "--one-speaker", *files]) == 0
     assert capsys.readouterr().out.splitlines() == expected
-    with pytest.raises(SystemExit, match="--speaker-norm and --warp-search"):
-        cli.main(["transcribe", "--model", str(trained_model), "--speaker-norm",
-                  "--warp-search", *files])
+    searched = [r["transcript"] for r in transcribe_files(
+        model, config, files, speaker_norm=True, one_speaker=True, warp_search=True)]
+    assert cli.main(["transcribe", "--model", str(trained_model), "--speaker-norm",
+                     "--one-speaker", "--warp-search", *files]) == 0
+    assert capsys.readouterr().out.splitlines() == searched
 
 
 def test_bench_model_gate_prints_a_row_per_decoding(trained_model, speech_corpus, tmp_path, capsys,

@@ -148,8 +148,17 @@ def test_transcribe_shifts_each_file_or_one_speakers_files_together(speech_corpu
     together = transcripts(speaker_norm=True, one_speaker=True)
     assert together == greedy_hypotheses(model, normalize_speakers(normalised, [0, 0, 0]))
     assert each != plain and together != each
-    with pytest.raises(ValueError, match="speaker_norm and warp_search together"):
-        transcripts(speaker_norm=True, warp_search=True)
+    from vui.feature_warp import warp_normalized
+    from vui.warp_search import WarpSearchConfig
+    warped = [warp_normalized(f, config, 1.15, stats["mean"], stats["std"]) for f in normalised]
+    search = WarpSearchConfig(alphas=(1.15,))
+    assert transcripts(speaker_norm=True, warp_search=search) == \
+        greedy_hypotheses(model, normalize_speakers(warped, [0, 1, 2]))
+    assert transcripts(speaker_norm=True, warp_search=search, one_speaker=True) == \
+        greedy_hypotheses(model, normalize_speakers(warped, [0, 0, 0]))
+    rows = transcribe_files(model, config, paths, speaker_norm=True, one_speaker=True,
+                            warp_search=WarpSearchConfig(alphas=(0.85, 1.0, 1.15)))
+    assert len({r["warp"] for r in rows}) == 1                # one warp for the one talker
 
 
 def test_behind_a_gate_with_the_warp_search_only_the_routed_side_is_shifted(two_speaker_gen):  # noqa: F811,E501

@@ -157,8 +157,6 @@ def cmd_transcribe(args, _):
     from vui.transcribe import existing_files, transcribe_files
     paths = existing_files(args.files)
     model, config, gate = _transcription_models(args)
-    if args.speaker_norm and args.warp_search:
-        raise SystemExit("--speaker-norm and --warp-search together are not supported: pick one")
     rows = transcribe_files(model, config, paths, decoder=args.decoder,
                             warp_search=args.warp_search or (args.one_speaker
                                                              and not args.speaker_norm),
@@ -282,8 +280,9 @@ def build_parser():
                         "one gate decision with a per-speaker --gate")
     p.add_argument("--speaker-norm", action="store_true",
                    help="shift each file's features (with --one-speaker: all files' pooled) "
-                        "to the training mean (vui.speaker_norm): for talkers unlike the "
-                        "training voices; with --gate, only the files it routes")
+                        "to the training mean (vui.speaker_norm; with --warp-search, after "
+                        "each warp): for talkers unlike the training voices; with --gate, only "
+                        "the files it routes")
     p.add_argument("--gate", default=None, metavar="JSON",
                    help="a model gate from vui evaluate --save-gate: its unaugmented model, and "
                         "its augmented one for the files that model is unusually unsure of")

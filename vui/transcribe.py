@@ -34,13 +34,11 @@ def transcribe_files(model, feature_config, paths, decoder="greedy", warp_search
     together (a gate calibrated per speaker only), to gate.robust when `model` is unsure of it
     (the dict gains "routed").
     `speaker_norm` shifts each file's features, or with `one_speaker` all files' pooled, to
-    the training mean (vui.speaker_norm); with `gate`, only the routed files'.
+    the training mean (vui.speaker_norm; with `warp_search`, after each warp); with `gate`,
+    only the routed files'.
     A file that cannot be read gives a dict with an "error" instead of stopping the others.
     """
     check_gate_for_one_speaker(gate.per if gate is not None else None, one_speaker)
-    if speaker_norm and warp_search:
-        raise ValueError("speaker_norm and warp_search together: choose one test-time "
-                         "adaptation (their combination is not measured)")
     main_decoder = as_decoder(decoder, model)
     rows, feats = _read_features(paths, feature_config)
     readable = sorted(feats)
@@ -106,12 +104,15 @@ def _route(model, gate, feats, rows, indices, one_speaker):
 
 def _decode_side(model, decoder, indices, feats, rows, feature_config, warp_search,
                  one_speaker, known_probs, shift=False):
-    """Decode `indices` with `model` (its own normalisation), speaker-normalised (`shift`) or
-    warp-searched when asked; `known_probs` holds unwarped outputs already computed (the
-    gate's, never for a shifted side), reused, not rerun."""
+    """Decode `indices` with `model` (its own normalisation), speaker-normalised (`shift`)
+    and/or warp-searched when asked; `known_probs` holds unwarped outputs already computed
+    (the gate's, never for a shifted side), reused, not rerun."""
     stats = model.vui_record["normalization"]
     normalised = {i: _normalised(feats[i], stats) for i in indices}
-    if shift and indices:
+    if warp_search and shift and one_speaker and len(indices) > 1:
+        return _search_together(model, decoder, indices, normalised, rows, feature_config,
+                                stats, warp_search)
+    if shift and not warp_search and indices:   # with the warp search: after each warp
         groups = [0] * len(indices) if one_speaker else list(indices)
         normalised = dict(zip(indices, normalize_speakers([normalised[i] for i in indices],
                                                           groups)))
@@ -121,7 +122,7 @@ def _decode_side(model, decoder, indices, feats, rows, feature_config, warp_sear
         known = [known_probs[i]] if i in known_probs else None
         if warp_search:
             searches[i] = _search_one(model, normalised[i], feature_config,
-                                      stats, warp_search, known)
+                                      stats, warp_search, known, shift)
             probs = searches[i].chosen_probs()[0]
             rows[i]["warp"] = searches[i].chosen_alphas()[0]
         else:
@@ -132,17 +133,38 @@ def _decode_side(model, decoder, indices, feats, rows, feature_config, warp_sear
         _share_one_warp(rows, searches, decoder)
 
 
+def _search_together(model, decoder, indices, normalised, rows, feature_config, stats, config):
+    """One talker's files warp-searched as one, each warp followed by one shift of them all
+    to the training mean (their pooled mean moves with the warp): the warp that suits them
+    all. The search's time is shared out evenly among the files."""
+    from vui.warp_search import WarpSearchConfig, search_warps
+    start = time.perf_counter()
+    config = (WarpSearchConfig() if config is True else config).validate()
+    together = [0] * len(indices)
+    search = search_warps(model, [normalised[i] for i in indices], feature_config,
+                          stats["mean"], stats["std"], config.alphas, config.score,
+                          transform=lambda warped: normalize_speakers(warped, together))
+    search.choose(together)
+    for i, alpha, probs in zip(indices, search.chosen_alphas(), search.chosen_probs()):
+        rows[i].update(transcript=decoder.decode(probs), decoder=decoder.name, warp=alpha)
+    share = (time.perf_counter() - start) / len(indices)
+    for i in indices:
+        rows[i]["seconds"] += share
+
+
 def _normalised(feats, stats):
     """Features normalised with a model's own training statistics (each side of a gate has its
     own)."""
     return normalize_with(feats, stats["mean"], stats["std"])
 
 
-def _search_one(model, feats, feature_config, stats, config, known=None):
+def _search_one(model, feats, feature_config, stats, config, known=None, shift=False):
     from vui.warp_search import WarpSearchConfig, search_warps
     config = (WarpSearchConfig() if config is True else config).validate()
     search = search_warps(model, [feats], feature_config, stats["mean"], stats["std"],
-                          config.alphas, config.score, known={1.0: known} if known else None)
+                          config.alphas, config.score, known={1.0: known} if known else None,
+                          transform=(lambda warped: normalize_speakers(warped, [0]))
+                          if shift else None)
     search.choose()
     return search
 
