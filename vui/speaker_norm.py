@@ -6,12 +6,13 @@ model's normalised feature space the training frames average to zero by construc
 subtracting a test speaker's own frame mean, pooled over all his utterances, moves him to where
 the training voices sit: cepstral mean normalisation (Kaldi's per-speaker CMN) applied at test
 time only, to a model trained without it. Measured on the held-out families (docs/holdout.md,
-2026-12-05): rms 33.6% -> 29.4% greedy CER, awb 34.5% -> 31.3%, and 1.4-3.6 points *worse*
-on the training voices, which is why `vui evaluate` combines it with the model gate (only
-the speakers the gate sends to the augmented model are shifted).
+2026-12-05, morning): rms 33.6% -> 29.4% greedy CER (26.7% with the warp search, the shift
+taken after each warp), awb 34.5% -> 31.2%, kal 37.5% -> 36.8%, and 1.3-3.7 points *worse*
+on the training voices, which is why behind a model gate only the speakers it sends to the
+augmented model are shifted.
 
 Per speaker, not per utterance: a speaker's pooled mean is steadier than one clip's (rms:
-29.4% against 30.4%), and needs the speaker labels a corpus index has; per utterance needs
+29.4% against 30.1%), and needs the speaker labels a corpus index has; per utterance needs
 none. `strength` < 1 shifts part of the way. No library applies CMN to normalised features
 of a Keras model at test time; it is one subtraction per speaker.
 """
