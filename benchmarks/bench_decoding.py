@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from char_map import BLANK_INDEX, NUM_CLASSES, text_to_int_sequence  # noqa: E402
 from vui.decoding import DEFAULT_BEAM_WIDTH, make_decoder  # noqa: E402
 from vui.metrics import cer_wer  # noqa: E402
+from vui.speaker_norm import PER_CHOICES as NORM_CHOICES  # noqa: E402
 from vui.tts_corpus import EMBEDDED_ROOT  # noqa: E402
 
 FRAME_SECONDS = 0.01          # synthetic outputs: one frame per 10 ms feature step
@@ -187,7 +188,7 @@ def parse_args(argv=None):
     p.add_argument("--beta", type=float)
     p.add_argument("--tune", action="store_true", help="search alpha/beta even if saved")
     p.add_argument("--tune-utterances", type=int, default=200)
-    p.add_argument("--speaker-norm", default=None, choices=("speaker", "utterance"),
+    p.add_argument("--speaker-norm", default=None, choices=NORM_CHOICES,
                    help="shift the evaluated speakers' features to the training mean "
                         "(vui.speaker_norm)")
     p.add_argument("--no-keras", action="store_true", help="skip the keras beam-search row")

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_families import INDEX_FILES  # noqa: E402  (this script's folder is on the path)
 from vui.model_gate import DEFAULT_QUANTILE, PER_CHOICES, GateConfig  # noqa: E402
+from vui.speaker_norm import PER_CHOICES as NORM_CHOICES  # noqa: E402
 from vui.warp_search import SCORES  # noqa: E402
 
 
@@ -99,7 +100,7 @@ def main(argv=None):
     parser.add_argument("--per", default="speaker", choices=PER_CHOICES)
     parser.add_argument("--warp-search", action="store_true",
                         help="also the gate with the warp search on both models")
-    parser.add_argument("--speaker-norm", default=None, choices=("speaker", "utterance"),
+    parser.add_argument("--speaker-norm", default=None, choices=NORM_CHOICES,
                         help="also the augmented model and the gate with the routed speakers' "
                              "features shifted to the training mean (vui.speaker_norm)")
     args = parser.parse_args(argv)

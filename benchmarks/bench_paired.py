@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vui import atomic  # noqa: E402  (after the sys.path line)
+from vui.speaker_norm import PER_CHOICES as NORM_CHOICES  # noqa: E402
 
 PARTITIONS = ("test", "validation")
 COLUMNS = ("model (its directory)", "CER", "95% interval", "WER", "95% interval",
@@ -94,7 +95,7 @@ def parse_args(argv=None):
     p.add_argument("--partition", default="test", choices=PARTITIONS)
     p.add_argument("--decoder", default="greedy", choices=("greedy", "beam"))
     p.add_argument("--warp-search", action="store_true")
-    p.add_argument("--speaker-norm", default=None, choices=("speaker", "utterance"),
+    p.add_argument("--speaker-norm", default=None, choices=NORM_CHOICES,
                    help="also each model with each speaker's (or utterance's) features "
                         "shifted to the training mean (vui.speaker_norm)")
     p.add_argument("--out", default=None, help="also write the rows as JSON here")

@@ -240,7 +240,8 @@ def build_parser():
     p.add_argument("--warp-search", action="store_true",
                    help="decode each speaker at the vocal-tract warp its output is most "
                         "confident under (vui.warp_search)")
-    p.add_argument("--speaker-norm", default=None, choices=("speaker", "utterance"),
+    from vui.speaker_norm import PER_CHOICES as NORM_CHOICES
+    p.add_argument("--speaker-norm", default=None, choices=NORM_CHOICES,
                    help="shift each speaker's (or utterance's) features to the training mean "
                         "before decoding (vui.speaker_norm; with --warp-search, after each "
                         "warp); with --robust-model, only the speakers the gate routes")

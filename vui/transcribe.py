@@ -121,8 +121,8 @@ def _decode_side(model, decoder, indices, feats, rows, feature_config, warp_sear
         start = time.perf_counter()
         known = [known_probs[i]] if i in known_probs else None
         if warp_search:
-            searches[i] = _search_one(model, normalised[i], feature_config,
-                                      stats, warp_search, known, shift)
+            searches[i] = _search_group(model, [normalised[i]], feature_config,
+                                        stats, warp_search, known, shift)
             probs = searches[i].chosen_probs()[0]
             rows[i]["warp"] = searches[i].chosen_alphas()[0]
         else:
@@ -137,14 +137,9 @@ def _search_together(model, decoder, indices, normalised, rows, feature_config, 
     """One talker's files warp-searched as one, each warp followed by one shift of them all
     to the training mean (their pooled mean moves with the warp): the warp that suits them
     all. The search's time is shared out evenly among the files."""
-    from vui.warp_search import WarpSearchConfig, search_warps
     start = time.perf_counter()
-    config = (WarpSearchConfig() if config is True else config).validate()
-    together = [0] * len(indices)
-    search = search_warps(model, [normalised[i] for i in indices], feature_config,
-                          stats["mean"], stats["std"], config.alphas, config.score,
-                          transform=lambda warped: normalize_speakers(warped, together))
-    search.choose(together)
+    search = _search_group(model, [normalised[i] for i in indices], feature_config, stats,
+                           config, shift=True)
     for i, alpha, probs in zip(indices, search.chosen_alphas(), search.chosen_probs()):
         rows[i].update(transcript=decoder.decode(probs), decoder=decoder.name, warp=alpha)
     share = (time.perf_counter() - start) / len(indices)
@@ -158,14 +153,17 @@ def _normalised(feats, stats):
     return normalize_with(feats, stats["mean"], stats["std"])
 
 
-def _search_one(model, feats, feature_config, stats, config, known=None, shift=False):
+def _search_group(model, feats, feature_config, stats, config, known=None, shift=False):
+    """search_warps over `feats` (one file's features, or one talker's files), one factor
+    chosen for them all; with `shift`, all of them shifted together after each warp."""
     from vui.warp_search import WarpSearchConfig, search_warps
     config = (WarpSearchConfig() if config is True else config).validate()
-    search = search_warps(model, [feats], feature_config, stats["mean"], stats["std"],
+    group = [0] * len(feats)
+    search = search_warps(model, feats, feature_config, stats["mean"], stats["std"],
                           config.alphas, config.score, known={1.0: known} if known else None,
-                          transform=(lambda warped: normalize_speakers(warped, [0]))
+                          transform=(lambda warped: normalize_speakers(warped, group))
                           if shift else None)
-    search.choose()
+    search.choose(group)
     return search
 
 
