@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 import char_map
 import utils as U
 from vui.corpus_index import read_index_lenient
+from vui.speaker_norm import as_config, utterance_shifts
 
 DEFAULT_CACHE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".cache", "features")
 CACHE_ENV = "VUI_CACHE_DIR"
@@ -185,13 +186,17 @@ class AudioGeneratorCached:
 
     raw=True overrides spectrogram; spectrogram=False selects MFCC with `mfcc_dim` coefficients;
     utterance_mean=True subtracts each utterance's own mean (utils.FeatureConfig).
+    speaker_norm (vui.speaker_norm: "speaker", "utterance" or a SpeakerNormConfig) shifts every
+    batch's features by their speaker's mean frame in the normalised space, every partition
+    alike: per-speaker CMN in training, matched to the same shift at test time (the trained
+    model's record keeps it, and vui.inference applies it).
     """
 
     def __init__(self, step=10, window=20, max_freq=8000, mfcc_dim=13, minibatch_size=20,
                  desc_file=None, spectrogram=True, raw=False, max_duration=10.0,
                  sort_by_duration=False, shuffle_data=True, cache_dir=None, seed=0,
                  pad_to_multiple=PAD_TO_MULTIPLE, n_jobs=1, utterance_mean=False,
-                 ascending_epochs=0):
+                 ascending_epochs=0, speaker_norm=None):
         kind = "raw" if raw else ("spectrogram" if spectrogram else "mfcc")
         self.feature_config = U.FeatureConfig(kind, mfcc_dim=mfcc_dim, step_ms=step,
                                               window_ms=window, max_freq=max_freq,
@@ -202,6 +207,7 @@ class AudioGeneratorCached:
         self.max_duration = float(max_duration)
         self.sort_by_duration, self.shuffle_data = bool(sort_by_duration), bool(shuffle_data)
         self.ascending_epochs = int(ascending_epochs)
+        self.speaker_norm = as_config(speaker_norm)
         self.seed, self.pad_to_multiple, self.n_jobs = seed, int(pad_to_multiple), int(n_jobs)
         self.cache = FeatureCache(self.feature_config, cache_dir)
         self.feats_mean = self.feats_std = None
@@ -372,6 +378,16 @@ class AudioGeneratorCached:
     def labels(self, partition):
         return self._labels[self._part(partition)]
 
+    def speaker_shifts(self, partition):
+        """Per utterance of a loaded partition, the vector its normalised features lose under
+        `speaker_norm` (its speaker's pooled mean frame), computed as vui.inference does at
+        test time; None without speaker_norm."""
+        if self.speaker_norm is None:
+            return None
+        paths = self.partition_data(partition)[0]
+        return utterance_shifts((self.normalize(self.featurize(p)) for p in paths),
+                                self.speakers(partition), self.speaker_norm)
+
     def speakers(self, partition):
         """Who spoke each utterance: the index's `speaker` field (the embedded corpus and
         LibriSpeech indexes have one), or the audio path where an entry names none."""
@@ -460,7 +476,24 @@ class UtteranceDataset(keras.utils.PyDataset):
         self.indices = np.array(keep)            # partition indices of the usable utterances
         self.paths, self.texts, self.labels = paths, texts, labels
         self.durations = np.asarray(durations, dtype=np.float64)
+        self.shifts = self._speaker_shifts()
         self._plan()
+
+    def _speaker_shifts(self):
+        """generator.speaker_shifts of this partition, refused beside augmentation that
+        changes the voice (waveform, precomputed variants, feature warps): an augmented copy
+        is another voice, whose mean its speaker's clean frames do not give."""
+        from vui.feature_warp import FeatureWarpAugmenter
+        if self.gen.speaker_norm is None:
+            return None
+        if isinstance(self.augment, FeatureWarpAugmenter) or any(
+                getattr(self.augment, hook, None) is not None
+                for hook in ("variant_features", "waveform")):
+            raise ValueError(f"speaker_norm={self.gen.speaker_norm} with augmentation "
+                             f"{getattr(self.augment, 'name', self.augment)!r} that changes the "
+                             "voice: an augmented copy is another voice, whose speaker mean is "
+                             "not known; use SpecAugment alone, or no speaker_norm")
+        return self.gen.speaker_shifts(self.part)
 
     def _plan(self):
         """self.batches: arrays of partition indices (into generator.<part>_audio_paths)."""
@@ -502,8 +535,9 @@ class UtteranceDataset(keras.utils.PyDataset):
 
         Hooks, each optional: `variant_features(path, rng)` -> un-normalised precomputed
         features or None (None: the clean ones); else `waveform(audio, rate, rng)` on the
-        reloaded audio; then `features(normalised, rng)`. Augmented audio that no longer fits
-        the label in the model's output frames falls back to the clean features.
+        reloaded audio; then the speaker shift, if any; then `features(normalised, rng)`.
+        Augmented audio that no longer fits the label in the model's output frames falls back
+        to the clean features.
         """
         path, rng = self.paths[i], self.augment_rng(i)
         feats = self.gen.featurize(path)
@@ -522,6 +556,8 @@ class UtteranceDataset(keras.utils.PyDataset):
         if augmented is not None and self._alignable(i, augmented.shape[0]):
             feats = augmented
         feats = self.gen.normalize(feats)
+        if self.shifts is not None:
+            feats = feats - self.shifts[i]
         spec = getattr(self.augment, "features", None)
         if spec is not None:
             feats = np.asarray(spec(feats, rng), np.float32)

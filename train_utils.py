@@ -35,10 +35,15 @@ def seed_optimizer(learning_rate=SEED_LEARNING_RATE):
 
 def model_name(audio_gen, model_builder, augment=None):
     """The seed's naming: feature prefix ("Spec", "MFCC", "Raw") + the builder's description,
-    + "Aug(<name>)" when trained with augmentation (so it never shares files with the plain run)."""
+    + "Aug(<name>)" when trained with augmentation and "SpkNorm(<per>)" with the generator's
+    speaker_norm (so neither ever shares files with the plain run)."""
     name = f"{audio_gen.feature_config.short_name} {model_builder.describe()}"
     if augment is not None:
         name += f" Aug({getattr(augment, 'name', None) or type(augment).__name__})"
+    speaker_norm = getattr(audio_gen, "speaker_norm", None)
+    if speaker_norm is not None:
+        strength = "" if speaker_norm.strength == 1 else f" {speaker_norm.strength:g}"
+        name += f" SpkNorm({speaker_norm.per}{strength})"
     return name
 
 
@@ -232,12 +237,20 @@ def _new_record(name, audio_gen, builder, model, epochs, minibatch_size, seed):
         "model_config": builder.to_config(),
         "feature_config": asdict(audio_gen.feature_config),
         "normalization": {k: np.asarray(v) for k, v in stats.items()},
+        "speaker_norm": _speaker_norm_record(audio_gen),
         "params": int(model.count_params()), "epochs_requested": epochs,
         "minibatch_size": minibatch_size, "seed": seed, "backend": keras.backend.backend(),
         "train_utterances": len(audio_gen.train_audio_paths),
         "train_audio_seconds": float(np.sum(audio_gen.train_durations)),
         "completed": False, "stopped": None, "cer": None, "wer": None,
     }
+
+
+def _speaker_norm_record(audio_gen):
+    """The generator's training-time speaker shift as a dict (vui.speaker_norm.trained_with
+    reads it back), or None."""
+    config = getattr(audio_gen, "speaker_norm", None)
+    return None if config is None else asdict(config)
 
 
 class DatasetEpochSync(keras.callbacks.Callback):

@@ -85,12 +85,14 @@ def model_data(model_path, corpus, eval_index, max_utterances, speaker_norm=None
     per partition, plus the acoustic model's seconds on the evaluation partition. With
     `speaker_norm` ("speaker"/"utterance", vui.speaker_norm) the evaluation partition's
     features are shifted to the training mean; the validation partition, which only tunes
-    the LM weights, stays as trained."""
+    the LM weights, stays as trained (shifted too for a model trained with a speaker shift:
+    vui.speaker_norm.trained_with)."""
     import data_generator as DG
     import train_utils as T
     from vui.inference import normalized_features, predict_probabilities
-    from vui.speaker_norm import as_config, normalize_speakers
+    from vui.speaker_norm import as_config, normalize_speakers, trained_with
     model = T.load_model(str(model_path))
+    trained = trained_with(model)
     gen = DG.AudioGeneratorCached.for_corpus(model.vui_record["feature_config"], corpus,
                                              eval_index)
     out, acoustic_seconds = {}, 0.0
@@ -98,8 +100,9 @@ def model_data(model_path, corpus, eval_index, max_utterances, speaker_norm=None
         paths, durations, texts = gen.partition_data(part)
         n = min(len(paths), max_utterances or len(paths))
         feats = [normalized_features(model, gen, part, i) for i in range(n)]
-        if speaker_norm and part == "test":
-            feats = normalize_speakers(feats, gen.speakers(part)[:n], as_config(speaker_norm))
+        shift = as_config(speaker_norm) if speaker_norm and part == "test" else trained
+        if shift is not None:
+            feats = normalize_speakers(feats, gen.speakers(part)[:n], shift)
         start = time.perf_counter()
         probs = predict_probabilities(model, feats, verbose=1)
         acoustic_seconds = time.perf_counter() - start

@@ -47,6 +47,7 @@ from dataclasses import asdict, dataclass, field
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from vui import atomic  # noqa: E402  (after the sys.path line)
+from vui.speaker_norm import PER_CHOICES as NORM_CHOICES  # noqa: E402
 from vui.tts_corpus import EMBEDDED_ROOT  # noqa: E402
 
 DEFAULT_FAMILIES = ("slt", "espeak")
@@ -78,6 +79,7 @@ class HoldoutConfig:
     init_from: str | None = None       # a results root whose finished models each run starts from
     learning_rate: float | None = None  # the cosine's peak; None: the demo's
     train_seed: int | None = None      # weights, batch order, variants; None: `seed` (corpus)
+    speaker_norm: str | None = None    # train (and test) on per-speaker-shifted features
 
     @property
     def training_seed(self):
@@ -265,6 +267,7 @@ def write_table(path, table, cfg):
 
 def run(cfg):
     from vui.augment import preset_config
+    from vui.speaker_norm import as_config
     for condition in cfg.conditions:
         preset_config(condition)          # a clear error naming a bad one, before any training
     rows = []
@@ -272,6 +275,7 @@ def run(cfg):
         root = build_corpus(family, cfg)
         for features in cfg.features:
             gen = load_generator(root, features)
+            gen.speaker_norm = as_config(cfg.speaker_norm)
             for condition in cfg.conditions:
                 rows.append(run_condition(gen, family, features, condition, cfg))
                 print(markdown_table(rows[-1:]))
@@ -369,6 +373,10 @@ def parse_args(argv=None):
     p.add_argument("--init-from", default=None, metavar="RESULTS_ROOT",
                    help="start each model from the finished one of the same family, features "
                         "and condition under this results root (a second learning-rate cycle)")
+    p.add_argument("--speaker-norm", default=None, choices=NORM_CHOICES,
+                   help="train on features shifted by each speaker's mean frame (matched "
+                        "per-speaker CMN, vui.speaker_norm); evaluation shifts alike; with "
+                        "--conditions none or specaugment only")
     p.add_argument("--learning-rate", type=float, default=None,
                    help="peak of the cosine learning rate (default: the demo's)")
     p.add_argument("--overhead", type=int, metavar="N", default=None,
@@ -395,7 +403,7 @@ def parse_args(argv=None):
     return HoldoutConfig(tuple(a.families), tuple(a.conditions), a.minutes, a.epochs,
                          a.n_variants, a.workers, a.data_root, a.results_root, a.out, corpus,
                          a.seed, tuple(a.features), a.init_from, a.learning_rate,
-                         a.train_seed)
+                         a.train_seed, a.speaker_norm)
 
 
 def main(argv=None):

@@ -180,3 +180,97 @@ def test_behind_a_gate_with_the_warp_search_only_the_routed_side_is_shifted(two_
         robust, normalize_speakers([warped[i] for i in rows], [speakers[0]] * len(rows)))))
     kept = greedy_hypotheses(model, warped)
     assert result.hypotheses == [routed.get(i, kept[i]) for i in range(6)]
+
+
+# ---- training with the shift (matched per-speaker CMN) ----------------------------------
+
+def test_training_batches_are_shifted_by_each_speakers_pooled_mean(two_speaker_gen):  # noqa: F811
+    gen = two_speaker_gen
+    features = [gen.get_features("validation", i) for i in range(6)]
+    expected = normalize_speakers(features, gen.speakers("validation"))
+    gen.speaker_norm = as_config("speaker")
+    data = gen.dataset("validation", shuffle=False)
+    seen = 0
+    for b in range(len(data)):
+        x, y = data[b]
+        for row, i in enumerate(data.batches[b]):
+            np.testing.assert_allclose(x[row, :len(features[i])], expected[i], atol=1e-5)
+            seen += 1
+    assert seen == 6
+    gen.speaker_norm = None
+    x, _ = gen.dataset("validation", shuffle=False)[0]
+    i = gen.dataset("validation", shuffle=False).batches[0][0]
+    np.testing.assert_allclose(x[0, :len(features[i])], features[i], atol=1e-6)
+
+
+def test_training_shift_refuses_augmentation_that_changes_the_voice(two_speaker_gen):  # noqa: F811
+    from vui.augment import SpecAugmenter, VTLPConfig
+    from vui.feature_warp import FeatureWarpAugmenter
+    gen = two_speaker_gen
+    gen.speaker_norm = as_config("speaker")
+    stats = gen.normalization_stats()
+    warp = FeatureWarpAugmenter(VTLPConfig(prob=1.0), gen.feature_config, stats["mean"],
+                                stats["std"])
+    with pytest.raises(ValueError, match="'warp' that changes the voice"):
+        gen.dataset("train", augment=warp)
+
+    class Variants:
+        name = "voices"
+
+        def variant_features(self, path, rng):
+            return None
+    with pytest.raises(ValueError, match="'voices' that changes the voice"):
+        gen.dataset("train", augment=Variants())
+    assert len(gen.dataset("train", augment=SpecAugmenter())) > 0   # masks keep the voice
+
+
+def test_a_model_trained_with_the_shift_is_evaluated_and_transcribed_with_it(two_speaker_gen):  # noqa: F811,E501
+    from vui.inference import evaluate
+    from vui.speaker_norm import trained_with
+    from vui.transcribe import transcribe_files
+    gen = two_speaker_gen
+    model = linear(gen, 0)
+    plain = evaluate(model, gen, "test", verbose=0)
+    shifted = evaluate(model, gen, "test", verbose=0, speaker_norm="speaker")
+    model.vui_record["speaker_norm"] = {"per": "speaker", "strength": 1.0}
+    assert trained_with(model) == SpeakerNormConfig()
+    assert evaluate(model, gen, "test", verbose=0).hypotheses == shifted.hypotheses
+    assert evaluate(model, gen, "test", verbose=0, speaker_norm=False).hypotheses == \
+        plain.hypotheses
+    paths = gen.partition_data("test")[0][:2]
+    rows = transcribe_files(model, gen.feature_config, paths)
+    each = transcribe_files(model, gen.feature_config, paths, speaker_norm=True)
+    unshifted = transcribe_files(model, gen.feature_config, paths, speaker_norm=False)
+    assert [r["transcript"] for r in rows] == [r["transcript"] for r in each]
+    assert [r["transcript"] for r in rows] != [r["transcript"] for r in unshifted]
+    robust = linear(gen, 1)
+    with pytest.raises(ValueError, match="unaugmented model was trained with a speaker shift"):
+        ModelGate.calibrate(model, robust, gen, "validation")
+
+
+def test_get_predictions_shifts_one_utterance_by_its_speakers_mean(two_speaker_gen, capsys):  # noqa: F811,E501
+    from vui.inference import evaluate, get_predictions
+    gen = two_speaker_gen
+    model = linear(gen, 0)
+    model.vui_record["speaker_norm"] = {"per": "speaker", "strength": 1.0}
+    expected = evaluate(model, gen, "test", verbose=0).hypotheses
+    for i in (0, 3):
+        get_predictions(gen, model, "test", i, print_line=False, omit_true=True)
+        assert capsys.readouterr().out.split(": ", 1)[1].strip() == expected[i].strip()
+
+
+def test_train_model_records_the_shift_and_names_the_run(two_speaker_gen, tmp_path):  # noqa: F811
+    import keras
+    import train_utils as T
+    from test_train_utils import tiny_builder
+    from vui import results as R
+    from vui.speaker_norm import trained_with
+    gen = two_speaker_gen
+    gen.speaker_norm = SpeakerNormConfig(strength=0.5)
+    name = T.train_model(gen, tiny_builder(), epochs=1, minibatch_size=3, verbose=0,
+                         optimizer=lambda: keras.optimizers.Adam(1e-3),
+                         results_dir=tmp_path, evaluate_after=False)
+    assert name.endswith(" SpkNorm(speaker 0.5)")
+    model = T.load_model(str(R.run_paths(name, tmp_path)[1]))
+    assert model.vui_record["speaker_norm"] == {"per": "speaker", "strength": 0.5}
+    assert trained_with(model) == SpeakerNormConfig(strength=0.5)

@@ -66,6 +66,9 @@ def cmd_corpus(args, rest):
 def cmd_train(args, _):
     import train_utils as T
     gen = _generator(args.corpus, args.features, args.batch_size)
+    if args.speaker_norm:
+        from vui.speaker_norm import as_config
+        gen.speaker_norm = as_config(args.speaker_norm)
     augment = None
     if args.augment != "none":
         from vui.augment import training_augmenter
@@ -97,7 +100,8 @@ def cmd_evaluate(args, _):
                      partitions=("train", args.partition, *calibration))
     gate = _model_gate(model, gen, args) if args.robust_model else None
     result = T.evaluate(model, gen, args.partition, decoder=args.decoder,
-                        warp_search=args.warp_search, gate=gate, speaker_norm=args.speaker_norm)
+                        warp_search=args.warp_search, gate=gate,
+                        speaker_norm=False if args.speaker_norm == "off" else args.speaker_norm)
     print(f"{args.partition}: CER {result.cer:.2%}  WER {result.wer:.2%}  ({result.utterances} "
           f"utterances, decoder {result.decoder}, real-time factor {result.real_time_factor:.4f})")
     print(_interval_line(result))
@@ -230,6 +234,12 @@ def build_parser():
                    "without rooms or noise), or vocal-tract warps of the cached features (warp; "
                    "'+warp' adds them to another preset)")
     p.add_argument("--augment-variants", type=int, default=4, help="variants per utterance")
+    from vui.speaker_norm import PER_CHOICES as NORM_CHOICES
+    p.add_argument("--speaker-norm", default=None, choices=NORM_CHOICES,
+                   help="train on features shifted by each speaker's (or utterance's) mean "
+                        "frame, every partition alike (per-speaker CMN, vui.speaker_norm); "
+                        "the model's record keeps it, so evaluate and transcribe shift too; "
+                        "not with --augment presets that change the voice")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="CER/WER of a saved model on a partition")
@@ -240,11 +250,11 @@ def build_parser():
     p.add_argument("--warp-search", action="store_true",
                    help="decode each speaker at the vocal-tract warp its output is most "
                         "confident under (vui.warp_search)")
-    from vui.speaker_norm import PER_CHOICES as NORM_CHOICES
-    p.add_argument("--speaker-norm", default=None, choices=NORM_CHOICES,
+    p.add_argument("--speaker-norm", default=None, choices=(*NORM_CHOICES, "off"),
                    help="shift each speaker's (or utterance's) features to the training mean "
                         "before decoding (vui.speaker_norm; with --warp-search, after each "
-                        "warp); with --robust-model, only the speakers the gate routes")
+                        "warp); with --robust-model, only the speakers the gate routes. "
+                        "Default: as the model was trained; off: no shift")
     p.add_argument("--robust-model", default=None, metavar="PATH",
                    help="an augmented model: the speakers --model is unusually unsure of are "
                         "decoded by it instead (vui.model_gate)")
@@ -279,11 +289,11 @@ def build_parser():
                    help="the files are one talker's: one warp for all of them (implies "
                         "--warp-search unless --speaker-norm; then one pooled mean), and "
                         "one gate decision with a per-speaker --gate")
-    p.add_argument("--speaker-norm", action="store_true",
+    p.add_argument("--speaker-norm", action=argparse.BooleanOptionalAction, default=None,
                    help="shift each file's features (with --one-speaker: all files' pooled) "
                         "to the training mean (vui.speaker_norm; with --warp-search, after "
                         "each warp): for talkers unlike the training voices; with --gate, only "
-                        "the files it routes")
+                        "the files it routes. Default: as the model was trained")
     p.add_argument("--gate", default=None, metavar="JSON",
                    help="a model gate from vui evaluate --save-gate: its unaugmented model, and "
                         "its augmented one for the files that model is unusually unsure of")

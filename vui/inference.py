@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
-from vui.speaker_norm import as_config, normalize_speakers
+from vui.speaker_norm import as_config, normalize_speakers, trained_with, utterance_shifts
 
 PREDICT_BATCH = 32
 PAD_FRAMES_TO = 32          # pad batch lengths to a multiple of this: fewer distinct shapes to trace
@@ -128,10 +128,11 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     `speaker_norm` (a vui.speaker_norm.SpeakerNormConfig, True, "speaker" or "utterance")
     shifts each speaker's features to the training mean before decoding (with `warp_search`,
     after each warp); with `gate`, only the routed speakers' (the kept ones are, by the
-    gate's test, like the training voices).
+    gate's test, like the training voices). None (the default): the shift the model was
+    trained with, if any (vui.speaker_norm.trained_with); False: none.
     """
     from vui.metrics import cer_wer
-    speaker_norm = as_config(speaker_norm)
+    speaker_norm = trained_with(model) if speaker_norm is None else as_config(speaker_norm)
     if gate is not None:
         from vui.model_gate import check_same_features
         check_same_features(model, gate.robust)
@@ -238,7 +239,7 @@ def get_predictions(audio_gen, model, partition, index, print_line=True, omit_tr
     paths, _, texts = audio_gen.partition_data(partition)
     if not 0 <= index < len(paths):
         raise IndexError(f"index {index} is outside partition {partition!r} ({len(paths)} utterances)")
-    probs = predict_probabilities(model, [normalized_features(model, audio_gen, partition, index)])[0]
+    probs = predict_probabilities(model, [_as_trained(model, audio_gen, partition, index)])[0]
     predicted = as_decoder(decoder, model).decode(probs)
     if print_line and not omit_true:
         print(f"{RULE}\nTrue transcription:\n\n{texts[index]}\n{RULE}\n"
@@ -250,3 +251,18 @@ def get_predictions(audio_gen, model, partition, index, print_line=True, omit_tr
         if print_line:
             print(RULE)
     return paths[index]
+
+
+def _as_trained(model, audio_gen, partition, index):
+    """One utterance's normalised features, shifted as the model's training inputs were (by
+    its speaker's mean over the partition, as evaluate does), if they were."""
+    features = normalized_features(model, audio_gen, partition, index)
+    config = trained_with(model)
+    if config is None:
+        return features
+    speakers = audio_gen.speakers(partition)
+    same = [i for i, s in enumerate(speakers) if s == speakers[index]] \
+        if config.per == "speaker" else [index]
+    group = [features if i == index else normalized_features(model, audio_gen, partition, i)
+             for i in same]
+    return features - utterance_shifts(group, [0] * len(group), config)[0]

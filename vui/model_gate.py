@@ -104,11 +104,18 @@ def routing_groups(per, speakers) -> list:
 
 def check_same_features(model, robust):
     """Both models must read the same kind of features: the gate passes one generator's audio
-    to both (each with its own normalisation statistics)."""
+    to both (each with its own normalisation statistics), unshifted: its threshold and its
+    kept side are for models trained without a speaker shift (vui.speaker_norm)."""
+    from vui.speaker_norm import trained_with
     ours, theirs = (_feature_config(m) for m in (model, robust))
     if ours != theirs:
         raise ValueError(f"model gate: the unaugmented model reads features {ours} but the "
                          f"augmented one reads {theirs}: expected the same feature settings")
+    for side, m in (("unaugmented", model), ("augmented", robust)):
+        if trained_with(m) is not None:
+            raise ValueError(f"model gate: the {side} model was trained with a speaker shift "
+                             f"({trained_with(m)}); the gate takes models trained without "
+                             "one (it shifts the routed side at test time with speaker_norm)")
 
 
 def _feature_config(model):

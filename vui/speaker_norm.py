@@ -58,24 +58,43 @@ def as_config(speaker_norm) -> SpeakerNormConfig | None:
 
 def group_means(features, groups) -> dict:
     """{group: the mean feature vector over all its utterances' frames} (float64 sums, so a
-    long clip counts by its frames, as in the training statistics)."""
-    if len(groups) != len(features):
+    long clip counts by its frames, as in the training statistics). `features` may be any
+    iterable (a training partition's are read one at a time)."""
+    groups = list(groups)
+    if hasattr(features, "__len__") and len(features) != len(groups):
         raise ValueError(f"{len(groups)} speaker labels for {len(features)} utterances")
-    totals, counts = {}, defaultdict(int)
+    totals, counts, n = {}, defaultdict(int), 0
     for feats, group in zip(features, groups):
         feats = np.asarray(feats, np.float64)
         if feats.ndim != 2 or len(feats) == 0:
             raise ValueError(f"features of shape {feats.shape}: expected (time > 0, dim)")
         totals[group] = totals.get(group, 0.0) + feats.sum(axis=0)
         counts[group] += len(feats)
+        n += 1
+    if n != len(groups):
+        raise ValueError(f"{len(groups)} speaker labels for {n} utterances")
     return {g: totals[g] / counts[g] for g in totals}
+
+
+def utterance_shifts(features, speakers, config=None) -> list:
+    """Per utterance, the float32 vector normalize_speakers subtracts from it: strength x its
+    group's mean frame (groups: `speakers`, or each utterance with config.per "utterance")."""
+    config = (config or SpeakerNormConfig()).validate()
+    groups = list(range(len(speakers))) if config.per == "utterance" else list(speakers)
+    means = group_means(features, groups)
+    return [np.float32(config.strength) * means[g].astype(np.float32) for g in groups]
 
 
 def normalize_speakers(features, speakers, config=None) -> list:
     """Each utterance's normalised features minus strength x its group's mean frame; groups
     are `speakers` (one label per utterance) or, with config.per "utterance", each utterance."""
-    config = (config or SpeakerNormConfig()).validate()
-    groups = list(range(len(features))) if config.per == "utterance" else list(speakers)
-    means = group_means(features, groups)
-    return [(np.asarray(f, np.float32) - np.float32(config.strength) * means[g].astype(np.float32))
-            for f, g in zip(features, groups)]
+    shifts = utterance_shifts(features, speakers, config)
+    return [np.asarray(f, np.float32) - shift for f, shift in zip(features, shifts)]
+
+
+def trained_with(model) -> SpeakerNormConfig | None:
+    """The shift a model was trained with (its record's "speaker_norm", written by
+    train_utils.train_model from the generator's), which its inputs need at test time too;
+    None for a model trained on unshifted features."""
+    saved = (getattr(model, "vui_record", None) or {}).get("speaker_norm")
+    return SpeakerNormConfig(**saved).validate() if saved else None

@@ -7,7 +7,7 @@ import numpy as np
 import utils
 from data_generator import normalize_with
 from vui.inference import as_decoder, predict_probabilities, robust_decoder
-from vui.speaker_norm import normalize_speakers
+from vui.speaker_norm import as_config, normalize_speakers, trained_with
 
 
 def load_for_inference(model_path):
@@ -23,7 +23,7 @@ def feature_config_of(model):
 
 
 def transcribe_files(model, feature_config, paths, decoder="greedy", warp_search=None,
-                     one_speaker=False, gate=None, speaker_norm=False):
+                     one_speaker=False, gate=None, speaker_norm=None):
     """One dict per file: file, transcript, audio seconds, wall seconds (features + model + decoder).
 
     `warp_search` (a vui.warp_search.WarpSearchConfig, or True for its defaults) decodes each
@@ -34,8 +34,9 @@ def transcribe_files(model, feature_config, paths, decoder="greedy", warp_search
     together (a gate calibrated per speaker only), to gate.robust when `model` is unsure of it
     (the dict gains "routed").
     `speaker_norm` shifts each file's features, or with `one_speaker` all files' pooled, to
-    the training mean (vui.speaker_norm; with `warp_search`, after each warp); with `gate`,
-    only the routed files'.
+    the training mean (vui.speaker_norm; True, "speaker", "utterance" or a SpeakerNormConfig;
+    with `warp_search`, after each warp); with `gate`, only the routed files'. None (the
+    default): as the model was trained (vui.speaker_norm.trained_with); False: no shift.
     A file that cannot be read gives a dict with an "error" instead of stopping the others.
     """
     check_gate_for_one_speaker(gate.per if gate is not None else None, one_speaker)
@@ -45,11 +46,12 @@ def transcribe_files(model, feature_config, paths, decoder="greedy", warp_search
     kept_probs, routed = {}, set()
     if gate is not None:
         kept_probs, routed = _route(model, gate, feats, rows, readable, one_speaker)
-    sides = [(model, main_decoder, [i for i in readable if i not in routed],
-              bool(speaker_norm) and gate is None)]
+    asked = as_config(speaker_norm)
+    main_shift = trained_with(model) if speaker_norm is None else (asked if gate is None else None)
+    sides = [(model, main_decoder, [i for i in readable if i not in routed], main_shift)]
     if routed:
         sides.append((gate.robust, robust_decoder(decoder, main_decoder, gate.robust),
-                      [i for i in readable if i in routed], bool(speaker_norm)))
+                      [i for i in readable if i in routed], asked))
     for side_model, side_decoder, indices, shift in sides:
         _decode_side(side_model, side_decoder, indices, feats, rows, feature_config,
                      warp_search, one_speaker, kept_probs, shift)
@@ -103,19 +105,19 @@ def _route(model, gate, feats, rows, indices, one_speaker):
 
 
 def _decode_side(model, decoder, indices, feats, rows, feature_config, warp_search,
-                 one_speaker, known_probs, shift=False):
-    """Decode `indices` with `model` (its own normalisation), speaker-normalised (`shift`)
-    and/or warp-searched when asked; `known_probs` holds unwarped outputs already computed
+                 one_speaker, known_probs, shift=None):
+    """Decode `indices` with `model` (its own normalisation), speaker-normalised (`shift`, a
+    SpeakerNormConfig) and/or warp-searched when asked; `known_probs` holds unwarped outputs already computed
     (the gate's, never for a shifted side), reused, not rerun."""
     stats = model.vui_record["normalization"]
     normalised = {i: _normalised(feats[i], stats) for i in indices}
-    if warp_search and shift and one_speaker and len(indices) > 1:
+    if warp_search and shift is not None and one_speaker and len(indices) > 1:
         return _search_together(model, decoder, indices, normalised, rows, feature_config,
-                                stats, warp_search)
-    if shift and not warp_search and indices:   # with the warp search: after each warp
+                                stats, warp_search, shift)
+    if shift is not None and not warp_search and indices:   # with the warp search: after each warp
         groups = [0] * len(indices) if one_speaker else list(indices)
         normalised = dict(zip(indices, normalize_speakers([normalised[i] for i in indices],
-                                                          groups)))
+                                                          groups, shift)))
     searches = {}
     for i in indices:
         start = time.perf_counter()
@@ -133,13 +135,14 @@ def _decode_side(model, decoder, indices, feats, rows, feature_config, warp_sear
         _share_one_warp(rows, searches, decoder)
 
 
-def _search_together(model, decoder, indices, normalised, rows, feature_config, stats, config):
+def _search_together(model, decoder, indices, normalised, rows, feature_config, stats, config,
+                     shift):
     """One talker's files warp-searched as one, each warp followed by one shift of them all
     to the training mean (their pooled mean moves with the warp): the warp that suits them
     all. The search's time is shared out evenly among the files."""
     start = time.perf_counter()
     search = _search_group(model, [normalised[i] for i in indices], feature_config, stats,
-                           config, shift=True)
+                           config, shift=shift)
     for i, alpha, probs in zip(indices, search.chosen_alphas(), search.chosen_probs()):
         rows[i].update(transcript=decoder.decode(probs), decoder=decoder.name, warp=alpha)
     share = (time.perf_counter() - start) / len(indices)
@@ -153,16 +156,17 @@ def _normalised(feats, stats):
     return normalize_with(feats, stats["mean"], stats["std"])
 
 
-def _search_group(model, feats, feature_config, stats, config, known=None, shift=False):
+def _search_group(model, feats, feature_config, stats, config, known=None, shift=None):
     """search_warps over `feats` (one file's features, or one talker's files), one factor
-    chosen for them all; with `shift`, all of them shifted together after each warp."""
+    chosen for them all; with `shift` (a SpeakerNormConfig), all of them shifted together
+    after each warp."""
     from vui.warp_search import WarpSearchConfig, search_warps
     config = (WarpSearchConfig() if config is True else config).validate()
     group = [0] * len(feats)
     search = search_warps(model, feats, feature_config, stats["mean"], stats["std"],
                           config.alphas, config.score, known={1.0: known} if known else None,
-                          transform=(lambda warped: normalize_speakers(warped, group))
-                          if shift else None)
+                          transform=(lambda warped: normalize_speakers(warped, group, shift))
+                          if shift is not None else None)
     search.choose(group)
     return search
 
