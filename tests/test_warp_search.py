@@ -120,6 +120,9 @@ def test_known_outputs_are_used_instead_of_running_the_model_again(talker):
     assert reused.scores[1, 0] == pytest.approx(np.log(1.0 / NUM_CLASSES))
     with pytest.raises(ValueError, match="known outputs at warp 1.0: 2 for 1 utterances"):
         search_warps(model, [template], MFCC26, mean, std, (0.9, 1.0), known={1.0: fake * 2})
+    with pytest.raises(ValueError, match="known outputs with a transform"):
+        search_warps(model, [template], MFCC26, mean, std, (0.9, 1.0), known={1.0: fake},
+                     transform=lambda warped: warped)
 
 
 class LinearModel:

@@ -124,7 +124,7 @@ def search_warps(model, features, feature_config, mean, std, alphas=DEFAULT_ALPH
     gate's unwarped pass): those factors are not run again. `transform` (a function of the
     list of normalised features at one factor, returning the list to run) goes between the
     warp and the model: vui.speaker_norm's shift, taken after each warp, since a warp moves a
-    speaker's mean too.
+    speaker's mean too. The two do not mix: known outputs come from untransformed inputs.
     """
     from tqdm.auto import tqdm
     from vui.feature_warp import warp_normalized
@@ -132,6 +132,9 @@ def search_warps(model, features, feature_config, mean, std, alphas=DEFAULT_ALPH
     alphas = tuple(float(a) for a in alphas)
     WarpSearchConfig(alphas, score).validate()
     score_of = SCORE_FUNCTIONS[score]
+    if known and transform is not None:
+        raise ValueError("search_warps: known outputs with a transform; the known ones were "
+                         "computed without it, so every factor must be run (pass known=None)")
     known = {float(a): p for a, p in (known or {}).items()}
     probs, scores = {}, []
     for alpha in tqdm(alphas, desc="warps", disable=not verbose, leave=False):
