@@ -31,15 +31,19 @@ def evaluate_models(model_paths, corpus, eval_index, partition, decoder, warp_se
                     speaker_norm=None):
     """([row label per evaluation], [vui.inference.Evaluation]), all over the same utterances:
     one per model, and with `speaker_norm` ("speaker"/"utterance") a second per model with
-    its features speaker-normalised (vui.speaker_norm)."""
+    its features speaker-normalised (vui.speaker_norm). A model trained with a speaker shift
+    is first evaluated as trained, shifted (its label says so)."""
     import data_generator as DG
     import train_utils as T
+    from vui.speaker_norm import trained_with
     labels, evaluations = [], []
     for path in model_paths:
         model = T.load_model(str(path))
         gen = DG.AudioGeneratorCached.for_corpus(model.vui_record["feature_config"], corpus,
                                                  eval_index)
         label = os.path.relpath(Path(path).parent)
+        if trained_with(model) is not None:
+            label += f" (trained and tested with {trained_with(model).per} norm)"
         for norm in (None, speaker_norm) if speaker_norm else (None,):
             labels.append(label if norm is None else f"{label} + {norm} norm")
             evaluations.append(T.evaluate(model, gen, partition, decoder=decoder, verbose=1,
