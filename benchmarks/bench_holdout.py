@@ -246,12 +246,13 @@ def overhead_lines(rows):
 def write_table(path, table, cfg):
     """Put the table between the markers of `path` (the rest of the file is kept), or write a
     new file holding only the table."""
+    shift = f", trained and tested with the {cfg.speaker_norm} shift" if cfg.speaker_norm else ""
     stamp = (f"Measured {time.strftime('%Y-%m-%d %H:%M')} with `benchmarks/bench_holdout.py "
              f"--families {' '.join(cfg.families)} --minutes {cfg.minutes:g} "
              f"--features {' '.join(cfg.features)}` (learning rate on a cosine over the budget"
              f"{f', at most {cfg.epochs} epochs' if cfg.epochs else ''}, "
              f"{cfg.n_variants} variants, greedy decoding"
-             f"{', corpus ' + json.dumps(cfg.corpus) if cfg.corpus else ''}).")
+             f"{', corpus ' + json.dumps(cfg.corpus) if cfg.corpus else ''}{shift}).")
     block = f"{TABLE_START}\n{stamp}\n\n{table}\n{TABLE_END}"
     text = ""
     if os.path.isfile(path):
