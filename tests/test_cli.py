@@ -303,3 +303,39 @@ def test_bench_model_gate_prints_a_row_per_decoding(trained_model, speech_corpus
     assert len(labels) == 7 and labels[-1] == "gate + warp search + speaker norm"
     by_label = {label: (cer, wer) for _, label, cer, wer, _ in rows}
     assert by_label["unaugmented model"] == by_label["augmented model"] == by_label["gate"]
+
+
+def test_train_takes_the_speaker_norm_and_evaluate_applies_it(speech_corpus, tmp_path,
+                                                              monkeypatch, capsys):
+    """`vui train --speaker-norm speaker` trains on shifted features and says so in the run's
+    name and record; `vui evaluate` then shifts as trained unless told `--speaker-norm off`."""
+    from vui.speaker_norm import SpeakerNormConfig, trained_with
+    corpus = corpus_with_speakers(speech_corpus, tmp_path, "ab")
+    monkeypatch.setattr(R, "RESULTS_DIR", tmp_path / "results")
+    monkeypatch.setenv("VUI_CACHE_DIR", str(tmp_path / "cache"))
+    assert cli.main(["train", "--preset", "model_0", "--corpus", str(corpus), "--features",
+                     "mfcc26", "--epochs", "1", "--batch-size", "3",
+                     "--speaker-norm", "speaker"]) == 0
+    name = capsys.readouterr().out.strip().splitlines()[-1]
+    assert name.endswith(" SpkNorm(speaker)")
+    path = R.run_paths(name)[1]
+    model = T.load_model(str(path))
+    assert trained_with(model) == SpeakerNormConfig()
+    gen = DG.AudioGeneratorCached.for_corpus(model.vui_record["feature_config"], corpus)
+    for flag, norm in ((), "speaker"), (("--speaker-norm", "off"), False):
+        expected = T.evaluate(model, gen, "validation", verbose=0, speaker_norm=norm)
+        cli.main(["evaluate", "--model", str(path), "--corpus", str(corpus), *flag])
+        line = capsys.readouterr().out.splitlines()[0]
+        assert line.startswith(f"validation: CER {expected.cer:.2%}  WER {expected.wer:.2%}")
+
+
+def test_bench_holdout_takes_the_speaker_norm(tmp_path):
+    from conftest import load_benchmark
+    bench = load_benchmark("bench_holdout")
+    cfg = bench.parse_args(["--families", "rms", "--conditions", "none", "--speaker-norm",
+                            "speaker"])
+    assert cfg.speaker_norm == "speaker"
+    assert bench.parse_args(["--families", "rms"]).speaker_norm is None
+    out = tmp_path / "holdout.md"
+    bench.write_table(str(out), "| table |", cfg)
+    assert "trained and tested with the speaker shift" in out.read_text()
