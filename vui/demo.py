@@ -1,8 +1,9 @@
 """The demo: the whole pipeline on the embedded corpus, within the time budget of a 2-core CPU.
 
 corpus (generated once, reused) -> MFCC features (cached), each speaker's shifted by his mean
-frame -> the demo preset (CNN + 4 x BiGRU, stride 3) trained with CTC under a time budget -> validation CER/WER and a few
-transcripts -> the comparison plot -> the model becomes the default of `vui transcribe`.
+frame -> the demo preset (CNN + 4 x BiGRU, stride 3) trained with CTC under a time budget ->
+validation CER/WER and a few transcripts -> the comparison plot -> the model becomes the
+default of `vui transcribe`.
 """
 import time
 from pathlib import Path

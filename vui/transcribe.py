@@ -107,8 +107,8 @@ def _route(model, gate, feats, rows, indices, one_speaker):
 def _decode_side(model, decoder, indices, feats, rows, feature_config, warp_search,
                  one_speaker, known_probs, shift=None):
     """Decode `indices` with `model` (its own normalisation), speaker-normalised (`shift`, a
-    SpeakerNormConfig) and/or warp-searched when asked; `known_probs` holds unwarped outputs already computed
-    (the gate's, never for a shifted side), reused, not rerun."""
+    SpeakerNormConfig) and/or warp-searched when asked; `known_probs` holds unwarped outputs
+    already computed (the gate's, never for a shifted side), reused, not rerun."""
     stats = model.vui_record["normalization"]
     normalised = {i: _normalised(feats[i], stats) for i in indices}
     if warp_search and shift is not None and one_speaker and len(indices) > 1:
