@@ -32,19 +32,23 @@ def evaluate_models(model_paths, corpus, eval_index, partition, decoder, warp_se
     """([row label per evaluation], [vui.inference.Evaluation]), all over the same utterances:
     one per model, and with `speaker_norm` ("speaker"/"utterance") a second per model with
     its features speaker-normalised (vui.speaker_norm). A model trained with a speaker shift
-    is first evaluated as trained, shifted (its label says so)."""
+    is first evaluated as trained, shifted (its label says so), and gets no second row for
+    that same shift."""
     import data_generator as DG
     import train_utils as T
-    from vui.speaker_norm import trained_with
+    from vui.speaker_norm import as_config, trained_with
     labels, evaluations = [], []
     for path in model_paths:
         model = T.load_model(str(path))
         gen = DG.AudioGeneratorCached.for_corpus(model.vui_record["feature_config"], corpus,
                                                  eval_index)
         label = os.path.relpath(Path(path).parent)
-        if trained_with(model) is not None:
-            label += f" (trained and tested with {trained_with(model).per} norm)"
-        for norm in (None, speaker_norm) if speaker_norm else (None,):
+        trained = trained_with(model)
+        if trained is not None:
+            label += f" (trained and tested with {trained.per} norm)"
+        norms = (None, speaker_norm) if speaker_norm and as_config(speaker_norm) != trained \
+            else (None,)
+        for norm in norms:
             labels.append(label if norm is None else f"{label} + {norm} norm")
             evaluations.append(T.evaluate(model, gen, partition, decoder=decoder, verbose=1,
                                           warp_search=warp_search or None, speaker_norm=norm))

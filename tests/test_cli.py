@@ -327,6 +327,17 @@ def test_train_takes_the_speaker_norm_and_evaluate_applies_it(speech_corpus, tmp
         cli.main(["evaluate", "--model", str(path), "--corpus", str(corpus), *flag])
         line = capsys.readouterr().out.splitlines()[0]
         assert line.startswith(f"validation: CER {expected.cer:.2%}  WER {expected.wer:.2%}")
+    from conftest import load_benchmark
+    out = tmp_path / "paired.json"                  # its shift once, another one as a row
+    for norm, labels in (("speaker", ("",)), ("utterance", ("", " + utterance norm"))):
+        assert load_benchmark("bench_paired").main(
+            ["--models", str(path), "--corpus", str(corpus), "--partition", "validation",
+             "--speaker-norm", norm, "--out", str(out)]) == 0
+        rows = json.loads(out.read_text())
+        assert [r["model"].split(" norm)")[1] for r in rows] == list(labels)
+        assert "(trained and tested with speaker norm)" in rows[0]["model"]
+        assert rows[0]["cer"] == pytest.approx(T.evaluate(model, gen, "validation",
+                                                          verbose=0).cer)
 
 
 def test_bench_holdout_takes_the_speaker_norm(tmp_path):
