@@ -14,14 +14,13 @@ Backend-agnostic: only keras.layers / keras.ops / numpy; no tensorflow import.
 """
 import dataclasses
 import enum
-import hashlib
-import re
 
 import vui  # noqa: F401  (first: sets TensorFlow's CPU threads, vui.cpu_threads)
 import keras
 import numpy as np
 
 import char_map
+from vui.results import safe_filename  # noqa: F401  (M.safe_filename: public since the seed days)
 
 NUM_CLASSES = char_map.NUM_CLASSES          # softmax width: 28 characters + CTC blank
 BORDER_MODES = ("valid", "same", "causal")
@@ -31,17 +30,18 @@ CUDNN_ACTIVATION = "tanh"
 CUDNN_RECURRENT_ACTIVATION = "sigmoid"
 INPUT_NAME = "the_input"
 OUTPUT_NAME = "softmax"
-MAX_FILENAME_SLUG = 180                     # keeps "<slug>-<hash>.pickle" under 255 bytes
-FILENAME_HASH_CHARS = 10
 
 
-class RNNType(enum.Enum):
+# String-valued enums compared with ==, never `is`: a notebook that reloads this module (the
+# seed's `reload(M)`, `%autoreload`) holds members of the old class, which `is` would not match
+# (a GRU builder built an LSTM). str members compare equal by value across reloads.
+class RNNType(str, enum.Enum):
     SimpleRNN = "SimpleRNN"
     GRU = "GRU"
     LSTM = "LSTM"
 
 
-class BidirectionalMerge(enum.Enum):
+class BidirectionalMerge(str, enum.Enum):
     concat = "concat"
     sum = "sum"
     ave = "ave"
@@ -49,12 +49,19 @@ class BidirectionalMerge(enum.Enum):
 
 
 def _enum_member(enum_cls, value, field):
-    """Accept an enum member or its name (configs and CLIs hand us strings)."""
-    if isinstance(value, enum_cls):
-        return value
+    """This module's member for a member (of this or a reloaded copy of the class) or its name
+    (configs and CLIs hand us strings)."""
+    if isinstance(value, enum.Enum):
+        value = value.name
     if isinstance(value, str) and value in enum_cls.__members__:
         return enum_cls[value]
     raise ValueError(f"{field}={value!r} is not one of {list(enum_cls.__members__)}")
+
+
+def _from_reloaded_module(value, cls):
+    """True for an instance of an older copy of `cls` (made before `reload(models)`)."""
+    return (not isinstance(value, cls) and dataclasses.is_dataclass(value)
+            and type(value).__qualname__ == cls.__qualname__)
 
 
 def _check_int(value, field, minimum):
@@ -268,6 +275,8 @@ class RNNModel:
     def __post_init__(self):
         if isinstance(self.cnn_config, dict):
             object.__setattr__(self, "cnn_config", CNNConfig(**self.cnn_config))
+        elif _from_reloaded_module(self.cnn_config, CNNConfig):
+            object.__setattr__(self, "cnn_config", CNNConfig(**dataclasses.asdict(self.cnn_config)))
         if self.cnn_config is not None and not isinstance(self.cnn_config, CNNConfig):
             raise ValueError(f"cnn_config={self.cnn_config!r}: expected a CNNConfig or None")
         object.__setattr__(self, "rnn_type", _enum_member(RNNType, self.rnn_type, "rnn_type"))
@@ -297,7 +306,7 @@ class RNNModel:
                              f"is what maps the CNN features to the {NUM_CLASSES} classes")
         if self.bd_merge is not None and self.rnn_layers and self.bd_layers > self.rnn_layers:
             raise ValueError(f"bd_layers={self.bd_layers} exceeds rnn_layers={self.rnn_layers}")
-        if (not self.time_distributed_dense and self.bd_merge is BidirectionalMerge.concat
+        if (not self.time_distributed_dense and self.bd_merge == BidirectionalMerge.concat
                 and self.bd_layers >= self.rnn_layers):
             raise ValueError("time_distributed_dense=False makes the last recurrent layer the "
                              f"{NUM_CLASSES}-class output; a bidirectional concat there would "
@@ -384,11 +393,11 @@ class RNNModel:
     def _recurrent_layer(self, units, index):
         common = dict(units=units, return_sequences=True, activation=self.rnn_activation,
                       recurrent_dropout=self.recurrent_dropout, name=f"rnn{index + 1}")
-        if self.rnn_type is RNNType.SimpleRNN:
+        if self.rnn_type == RNNType.SimpleRNN:
             return keras.layers.SimpleRNN(**common)
         common.update(recurrent_activation=CUDNN_RECURRENT_ACTIVATION, use_bias=True,
                       unroll=False, use_cudnn="auto")
-        if self.rnn_type is RNNType.GRU:
+        if self.rnn_type == RNNType.GRU:
             return keras.layers.GRU(reset_after=True, **common)
         # Keras' LSTM has one bias vector; the seed's CuDNNLSTM had two (input and recurrent),
         # so our LSTM layers have 4 * units fewer parameters per direction than its printouts.
@@ -441,21 +450,6 @@ class RNNModel:
         model = keras.Model(inputs, outputs, name=safe_filename(self.describe()))
         model.output_length = self.output_length
         return model
-
-
-def safe_filename(name):
-    """A file-system-safe, shell-friendly stem for a model name (results/<stem>.pickle).
-
-    Readable slug of [A-Za-z0-9._-] plus a short hash of the full name, so names that differ
-    only in punctuation (which the slug folds) still get different files.
-    """
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"model name {name!r}: expected a non-empty string")
-    slug = name.replace("(", "_").replace(")", "").replace(",", "-").replace("=", "")
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", slug)
-    slug = re.sub(r"_+", "_", slug).strip("._-")[:MAX_FILENAME_SLUG]
-    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:FILENAME_HASH_CHARS]
-    return f"{slug}-{digest}" if slug else digest
 
 
 class _Presets:

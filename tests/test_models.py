@@ -431,3 +431,36 @@ def test_forward_flops_count_every_matrix_product_at_its_own_frame_rate():
     assert bench.forward_flops(model, 4, frames) == conv + bigru + gru + dense
     lstm = RNNModel(rnn_type=RNNType.LSTM, rnn_units=3, rnn_layers=1, bd_merge=None).build(2)
     assert bench.forward_flops(lstm, 2, 7) == 7 * 2 * 4 * 3 * (2 + 3) + 7 * 2 * 3 * M.NUM_CLASSES
+
+
+RELOAD_SCRIPT = """
+import importlib
+import data_generator as DG, models as M, train_utils as T, utils as U
+builder = M.RNNModel(bd_merge=None, rnn_type=M.RNNType.GRU)
+simple = M.RNNModel(bd_merge=None, rnn_type=M.RNNType.SimpleRNN, time_distributed_dense=False)
+cnn, merge = M.CNNConfig(), M.BidirectionalMerge.sum
+for module in (U, DG, M, T):
+    importlib.reload(module)
+assert builder.rnn_type == M.RNNType.GRU and builder.cudnn_eligible, builder
+assert "CuDNNGRU" in builder.describe(), builder.describe()
+layers = {type(layer).__name__ for layer in builder.build(26).layers}
+assert "GRU" in layers and "LSTM" not in layers, layers
+assert "SimpleRNN" in {type(layer).__name__ for layer in simple.build(26).layers}
+rebuilt = M.RNNModel(cnn_config=cnn, bd_merge=merge, rnn_layers=2)
+assert isinstance(rebuilt.cnn_config, M.CNNConfig)
+assert rebuilt.build(161).get_layer("bidirectional_rnn1").merge_mode == "sum"
+assert M.RNNModel.from_config(builder.to_config()).to_config() == builder.to_config()
+print("ok")
+"""
+
+
+def test_builders_survive_reloading_the_seed_modules():
+    """The seed notebook builds a builder, then `reload(M); reload(T)` (and runs %autoreload)
+    before training: members of the reloaded enums must still select the same layers (they
+    once fell through to LSTM). In a subprocess, so the reload touches no other test."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    done = subprocess.run([sys.executable, "-c", RELOAD_SCRIPT], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=300)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]
