@@ -70,9 +70,12 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
                          "time_limit (seconds) too")
     name = model_name(audio_gen, model_builder, augment)
     pickle_path, model_path, backup_dir = R.run_paths(name, results_dir)
-    if not retrain and _finished(pickle_path, model_path):
-        print(f"'{name}' is already trained ({pickle_path}); loading it. Pass retrain=True to train again.")
+    finished = None if retrain else _finished_record(pickle_path, model_path)
+    if finished and epochs <= finished.get("epochs_requested", epochs):
+        print(f"'{name}' is already trained ({pickle_path}); loading it. Pass retrain=True to "
+              "train again, or more epochs to continue it.")
         return name
+    done = len(finished["loss"]) if finished else 0
     if retrain:
         _clear_backup(backup_dir)
 
@@ -84,6 +87,8 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
         model.summary()
     model.compile(optimizer=_fresh_optimizer(optimizer), loss=CTCLoss(),
                   jit_compile=keras.backend.backend() == "jax")
+    if done:
+        _continue_from(model, model_path, done)
     train_data = _dataset(audio_gen, "train", model, minibatch_size, sort_by_duration, augment, True)
     valid_data = _dataset(audio_gen, "validation", model, minibatch_size, sort_by_duration, None, False)
 
@@ -202,10 +207,23 @@ def compare_decoders(model, audio_gen, partition="validation", decoders=("greedy
     return rows
 
 
-def _finished(pickle_path, model_path):
+def _finished_record(pickle_path, model_path):
+    """The record of a completed run, or None (none, or interrupted: that one resumes from its
+    backup instead)."""
     if not (pickle_path.exists() and model_path.exists()):
-        return False
-    return bool(R.load_pickle(pickle_path).get("completed"))
+        return None
+    record = R.load_pickle(pickle_path)
+    return record if record.get("completed") else None
+
+
+def _continue_from(model, model_path, done):
+    """Start from a completed run's saved model, its weights and its optimizer's state, at
+    epoch `done`: the seed notebook reruns a finished configuration with more epochs (200
+    after 100) and expects training to go on. `_initial_epoch` is where Keras'
+    BackupAndRestore puts a resumed run, so every callback sees one starting epoch."""
+    model.optimizer.build(model.trainable_variables)
+    model.load_weights(model_path)
+    model._initial_epoch = done
 
 
 def _clear_backup(backup_dir):

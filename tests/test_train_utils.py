@@ -199,3 +199,53 @@ def test_initial_weights_of_other_features_are_refused(gen, speech_corpus, resul
     mfcc.load_validation_data(speech_corpus["index"])
     with pytest.raises(ValueError, match="trained on features"):
         train(mfcc, tmp_path / "other", epochs=1, initial_weights=source)
+
+
+def test_more_epochs_continue_a_finished_run_and_its_history(gen, results_dir, capsys):
+    """The seed reruns a finished configuration with more epochs (200 after 100) and expects
+    training to go on from where it stopped; equal or fewer epochs load it."""
+    name = train(gen, results_dir, epochs=2)
+    first = R.load_pickle(R.run_paths(name, results_dir)[0])
+    weights_after_2 = T.load_model(gen, tiny_builder(), results_dir=results_dir).get_weights()
+
+    counter = EpochCounter()
+    assert train(gen, results_dir, epochs=4, callbacks=[counter]) == name
+    assert counter.epochs == [2, 3]
+    record = R.load_pickle(R.run_paths(name, results_dir)[0])
+    assert len(record["loss"]) == 4 and record["completed"] and record["epochs_requested"] == 4
+    assert record["loss"][:2] == first["loss"]
+    assert record["loss"][2] < first["loss"][0]          # went on from trained weights
+    continued = T.load_model(gen, tiny_builder(), results_dir=results_dir).get_weights()
+    assert any(not np.allclose(a, b) for a, b in zip(continued, weights_after_2))
+
+    capsys.readouterr()
+    counter = EpochCounter()
+    train(gen, results_dir, epochs=3, callbacks=[counter])
+    assert counter.epochs == [] and "already trained" in capsys.readouterr().out
+
+
+def test_results_are_files_named_as_the_seed_opens_them(gen, results_dir):
+    """The seed's helper opens "results/" + name + ".pickle" for the name train_model gave."""
+    name = train(gen, results_dir, epochs=1)
+    assert (results_dir / f"{name}.pickle").exists() and (results_dir / f"{name}.keras").exists()
+    fig = T.plot_comparison(pickles=[str(results_dir / f"{name}.pickle")],
+                            results_dir=results_dir, show=False)
+    assert fig.axes[0].get_legend_handles_labels()[1] == [name]
+    model = T.load_model(str(results_dir / f"{name}.keras"))
+    assert model.vui_record["name"] == name
+
+
+def test_runs_saved_under_the_older_safe_stem_still_load_and_plot(gen, results_dir):
+    name = train(gen, results_dir, epochs=1)
+    legacy = R.safe_filename(name)
+    for suffix in (".pickle", ".keras"):
+        (results_dir / f"{name}{suffix}").rename(results_dir / f"{legacy}{suffix}")
+    assert R.run_paths(name, results_dir)[0] == results_dir / f"{legacy}.pickle"
+    assert T.load_model(gen, tiny_builder(), results_dir=results_dir).vui_record["name"] == name
+    T.plot_comparison(pickles=[str(results_dir / f"{name}.pickle")], results_dir=results_dir,
+                      show=False)
+    with pytest.warns(UserWarning, match="1 of 2 runs have no results file"):
+        T.comparison_table(pickles=[str(results_dir / f"{name}.pickle"),
+                                    str(results_dir / "never trained.pickle")])
+    with pytest.raises(FileNotFoundError, match="never trained"):
+        T.plot_comparison(pickles=[str(results_dir / "never trained.pickle")], show=False)

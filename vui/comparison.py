@@ -17,7 +17,7 @@ def _load_records(pickles=None, model_names=None, results_dir=None):
         pickles = [R.run_paths(name, base)[0] for name in model_names]
     if not pickles:
         raise FileNotFoundError(f"no results to compare under {base}: train a model first")
-    return [R.load_pickle(p) for p in pickles]
+    return R.load_records(pickles)
 
 
 def plot_comparison(pickles=None, model_names=None, min_loss=None, max_loss=None, max_epoch=None,

@@ -1,12 +1,18 @@
 """Where a run's results live, and how they are written without ever leaving half a file.
 
-One run = `results/<safe name>.pickle` (history, configuration, normalisation statistics, timings,
-metrics) + `results/<safe name>.keras` (the model). The pickle is rewritten after every epoch so a
+One run = `results/<name>.pickle` (history, configuration, normalisation statistics, timings,
+metrics) + `results/<name>.keras` (the model), where <name> is the run's name itself, as the seed
+notebook's helper builds its paths (`"results/" + name + ".pickle"`). A name a file system cannot
+hold (a "/", too long) is stored under `safe_filename(name)`, as every run was before 2026-12-06;
+lookups try both, so older results keep loading. The pickle is rewritten after every epoch so a
 killed run keeps everything it finished; writes go to a temporary file that is renamed over the old
 one, which is atomic on POSIX file systems.
 """
+import hashlib
 import os
 import pickle
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,19 +22,76 @@ from vui import atomic
 RESULTS_DIR = Path(os.environ.get("VUI_RESULTS_DIR", "results"))
 BACKUP_SUBDIR = ".backup"
 DEFAULT_MODEL_FILE = "DEFAULT_MODEL"   # names the model `vui transcribe` uses without --model
+MAX_FILENAME_BYTES = 255                # NAME_MAX of ext4, xfs, btrfs, tmpfs
+LONGEST_SUFFIX = ".pickle"
+MAX_FILENAME_SLUG = 180                 # keeps "<slug>-<hash>.pickle" under 255 bytes
+FILENAME_HASH_CHARS = 10
+# Characters Windows refuses in file names; POSIX refuses only "/" and NUL.
+WINDOWS_RESERVED = set('<>:"\\|?*')
 
 
 def safe_filename(name):
-    """A file-system-safe form of a model name (models.safe_filename when available)."""
-    import models
-    return models.safe_filename(name)
+    """A file-system-safe, shell-friendly stem for a model name: a readable slug of
+    [A-Za-z0-9._-] plus a short hash of the full name, so names that differ only in
+    punctuation (which the slug folds) still get different files."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"model name {name!r}: expected a non-empty string")
+    slug = name.replace("(", "_").replace(")", "").replace(",", "-").replace("=", "")
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", slug)
+    slug = re.sub(r"_+", "_", slug).strip("._-")[:MAX_FILENAME_SLUG]
+    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:FILENAME_HASH_CHARS]
+    return f"{slug}-{digest}" if slug else digest
+
+
+def file_stem(name):
+    """The stem of a run's files: the name itself where this file system can hold it (the seed
+    notebook opens `results/<name>.pickle`), else `safe_filename(name)`."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"model name {name!r}: expected a non-empty string")
+    fits = (len((name + LONGEST_SUFFIX).encode("utf-8")) <= MAX_FILENAME_BYTES
+            and "/" not in name and "\0" not in name and not name.startswith(".")
+            and name == name.strip() and not (os.name == "nt" and WINDOWS_RESERVED & set(name)))
+    return name if fits else safe_filename(name)
 
 
 def run_paths(name, results_dir=None):
-    """(pickle path, model path, backup dir) of the run called `name`."""
+    """(pickle path, model path, backup dir) of the run called `name`: under its own name, or
+    under its older safe_filename stem where only that run exists (so it loads and resumes)."""
     base = Path(results_dir or RESULTS_DIR)
-    stem = safe_filename(name)
+    stem = file_stem(name)
+    legacy = safe_filename(name)
+    if not (base / f"{stem}.pickle").exists() and (base / f"{legacy}.pickle").exists():
+        stem = legacy
     return base / f"{stem}.pickle", base / f"{stem}.keras", base / BACKUP_SUBDIR / stem
+
+
+def existing_run_file(path):
+    """`path` if it exists, else the same run's file under the other stem: a results path built
+    from a run's name (`results/<name>.pickle`, as the seed's helper does) also finds a run saved
+    under its safe_filename, and a name with stray spaces finds the run. None if neither."""
+    path = Path(path)
+    if path.exists():
+        return path
+    name, suffix = path.name[:-len(path.suffix)] if path.suffix else path.name, path.suffix
+    for stem in dict.fromkeys((name.strip(), safe_filename(name), safe_filename(name.strip()))):
+        candidate = path.with_name(stem + suffix)
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def load_records(paths):
+    """The results records of the runs at `paths` (pickle paths or names' paths); a run that is
+    not there is named in one warning and left out, and none found is an error."""
+    found = {str(p): existing_run_file(p) for p in paths}
+    missing = [p for p, real in found.items() if real is None]
+    if missing and len(missing) == len(found):
+        raise FileNotFoundError(f"no results file at {', '.join(missing)}: train the model "
+                                "first (T.train_model)")
+    if missing:
+        warnings.warn(f"{len(missing)} of {len(found)} runs have no results file, left out: "
+                      f"{', '.join(missing)}", stacklevel=3)
+    return [load_pickle(real) for real in found.values() if real is not None]
 
 
 def save_pickle(path, obj):
@@ -36,7 +99,7 @@ def save_pickle(path, obj):
 
 
 def load_pickle(path):
-    path = Path(path)
+    path = existing_run_file(path) or Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no results file {path}: train the model first (T.train_model)")
     with open(path, "rb") as f:
@@ -75,10 +138,10 @@ def default_model(results_dir=None):
 
 
 def resolve_model_path(model):
-    """A .keras path, its .pickle, or a run's name -> the .keras path."""
+    """A .keras path, its .pickle, or a run's name -> the .keras path (under either stem)."""
     path = Path(model)
     if path.suffix == ".pickle":
-        return path.with_suffix(".keras")
-    if path.suffix == ".keras":
-        return path
-    return RESULTS_DIR / f"{safe_filename(str(model))}.keras"
+        path = path.with_suffix(".keras")
+    elif path.suffix != ".keras":
+        return run_paths(str(model))[1]
+    return existing_run_file(path) or path
