@@ -192,7 +192,7 @@ class AudioGeneratorCached:
     model's record keeps it, and vui.inference applies it).
     """
 
-    def __init__(self, step=10, window=20, max_freq=8000, mfcc_dim=13, minibatch_size=20,
+    def __init__(self, step=10, window=20, max_freq=8000, mfcc_dim=U.DEFAULT_MFCC_DIM, minibatch_size=20,
                  desc_file=None, spectrogram=True, raw=False, max_duration=10.0,
                  sort_by_duration=False, shuffle_data=True, cache_dir=None, seed=0,
                  pad_to_multiple=PAD_TO_MULTIPLE, n_jobs=1, utterance_mean=False,
@@ -626,7 +626,7 @@ def test_gen(desc_file=DEFAULT_INDEXES["train"], num_batches=30, spectrogram=Tru
     return lines
 
 
-def vis_train_features(index=0, mfcc_classes=13, desc_file=DEFAULT_INDEXES["train"],
+def vis_train_features(index=0, mfcc_classes=U.DEFAULT_MFCC_DIM, desc_file=DEFAULT_INDEXES["train"],
                        cache_dir=None):
     """(text, raw 16 kHz audio, normalised MFCC, normalised spectrogram, path) of one utterance.
 

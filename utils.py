@@ -22,6 +22,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 SAMPLE_RATE = 16000
 FEATURE_KINDS = ("spectrogram", "mfcc", "raw")
 SHORT_NAMES = {"spectrogram": "Spec", "mfcc": "MFCC", "raw": "Raw"}
+# The seed notebook's generator gave 26 MFCC coefficients (its summaries show 26 input features);
+# the Udacity original's 13 is one argument away (mfcc_dim=13).
+DEFAULT_MFCC_DIM = 26
 SPECTROGRAM_EPS = 1e-14          # the course toolkit's log floor
 SILENCE_PEAK = 1e-4              # a clip whose peak stays below this is treated as silent
 MFCC_MIN_FILTERS = 26            # python_speech_features' default filter-bank size
@@ -81,7 +84,7 @@ def load_audio(path, sample_rate=SAMPLE_RATE):
 class FeatureConfig:
     """What a feature matrix is; equal configs give identical numbers (and share a disk cache)."""
     kind: str = "spectrogram"
-    mfcc_dim: int = 13
+    mfcc_dim: int = DEFAULT_MFCC_DIM
     step_ms: float = 10
     window_ms: float = 20
     max_freq: float = 8000
@@ -127,7 +130,11 @@ class FeatureConfig:
 
     @property
     def short_name(self):
-        return SHORT_NAMES[self.kind] + ("-CMN" if self.utterance_mean else "")
+        """The run name's feature prefix, as the seed wrote it ("Spec", "MFCC"); MFCC of another
+        width than the default says its width ("MFCC(13)"), so the two never share results."""
+        width = f"({self.mfcc_dim})" if self.kind == "mfcc" and self.mfcc_dim != DEFAULT_MFCC_DIM \
+            else ""
+        return SHORT_NAMES[self.kind] + width + ("-CMN" if self.utterance_mean else "")
 
     def num_frames(self, num_samples):
         """Frames for a clip of `num_samples`: one per hop with a full window (0 if too short)."""
