@@ -178,10 +178,17 @@ class CNNConfig:
         return _block_order(self.cnn_activation, self.cnn_activation_before_bn_do,
                             self.cnn_do_bn_order, self.cnn_bn, self.cnn_dropout_rate)
 
+    def implied_border_mode(self):
+        """The padding the seed's names imply without writing it: 'same' for undilated stride-1
+        stacks, 'valid' otherwise (its (11,2) and dilated stacks)."""
+        return "same" if self.conv_stride == 1 and self.dilation == 1 else "valid"
+
     def describe(self):
-        """Seed style, e.g. "CNN(200 (3,1) relu DO(0.25) BN)x8". 'same' padding is left
-        unwritten as in the seed's names; 'valid' and 'causal' are written out."""
-        pad = "" if self.conv_border_mode == "same" else f",{self.conv_border_mode}"
+        """Seed style, e.g. "CNN(200 (3,1) relu DO(0.25) BN)x8". The padding is written only
+        where it is not the one the seed's names imply, so every seed name is matched and two
+        paddings never share a name (tests/test_seed_names.py)."""
+        pad = ("" if self.conv_border_mode == self.implied_border_mode()
+               else f",{self.conv_border_mode}")
         tokens = _block_tokens(self.block_steps(), self.cnn_activation, self.cnn_dropout_rate)
         text = (f"CNN{'_DENSE' if self.cnn_dense else ''}"
                 f"({self.filters} ({self.kernel_size},{self.conv_stride}{pad}) {tokens})")
@@ -503,7 +510,7 @@ class _Presets:
         Stride 3 leaves a third of the input frames to the recurrent layers (33 a second), two
         thirds of stride 2's recurrent steps. The third BiGRU: on the 18,000-utterance corpus
         it gained 1.5 points of CER over two in the same 14 minutes, though its epochs take
-        1.36x as long (docs/demo.md, run 24 against 23). The fourth: with TensorFlow's threads
+        1.36x as long (docs/experiments/demo.md, run 24 against 23). The fourth: with TensorFlow's threads
         set for 2 cores (vui.cpu_threads) it gained 1.0 point over three in the same 14 minutes,
         7 epochs of 105 s against 10 of 81 (run 31 against 27); without them (6 epochs) it had
         tied (run 26). CTC still aligns: the embedded corpus's most crowded transcript needs

@@ -192,10 +192,10 @@ def test_seed_example_name_and_final_preset():
 @pytest.mark.parametrize("builder, expected", [
     (RNNModel(cnn_config=CNNConfig(cnn_activation_before_bn_do=False, cnn_do_bn_order=False),
               rnn_type=RNNType.GRU),
-     "CNN(200 (11,2,valid) BN relu DO(0.2)) BD(concat) CuDNNGRU(200 x1) relu BN DO(0.2) TD(D)"),
+     "CNN(200 (11,2) BN relu DO(0.2)) BD(concat) CuDNNGRU(200 x1) relu BN DO(0.2) TD(D)"),
     (RNNModel(cnn_config=CNNConfig(kernel_size=3, conv_stride=1, cnn_layers=4, dilation=-2),
               rnn_layers=4, rnn_bn=False, rnn_dropout_rate=0),
-     "CNN(200 (3,1,valid) relu DO(0.2) BN)x4,d=-2 BD(concat) CuDNNGRU(200 x4 relu(:-1)) "
+     "CNN(200 (3,1) relu DO(0.2) BN)x4,d=-2 BD(concat) CuDNNGRU(200 x4 relu(:-1)) "
      "relu BN DO(0.2) TD(D)"),
     (RNNModel(bd_merge=BidirectionalMerge.sum, rnn_type=RNNType.LSTM, rnn_layers=2,
               dropout_rate=0, bn=False),
@@ -203,6 +203,15 @@ def test_seed_example_name_and_final_preset():
 ])
 def test_describe_in_seed_style(builder, expected):
     assert builder.describe() == expected
+
+
+def test_padding_is_written_where_it_departs_from_the_seeds_implied_one():
+    described = {mode: CNNConfig(kernel_size=3, conv_stride=1, conv_border_mode=mode).describe()
+                 for mode in ("same", "valid", "causal")}
+    assert described == {"same": "CNN(200 (3,1) relu DO(0.2) BN)",
+                         "valid": "CNN(200 (3,1,valid) relu DO(0.2) BN)",
+                         "causal": "CNN(200 (3,1,causal) relu DO(0.2) BN)"}
+    assert CNNConfig(conv_border_mode="same").describe() == "CNN(200 (11,2,same) relu DO(0.2) BN)"
 
 
 def _random_builder(rng):
