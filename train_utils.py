@@ -1,8 +1,9 @@
 """Training, comparison and evaluation: the researcher's loop of the seed notebook.
 
 `train_model(audio_gen, builder)` trains with CTC and leaves under results/ a pickle (history,
-configuration, normalisation statistics, timings, CER/WER) and a `.keras` model; re-running the
-same call resumes an interrupted run or, when the run is complete, does nothing.
+configuration, normalisation statistics, timings, CER/WER) and a `.keras` model, named after the
+run; re-running the same call resumes an interrupted run, continues a complete one when given
+more epochs, and otherwise does nothing.
 `plot_comparison` / `comparison_table` compare runs; `get_predictions` / `evaluate` decode.
 """
 import math
@@ -52,6 +53,10 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
                 results_dir=None, retrain=False, time_limit=None, augment=None, seed=0,
                 evaluate_after=True, callbacks=(), time_schedule=None, initial_weights=None):
     """Train `model_builder` on `audio_gen`'s training partition; returns the model's name.
+
+    The files are `results/<name>.pickle` and `.keras`. A completed run of the same name is
+    loaded, not retrained, unless `epochs` is more than it asked for: then it continues from
+    its last epoch (its history grows); `retrain=True` starts over.
 
     `optimizer`: a Keras optimizer or a zero-argument factory; default the seed's SGD, a fresh one
     per model. `loss_limit`: stop when the training loss exceeds it or turns NaN. `time_limit`:
