@@ -15,7 +15,6 @@ Backend-agnostic: only keras.layers / keras.ops / numpy; no tensorflow import.
 import dataclasses
 import enum
 
-import vui  # noqa: F401  (first: sets TensorFlow's CPU threads, vui.cpu_threads)
 import keras
 import numpy as np
 

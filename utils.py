@@ -261,8 +261,12 @@ def config_GPU(allow_growth=True, gpu_memory_fraction=None):
 
     TensorFlow grabs all GPU memory unless told otherwise; JAX preallocates 75% (controlled by
     environment variables read when JAX first touches the GPU); PyTorch allocates on demand and
-    can be capped. On a CPU-only machine this does nothing and returns the CPU device.
+    can be capped. On a CPU-only machine this returns the CPU device. It also sets TensorFlow's
+    CPU threads for few cores (vui.cpu_threads), which takes effect when called, as the seed
+    does, before the first model runs.
     """
+    from vui import cpu_threads
+    cpu_threads.configure()
     import keras  # deferred: importing keras with TensorFlow takes seconds
     backend = keras.backend.backend()
     if backend == "tensorflow":

@@ -231,6 +231,7 @@ from vui import tts_corpus, tts_engines
 
 NOTEBOOK_START = time.perf_counter()
 print("keras", keras.__version__, "backend", keras.backend.backend())
+U.config_GPU()   # as the seed does: GPU memory growth, and CPU threads for few cores
 """
 
 SCALE_CELL = """

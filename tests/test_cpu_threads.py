@@ -34,12 +34,21 @@ def test_the_opt_out_keeps_tensorflows_defaults():
     assert environ == {C.DISABLE_VARIABLE: "1"}
 
 
-def test_importing_models_sets_the_threads_before_keras_starts_tensorflow():
+def _run(code):
     env = {k: v for k, v in os.environ.items()
            if k not in (C.INTER_OP_VARIABLE, C.INTRA_OP_VARIABLE, C.DISABLE_VARIABLE)}
-    code = ("import os, models; from vui import cpu_threads as C; "
-            "print(os.environ.get(C.INTRA_OP_VARIABLE), C.chosen_threads(C.usable_cores()))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                         text=True, check=True).stdout.split()
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                          text=True, check=True).stdout.split()
+
+
+def test_importing_the_toolkit_changes_no_thread_setting():
+    out = _run("import os, models, train_utils, data_generator, vui.cli; "
+               "from vui import cpu_threads as C; print(os.environ.get(C.INTRA_OP_VARIABLE))")
+    assert out == ["None"]
+
+
+def test_config_gpu_sets_the_threads_as_the_seed_calls_it():
+    out = _run("import os, models, utils as U; from vui import cpu_threads as C; "
+               "U.config_GPU(allow_growth=True); print(os.environ.get(C.INTRA_OP_VARIABLE))")
     expected = C.chosen_threads(C.usable_cores())
-    assert out[0] == ("None" if expected is None else str(expected[1]))
+    assert out[-1] == ("None" if expected is None else str(expected[1]))

@@ -90,4 +90,4 @@ def test_predictions_printed_side_by_side(executed):
     nb, _ = executed
     text = _text(nb)
     assert "True transcription:" in text and "Predicted transcription:" in text
-    assert text.count("TRUE:") >= 2 and "PRED SPEC:" in text and "PRED MFCC:" in text
+    assert text.count("TRUE:") >= 2 and "PRED SPEC:" in text and "PRED MFCC(13):" in text

@@ -312,6 +312,8 @@ def build_parser():
 
 
 def main(argv=None):
+    from vui import cpu_threads
+    cpu_threads.configure()      # before any command starts TensorFlow's runtime
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     if argv and argv[0] in ("corpus", "lm"):
