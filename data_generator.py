@@ -196,7 +196,7 @@ class AudioGeneratorCached:
                  desc_file=None, spectrogram=True, raw=False, max_duration=10.0,
                  sort_by_duration=False, shuffle_data=True, cache_dir=None, seed=0,
                  pad_to_multiple=PAD_TO_MULTIPLE, n_jobs=1, utterance_mean=False,
-                 ascending_epochs=0, speaker_norm=None):
+                 speaker_norm=None):
         kind = "raw" if raw else ("spectrogram" if spectrogram else "mfcc")
         self.feature_config = U.FeatureConfig(kind, mfcc_dim=mfcc_dim, step_ms=step,
                                               window_ms=window, max_freq=max_freq,
@@ -206,7 +206,6 @@ class AudioGeneratorCached:
         self.minibatch_size = int(minibatch_size)
         self.max_duration = float(max_duration)
         self.sort_by_duration, self.shuffle_data = bool(sort_by_duration), bool(shuffle_data)
-        self.ascending_epochs = int(ascending_epochs)
         self.speaker_norm = as_config(speaker_norm)
         self.seed, self.pad_to_multiple, self.n_jobs = seed, int(pad_to_multiple), int(n_jobs)
         self.cache = FeatureCache(self.feature_config, cache_dir)
@@ -396,7 +395,7 @@ class AudioGeneratorCached:
     # ---- batches ----------------------------------------------------------------------
     def dataset(self, partition, output_length=None, shuffle=None, sort_by_duration=None,
                 augment=None, batch_size=None, pad_to_multiple=None, seed=None,
-                distinct_peek_shapes=True, duration_jitter=DURATION_JITTER, ascending_epochs=None):
+                distinct_peek_shapes=True, duration_jitter=DURATION_JITTER):
         """A keras.utils.PyDataset of (x, y) batches for `model.fit` (see docs/design.md).
 
         distinct_peek_shapes: pad batches 0 and 1 so that their time and label widths differ
@@ -417,8 +416,7 @@ class AudioGeneratorCached:
             augment=augment, batch_size=batch_size or self.minibatch_size,
             pad_to_multiple=pad_to_multiple or self.pad_to_multiple,
             seed=self.seed if seed is None else seed, distinct_peek_shapes=distinct_peek_shapes,
-            duration_jitter=duration_jitter,
-            ascending_epochs=self.ascending_epochs if ascending_epochs is None else ascending_epochs)
+            duration_jitter=duration_jitter)
 
 
 class UtteranceDataset(keras.utils.PyDataset):
@@ -429,23 +427,17 @@ class UtteranceDataset(keras.utils.PyDataset):
     Order per epoch: shuffle -> a new permutation from a seeded Generator; sort_by_duration ->
     batches are made of utterances adjacent in duration order; with shuffle too, the order of
     those batches is permuted and the durations are jittered by `duration_jitter` (log scale)
-    before sorting, so batch contents change from epoch to epoch; with shuffle, the first
-    `ascending_epochs` epochs' batches come shortest first instead, whether or not
-    sort_by_duration is set (SortaGrad, Amodei et al. 2016: short utterances first steady
-    CTC's early gradients). Random batches of the
+    before sorting, so batch contents change from epoch to epoch. Random batches of the
     embedded corpus are ~51% padding (the GRUs compute on it); jittered sorted ones ~9%.
     """
 
     def __init__(self, generator, part, output_length=None, shuffle=False,
                  sort_by_duration=False, augment=None, batch_size=20,
                  pad_to_multiple=PAD_TO_MULTIPLE, seed=0, distinct_peek_shapes=True,
-                 duration_jitter=DURATION_JITTER, ascending_epochs=0):
+                 duration_jitter=DURATION_JITTER):
         super().__init__(workers=DATASET_WORKERS, use_multiprocessing=False)
         if not 0 <= duration_jitter < 1:
             raise ValueError(f"duration_jitter must be in [0, 1), got {duration_jitter!r}")
-        if int(ascending_epochs) < 0:
-            raise ValueError(f"ascending_epochs must be >= 0, got {ascending_epochs!r}")
-        self.ascending_epochs = int(ascending_epochs)
         self.duration_jitter = float(duration_jitter)
         self.distinct_peek_shapes = bool(distinct_peek_shapes)
         self.gen, self.part = generator, part
@@ -498,15 +490,14 @@ class UtteranceDataset(keras.utils.PyDataset):
     def _plan(self):
         """self.batches: arrays of partition indices (into generator.<part>_audio_paths)."""
         n = len(self.indices)
-        warming_up = self.shuffle and self.epoch < self.ascending_epochs   # SortaGrad
-        if self.sort_by_duration or warming_up:
+        if self.sort_by_duration:
             keys = self.durations[self.indices]
             if self.shuffle and self.duration_jitter:
                 keys = keys * np.exp(self.rng.uniform(-self.duration_jitter,
                                                       self.duration_jitter, len(keys)))
             order = self.indices[np.argsort(keys, kind="stable")]
             batches = [order[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
-            if self.shuffle and not warming_up:
+            if self.shuffle:
                 batches = [batches[i] for i in self.rng.permutation(len(batches))]
         else:
             order = self.rng.permutation(self.indices) if self.shuffle else self.indices

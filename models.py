@@ -27,6 +27,9 @@ DEFAULT_ACTIVATION = "relu"
 # cuDNN GRU/LSTM kernels exist only for these two activations (Keras checks them by identity).
 CUDNN_ACTIVATION = "tanh"
 CUDNN_RECURRENT_ACTIVATION = "sigmoid"
+# Options of older versions, removed with their only users; records saved with their
+# defaults still load.
+RETIRED_FIELDS = {"frames_per_step": 1, "rnn_residual": False}
 INPUT_NAME = "the_input"
 OUTPUT_NAME = "softmax"
 
@@ -237,18 +240,10 @@ class RNNModel:
       layers R_BN_i, reluR{i}, R_DO_i.
     - rnn_dense: each recurrent layer's input is the concatenation of the stack's input and all
       earlier block outputs.
-    - rnn_residual: each recurrent layer whose input is as wide as its output adds that input
-      to its output (layers R_ADD_i, before the BN/activation/dropout block), the shortcut
-      deep recurrent stacks (GNMT) train faster with.
     - After the last recurrent layer, the TDD block (bn / activation / dropout_rate ordered by
       activation_before_bn_do and do_bn_order, same rule as the CNN) and a Dense(29).
       time_distributed_dense=False: no block, the last recurrent layer has 29 units itself.
     - rnn_layers=0: CNN straight into the TDD block (the seed's rnn_layers=0 cell).
-    - frames_per_step=k: the Dense emits k output frames per recurrent step (a Dense(k * 29)
-      reshaped to k times the time axis). A conv stride of s*k then runs the recurrent layers at
-      1/(s*k) of the input frame rate, a 1/k of their cost, while CTC keeps the frame rate of
-      stride s (the alignment room characters and repeats need); Deep Speech 2 emits bigrams
-      for the same reason.
 
     Defaults are those that reproduce most of the seed's printouts. Conflicts (the seed's own
     code changed between cells): rnn_type printed CuDNNLSTM in 5 early cells and GRU in ~25 later
@@ -266,7 +261,6 @@ class RNNModel:
     rnn_bn: bool = True
     rnn_dropout_rate: float = 0.2
     rnn_dense: bool = False
-    rnn_residual: bool = False
     time_distributed_dense: bool = True
     activation_before_bn_do: bool = True
     do_bn_order: bool = False
@@ -275,7 +269,6 @@ class RNNModel:
     activation: str = DEFAULT_ACTIVATION
     rnn_activation: str = CUDNN_ACTIVATION
     recurrent_dropout: float = 0.0
-    frames_per_step: int = 1
     name_suffix: str = ""
 
     def __post_init__(self):
@@ -296,13 +289,6 @@ class RNNModel:
         _check_int(self.rnn_units, "rnn_units", 1)
         _check_int(self.rnn_layers, "rnn_layers", 0)
         _check_int(self.bd_layers, "bd_layers", 1)
-        _check_int(self.frames_per_step, "frames_per_step", 1)
-        if self.rnn_residual and self.rnn_dense:
-            raise ValueError("rnn_residual and rnn_dense both feed earlier outputs forward: "
-                             "choose one")
-        if self.frames_per_step > 1 and not self.time_distributed_dense:
-            raise ValueError(f"frames_per_step={self.frames_per_step} needs "
-                             "time_distributed_dense=True: the Dense layer emits the frames")
         for field in ("rnn_dropout_rate", "dropout_rate", "recurrent_dropout"):
             _check_rate(getattr(self, field), field)
         if self.rnn_layers == 0 and self.cnn_config is None:
@@ -337,7 +323,7 @@ class RNNModel:
 
     def _describe_rnn(self):
         kind = ("CuDNN" if self.cudnn_eligible else "") + self.rnn_type.value + (
-            "_DENSE" if self.rnn_dense else "") + ("_RES" if self.rnn_residual else "")
+            "_DENSE" if self.rnn_dense else "")
         inner = f"{self.rnn_units} x{self.rnn_layers}"
         if self.rnn_activation != CUDNN_ACTIVATION:
             inner += f" cell={self.rnn_activation}"
@@ -363,7 +349,7 @@ class RNNModel:
             parts.append(self._describe_rnn())
         if self.time_distributed_dense:
             parts += [_block_tokens(self._tdd_steps(), self.activation, self.dropout_rate),
-                      "TD(D)" if self.frames_per_step == 1 else f"TD(D)/{self.frames_per_step}"]
+                      "TD(D)"]
         else:
             parts.append(f"noTD({NUM_CLASSES})")
         if self.name_suffix:
@@ -376,7 +362,6 @@ class RNNModel:
             n = np.asarray(input_length, dtype=np.int64)
         else:
             n = np.asarray(self.cnn_config.output_length(input_length), dtype=np.int64)
-        n = n * self.frames_per_step
         return int(n) if n.ndim == 0 else n
 
     # ---- serialisation ------------------------------------------------------------------
@@ -390,6 +375,12 @@ class RNNModel:
 
     @classmethod
     def from_config(cls, config):
+        config = dict(config)
+        for field, default in RETIRED_FIELDS.items():
+            if config.get(field, default) != default:
+                raise ValueError(f"{field}={config[field]!r}: this option was removed from "
+                                 "RNNModel; a model trained with it cannot be rebuilt here")
+            config.pop(field, None)
         unknown = set(config) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise ValueError(f"unknown RNNModel config keys {sorted(unknown)}")
@@ -423,8 +414,6 @@ class RNNModel:
             if self.rnn_dense and i > 0:
                 inp = keras.layers.Concatenate(name=f"R_CAT_{i}")(features)
             out = layer(inp)
-            if self.rnn_residual and out.shape[-1] == inp.shape[-1]:
-                out = keras.layers.Add(name=f"R_ADD_{i}")([inp, out])
             x = out
             if not last:
                 names = {"act": f"{self.activation}R{i}", "bn": f"R_BN_{i}", "do": f"R_DO_{i}"}
@@ -447,11 +436,7 @@ class RNNModel:
             x = _apply_block(x, self._tdd_steps(), self.activation, self.dropout_rate, names)
             # A plain Dense on the 3-D tensor is the per-time-step dense layer; Keras 3.15.1's
             # TimeDistributed(Dense) mis-maps a variable time axis on TensorFlow (NOTES.md).
-            x = keras.layers.Dense(NUM_CLASSES * self.frames_per_step,
-                                   name="time_distributed_dense")(x)
-            if self.frames_per_step > 1:
-                # (batch, steps, k * 29) -> (batch, k * steps, 29): step t's k frames in order.
-                x = keras.layers.Reshape((-1, NUM_CLASSES), name="frames_per_step")(x)
+            x = keras.layers.Dense(NUM_CLASSES, name="time_distributed_dense")(x)
         outputs = keras.layers.Activation("softmax", name=OUTPUT_NAME)(x)
         model = keras.Model(inputs, outputs, name=safe_filename(self.describe()))
         model.output_length = self.output_length

@@ -42,19 +42,12 @@ def main(argv=None):
     parser.add_argument("--features", choices=sorted(demo.FEATURE_CHOICES),
                         default=demo.DEMO_FEATURES)
     parser.add_argument("--stride", type=int, default=None, help="default: the preset's")
-    parser.add_argument("--frames-per-step", type=int, default=None,
-                        help="output frames per recurrent step (M.RNNModel.frames_per_step); "
-                             "the stride is then per output frame times this")
     parser.add_argument("--units", type=int, default=None, help="GRU units (default: preset's)")
     parser.add_argument("--layers", type=int, default=None,
                         help="bidirectional GRU layers (default: preset's)")
-    parser.add_argument("--residual", action="store_true",
-                        help="residual BiGRU stack (M.RNNModel.rnn_residual)")
     parser.add_argument("--dropout", type=float, default=None,
                         help="every dropout rate of the model (default: the preset's, 0.1)")
     parser.add_argument("--seed", type=int, default=0, help="weights and batch order")
-    parser.add_argument("--ascending-epochs", type=int, default=0,
-                        help="first epochs' batches shortest first (SortaGrad)")
     parser.add_argument("--batch", type=int, default=demo.DEMO_BATCH)
     parser.add_argument("--lr", type=float, default=demo.DEMO_LEARNING_RATE,
                         help="peak learning rate of the cosine")
@@ -76,20 +69,15 @@ def main(argv=None):
     from vui import results as R
     from vui.augment import training_augmenter
 
-    gen = demo.demo_generator(args.corpus, args.features, seed=args.seed,
-                              ascending_epochs=args.ascending_epochs)
+    gen = demo.demo_generator(args.corpus, args.features, seed=args.seed)
     builder = M.presets.demo()
     if args.stride is not None:
         builder = dataclasses.replace(builder, cnn_config=dataclasses.replace(
             builder.cnn_config, conv_stride=args.stride))
-    if args.frames_per_step is not None:
-        builder = dataclasses.replace(builder, frames_per_step=args.frames_per_step)
     if args.units is not None:
         builder = dataclasses.replace(builder, rnn_units=args.units)
     if args.layers is not None:
         builder = dataclasses.replace(builder, rnn_layers=args.layers, bd_layers=args.layers)
-    if args.residual:
-        builder = dataclasses.replace(builder, rnn_residual=True)
     if args.dropout is not None:
         builder = dataclasses.replace(
             builder, rnn_dropout_rate=args.dropout, dropout_rate=args.dropout,
@@ -97,9 +85,6 @@ def main(argv=None):
     augment = training_augmenter(gen, preset=args.augment)
     dropout = "" if args.dropout is None else f"do{args.dropout:g}-"
     layers = "" if args.layers is None else f"x{args.layers}"
-    layers += "" if builder.frames_per_step == 1 else f"-f{builder.frames_per_step}"
-    layers += "-res" if builder.rnn_residual else ""
-    layers += f"-asc{args.ascending_epochs}" if args.ascending_epochs else ""
     corpus = "" if Path(args.corpus).resolve() == DEFAULT_CORPUS.resolve() \
         else f"-{Path(args.corpus).name}"
     tag = f"{args.features}-s{builder.cnn_config.conv_stride}-u{builder.rnn_units}{layers}-" \

@@ -146,26 +146,6 @@ def test_sort_by_duration_holds_across_epochs(loaded):
         data.on_epoch_end()
 
 
-def test_ascending_epochs_come_shortest_first_then_shuffle(loaded):
-    by_duration = [t for _, t in sorted(zip(loaded.train_durations, loaded.train_texts))]
-    data = loaded.dataset("train", sort_by_duration=True, shuffle=True, batch_size=1,
-                          duration_jitter=0, ascending_epochs=2)
-    orders = []
-    for _ in range(4):
-        orders.append([t for b in range(len(data)) for t in data.batch_texts(b)])
-        data.on_epoch_end()
-    assert orders[0] == orders[1] == by_duration          # SortaGrad's warm-up epochs
-    assert orders[2] != by_duration and orders[2] != orders[3]
-    assert sorted(orders[2]) == sorted(by_duration)
-    random_after = loaded.dataset("train", sort_by_duration=False, shuffle=True, batch_size=1,
-                                  duration_jitter=0, ascending_epochs=1)
-    assert [t for b in range(len(random_after)) for t in random_after.batch_texts(b)] == by_duration
-    random_after.on_epoch_end()
-    assert [t for b in range(len(random_after)) for t in random_after.batch_texts(b)] != by_duration
-    with pytest.raises(ValueError, match="ascending_epochs must be >= 0"):
-        loaded.dataset("train", ascending_epochs=-1)
-
-
 def test_jittered_duration_batches_vary_but_stay_narrow():
     durations = np.linspace(1.0, 8.0, 400)
     gen = DG.AudioGeneratorCached.__new__(DG.AudioGeneratorCached)
@@ -173,7 +153,7 @@ def test_jittered_duration_batches_vary_but_stay_narrow():
     data.indices, data.durations = np.arange(400), durations
     data.sort_by_duration, data.shuffle, data.batch_size = True, True, 20
     data.duration_jitter, data.rng = 0.1, np.random.default_rng(0)
-    data.epoch, data.ascending_epochs = 0, 0
+    data.epoch = 0
     contents = []
     for _ in range(3):
         data._plan()

@@ -262,9 +262,3 @@ def make_decoder(kind="greedy", beam_width=DEFAULT_BEAM_WIDTH, lm_path=None, alp
         return BeamLMDecoder(lm_path, alpha=alpha, beta=beta, beam_width=beam_width, **kwargs)
     raise ValueError(f"unknown decoder kind {kind!r}; expected one of {DECODER_KINDS}")
 
-
-def decode_all(decoder: Decoder, probs_list: Sequence[np.ndarray], progress=True, desc=None):
-    """Decode many utterances with a progress bar (beam search is ~100x slower than greedy)."""
-    from tqdm.auto import tqdm
-    return [decoder.decode(p) for p in tqdm(probs_list, desc=desc or decoder.name,
-                                            disable=not progress, leave=False)]
