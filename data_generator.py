@@ -21,16 +21,13 @@ from tqdm.auto import tqdm
 
 import char_map
 import utils as U
+from utils import STD_FLOOR, normalize_with  # noqa: F401  (DG.normalize_with, DG.STD_FLOOR: public)
 from vui.corpus_index import read_index_lenient
 from vui.speaker_norm import as_config, utterance_shifts
 
 DEFAULT_CACHE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".cache", "features")
 CACHE_ENV = "VUI_CACHE_DIR"
 PAD_TO_MULTIPLE = 8         # frames; repeated shapes spare JAX/TF a recompilation per length
-# Floor on the per-feature std. The course toolkit divided by (std + 1e-14): a feature that is
-# constant in training (a band silent in every training clip) then blew up to ~1e15 at test
-# time. Real features have std >= ~0.05 (raw samples) to several units (log spectra, MFCC).
-STD_FLOOR = 1e-3
 PARTITIONS = {"train": "train", "validation": "valid", "valid": "valid", "test": "test"}
 DEFAULT_INDEXES = {"train": "train_corpus.json", "valid": "valid_corpus.json",
                    "test": "test_corpus.json"}
@@ -74,13 +71,6 @@ def check_alignable(label, output_frames, utterance):
             f"utterance {utterance!r}: transcript needs {needed} output frames ({len(label)} "
             f"characters + {needed - len(label)} repeated pairs) but the model gives only "
             f"{int(output_frames)}; expected output frames >= label length + repeats")
-
-
-def normalize_with(feature, mean, std):
-    """(feature - mean) / max(std, STD_FLOOR) as float32: the one normalisation used in training
-    and at inference (statistics saved with a model go through here too)."""
-    std = np.maximum(np.asarray(std, np.float32), np.float32(STD_FLOOR))
-    return (np.asarray(feature, np.float32) - np.asarray(mean, np.float32)) / std
 
 
 class FeatureCache:
@@ -475,10 +465,9 @@ class UtteranceDataset(keras.utils.PyDataset):
         """generator.speaker_shifts of this partition, refused beside augmentation that
         changes the voice (waveform, precomputed variants, feature warps): an augmented copy
         is another voice, whose mean its speaker's clean frames do not give."""
-        from vui.feature_warp import FeatureWarpAugmenter
         if self.gen.speaker_norm is None:
             return None
-        if isinstance(self.augment, FeatureWarpAugmenter) or any(
+        if getattr(self.augment, "changes_voice", False) or any(
                 getattr(self.augment, hook, None) is not None
                 for hook in ("variant_features", "waveform")):
             raise ValueError(f"speaker_norm={self.gen.speaker_norm} with augmentation "

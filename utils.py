@@ -25,6 +25,10 @@ SHORT_NAMES = {"spectrogram": "Spec", "mfcc": "MFCC", "raw": "Raw"}
 # The seed notebook's generator gave 26 MFCC coefficients (its summaries show 26 input features);
 # the Udacity original's 13 is one argument away (mfcc_dim=13).
 DEFAULT_MFCC_DIM = 26
+# Floor on the per-feature std. The course toolkit divided by (std + 1e-14): a feature that is
+# constant in training (a band silent in every training clip) then blew up to ~1e15 at test
+# time. Real features have std >= ~0.05 (raw samples) to several units (log spectra, MFCC).
+STD_FLOOR = 1e-3
 SPECTROGRAM_EPS = 1e-14          # the course toolkit's log floor
 SILENCE_PEAK = 1e-4              # a clip whose peak stays below this is treated as silent
 MFCC_MIN_FILTERS = 26            # python_speech_features' default filter-bank size
@@ -78,6 +82,13 @@ def load_audio(path, sample_rate=SAMPLE_RATE):
         raise AudioError(f"audio file {path!r} is silent (peak amplitude {peak:.2g} < "
                          f"{SILENCE_PEAK}); expected speech")
     return audio
+
+
+def normalize_with(feature, mean, std):
+    """(feature - mean) / max(std, STD_FLOOR) as float32: the one normalisation used in training
+    and at inference (statistics saved with a model go through here too)."""
+    std = np.maximum(np.asarray(std, np.float32), np.float32(STD_FLOOR))
+    return (np.asarray(feature, np.float32) - np.asarray(mean, np.float32)) / std
 
 
 @dataclasses.dataclass(frozen=True)

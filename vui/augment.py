@@ -45,13 +45,6 @@ class _Validated:
         self.validate()
 
 
-def _uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
-    """rng.uniform that always consumes one draw and returns lo exactly when lo == hi (so a
-    neutral strength such as +inf dB SNR is exact, and draw order never depends on it)."""
-    u = rng.random()
-    return lo if lo == hi else lo + (hi - lo) * u
-
-
 def _check_prob(name: str, p: float) -> None:
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{name}.prob must be in [0, 1], got {p}")
@@ -337,21 +330,21 @@ class Augmenter:
 
     def _apply_speed(self, x, sample_rate, rng):
         c = self.config.speed
-        return dsp.speed_perturb(x, sample_rate, _uniform(rng, c.min_factor, c.max_factor))
+        return dsp.speed_perturb(x, sample_rate, dsp.uniform_draw(rng, c.min_factor, c.max_factor))
 
     def _apply_vtlp(self, x, sample_rate, rng):
         c = self.config.vtlp
-        return dsp.vtlp_warp(x, sample_rate, _uniform(rng, c.min_alpha, c.max_alpha), c.boundary_hz)
+        return dsp.vtlp_warp(x, sample_rate, dsp.uniform_draw(rng, c.min_alpha, c.max_alpha), c.boundary_hz)
 
     def _apply_reverb(self, x, sample_rate, rng):
         c = self.config.reverb
-        rt60 = _uniform(rng, c.min_rt60, c.max_rt60)
-        return dsp.reverberate(x, sample_rate, rt60, _uniform(rng, c.min_drr_db, c.max_drr_db), rng)
+        rt60 = dsp.uniform_draw(rng, c.min_rt60, c.max_rt60)
+        return dsp.reverberate(x, sample_rate, rt60, dsp.uniform_draw(rng, c.min_drr_db, c.max_drr_db), rng)
 
     def _apply_noise(self, x, sample_rate, rng):
         c = self.config.noise
         colour = c.colours[rng.integers(len(c.colours))]
-        return dsp.add_noise(x, _uniform(rng, c.min_snr_db, c.max_snr_db), colour, rng)
+        return dsp.add_noise(x, dsp.uniform_draw(rng, c.min_snr_db, c.max_snr_db), colour, rng)
 
     def _apply_bandlimit(self, x, sample_rate, rng):
         c = self.config.bandlimit
@@ -361,12 +354,12 @@ class Augmenter:
             lo, hi = c.telephone_hz
             return dsp.band_limit(x, sample_rate, "bandpass", (lo, min(hi, nyquist_margin)))
         lo, hi = c.lowpass_hz if kind == "lowpass" else c.highpass_hz
-        cutoff = min(_uniform(rng, lo, hi), nyquist_margin)
+        cutoff = min(dsp.uniform_draw(rng, lo, hi), nyquist_margin)
         return dsp.band_limit(x, sample_rate, kind, cutoff)
 
     def _apply_gain(self, x, sample_rate, rng):
         c = self.config.gain
-        return dsp.apply_gain(x, _uniform(rng, c.min_db, c.max_db))
+        return dsp.apply_gain(x, dsp.uniform_draw(rng, c.min_db, c.max_db))
 
     def features(self, feats: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """The hook's feature step: SpecAugment masks on normalised (time, feature_dim) features.

@@ -36,6 +36,13 @@ BANDLIMIT_ORDER = 4  # Butterworth order (per band edge) for telephone / low-pas
 TELEPHONE_BAND_HZ = (300.0, 3400.0)
 
 
+def uniform_draw(rng: np.random.Generator, lo: float, hi: float) -> float:
+    """rng.uniform that always consumes one draw and returns lo exactly when lo == hi (so a
+    neutral strength such as +inf dB SNR is exact, and draw order never depends on it)."""
+    u = rng.random()
+    return lo if lo == hi else lo + (hi - lo) * u
+
+
 def _as_float32(audio: np.ndarray) -> np.ndarray:
     return np.asarray(audio, dtype=np.float32)
 

@@ -24,7 +24,7 @@ import numpy as np
 import python_speech_features
 import scipy.fft
 
-from vui.augment_dsp import VTLP_BOUNDARY_HZ, vtlp_forward
+from vui.augment_dsp import VTLP_BOUNDARY_HZ, uniform_draw, vtlp_forward
 
 MFCC_CEPLIFTER = 22        # python_speech_features.mfcc's default lifter, which utils.mfcc uses
 ALPHA_STEP = 1e-3          # warp factors are rounded to this, so their matrices can be cached
@@ -120,7 +120,7 @@ def warp_normalized(feats: np.ndarray, feature_config, alpha: float, mean, std,
     """warp_features for features normalised with (mean, std): undoes the normalisation (the
     generator's own, std floor included, so the round trip is exact), warps, normalises again.
     alpha 1 returns the features unchanged."""
-    from data_generator import normalize_with, STD_FLOOR
+    from utils import normalize_with, STD_FLOOR
     f = np.asarray(feats, np.float32)
     if alpha == 1.0:
         return f
@@ -140,6 +140,8 @@ class FeatureWarpAugmenter:
     unchanged, so the warp stacks on top of any other augmentation.
     """
 
+    changes_voice = True     # a warped copy is another voice (data_generator's speaker shift)
+
     def __init__(self, config, feature_config, mean, std, inner=None, name="warp"):
         _geometry(feature_config)   # fails now, naming the kind, for raw frames
         config.validate()
@@ -155,11 +157,10 @@ class FeatureWarpAugmenter:
         return f"FeatureWarpAugmenter({self.config!r}, inner={self.inner!r})"
 
     def features(self, feats: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        from vui.augment import _uniform
         f = np.asarray(feats, np.float32)
         c = self.config
         fires = rng.random() < c.prob          # both draws always taken: stable rng streams
-        alpha = _uniform(rng, c.min_alpha, c.max_alpha)
+        alpha = uniform_draw(rng, c.min_alpha, c.max_alpha)
         if c.enabled and fires:
             f = warp_normalized(f, self.feature_config, alpha, self.mean, self.std, c.boundary_hz)
         inner = getattr(self.inner, "features", None)
