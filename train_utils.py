@@ -14,7 +14,7 @@ import keras
 import numpy as np
 
 import models
-from vui import results as R
+from vui import results as R, trained
 from vui.ctc import CTCLoss
 from vui.schedule import TimeBudgetSchedule, TrainingClock
 from vui.inference import (Evaluation, evaluate, get_predictions,  # noqa: F401 (public API)
@@ -110,7 +110,7 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
     record["stopped"] = next((s.reason for s in stoppers if s.reason), None)
 
     R.save_model_atomically(model, model_path)
-    _attach_record(model, record, pickle_path)
+    trained.attach_record(model, record, pickle_path)
     if evaluate_after:
         result = evaluate(model, audio_gen, "validation", verbose=verbose)
         record.update(cer=result.cer, wer=result.wer)
@@ -124,21 +124,12 @@ def load_model(audio_gen_or_path, model_builder=None, results_dir=None):
     """Load a trained model with its results record and exact `output_length`.
 
     `T.load_model(audio_gen, builder)` as in the seed (the name follows from both), or
-    `T.load_model("results/NAME.keras")`.
+    `T.load_model("results/NAME.keras")` (vui.trained.load_model).
     """
     if model_builder is None:
-        model_path = R.resolve_model_path(audio_gen_or_path)
-        pickle_path = model_path.with_suffix(".pickle")
-    else:
-        pickle_path, model_path, _ = R.run_paths(model_name(audio_gen_or_path, model_builder), results_dir)
-    if not model_path.exists():
-        raise FileNotFoundError(f"no trained model at {model_path}: train it first with T.train_model")
-    record = R.load_pickle(pickle_path)
-    model = keras.saving.load_model(model_path, compile=False)
-    builder = models.RNNModel.from_config(record["model_config"])
-    model.output_length = builder.output_length
-    _attach_record(model, record, pickle_path)
-    return model
+        return trained.load_model(audio_gen_or_path)
+    name = model_name(audio_gen_or_path, model_builder)
+    return trained.load_model(R.run_paths(name, results_dir)[1])
 
 
 def _load_initial_weights(model, path, audio_gen):
@@ -157,14 +148,6 @@ def _load_initial_weights(model, path, audio_gen):
         raise ValueError(f"initial_weights {path}: its weight shapes {found} do not match the "
                          f"builder's {expected}: expected a model of the same architecture")
     model.set_weights(source.get_weights())
-
-
-def _attach_record(model, record, pickle_path):
-    """Give the model its results record. object.__setattr__ keeps Keras from wrapping the dict
-    in its attribute tracker (a tracked dict holds a reference to the layer and cannot be
-    pickled)."""
-    object.__setattr__(model, "vui_record", record)
-    object.__setattr__(model, "vui_pickle_path", pickle_path)
 
 
 def tune_language_model(model, audio_gen, lm_text=None, order=3, alphas=None, betas=None,

@@ -141,7 +141,7 @@ def test_a_mean_normalised_model_is_served_its_own_features(speech_corpus, tmp_p
     corpus.mkdir()
     for index in ("train_corpus.json", "valid_corpus.json"):
         shutil.copy(speech_corpus["index"], corpus / index)
-    assert cli._generator(corpus, model.vui_record["feature_config"]).feature_config == expected
+    assert cli.corpus_generator(corpus, model.vui_record["feature_config"]).feature_config == expected
 
 
 def test_evaluate_with_a_robust_model_reports_the_gate(trained_model, speech_corpus, tmp_path, capsys):

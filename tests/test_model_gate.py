@@ -249,7 +249,7 @@ def test_transcribe_files_sends_the_files_the_model_is_unsure_of_to_the_robust_o
 
 def test_a_saved_gate_loads_back_with_both_models(tmp_path, monkeypatch):
     import json
-    import train_utils
+    from vui import trained
     from vui.model_gate import load_gate, save_gate
     gate = ModelGate(robust="R", threshold=-0.162, score="speech_frames")
     path = tmp_path / "gates" / "rms.json"
@@ -259,7 +259,7 @@ def test_a_saved_gate_loads_back_with_both_models(tmp_path, monkeypatch):
     assert record["threshold"] == -0.162 and record["calibrated_on"]["speakers"] == 20
     loaded = {str(tmp_path / "plain.keras"): model_reading({"kind": "mfcc"}),
               str(tmp_path / "robust.keras"): model_reading({"kind": "mfcc"})}
-    monkeypatch.setattr(train_utils, "load_model", lambda p: loaded[str(p)])
+    monkeypatch.setattr(trained, "load_model", lambda p: loaded[str(p)])
     model, back = load_gate(path)
     assert model is loaded[str(tmp_path / "plain.keras")]
     assert back.robust is loaded[str(tmp_path / "robust.keras")]

@@ -15,36 +15,8 @@ import json
 import sys
 from pathlib import Path
 
-from vui.demo import FEATURE_CHOICES as _DEMO_FEATURES   # light: vui.demo imports lazily
-from vui.tts_corpus import EMBEDDED_ROOT
-
-DEFAULT_CORPUS = EMBEDDED_ROOT
-# --features: AudioGeneratorCached settings; the demo's choices ("-cmn": each utterance's own
-# mean subtracted) with the spectrogram under its full name, and raw frames.
-FEATURE_CHOICES = {"spectrogram": _DEMO_FEATURES["spec"], "raw": dict(raw=True),
-                   **{k: v for k, v in _DEMO_FEATURES.items() if k != "spec"}}
-DECODER_CHOICES = ("greedy", "beam", "beam_lm")
-
-
-def _generator(corpus, features, minibatch_size=20, partitions=("train", "validation"),
-               max_duration=10.0):
-    """A generator over a corpus's partitions; `features` a FEATURE_CHOICES key or a trained
-    model's saved feature_config (dict)."""
-    import data_generator as DG
-    options = dict(minibatch_size=minibatch_size, max_duration=max_duration)
-    if isinstance(features, dict):
-        gen = DG.AudioGeneratorCached.for_features(features, **options)
-    else:
-        gen = DG.AudioGeneratorCached(**FEATURE_CHOICES[features], **options)
-    files = {"train": "train_corpus.json", "validation": "valid_corpus.json", "test": "test_corpus.json"}
-    loaders = {"train": gen.load_train_data, "validation": gen.load_validation_data,
-               "test": gen.load_test_data}
-    for part in ("train", *[p for p in partitions if p != "train"]):
-        index = Path(corpus) / files[part]
-        if not index.exists():
-            raise SystemExit(f"no {part} index {index}: build a corpus first (vui corpus embedded)")
-        loaders[part](str(index))
-    return gen
+from vui.cli_common import (DECODER_CHOICES, DEFAULT_CORPUS, FEATURE_CHOICES,
+                            corpus_generator, model_path)
 
 
 def _preset(name):
@@ -65,7 +37,7 @@ def cmd_corpus(args, rest):
 
 def cmd_train(args, _):
     import train_utils as T
-    gen = _generator(args.corpus, args.features, args.batch_size)
+    gen = corpus_generator(args.corpus, args.features, args.batch_size)
     if args.speaker_norm:
         from vui.speaker_norm import as_config
         gen.speaker_norm = as_config(args.speaker_norm)
@@ -94,9 +66,9 @@ def cmd_evaluate(args, _):
     if args.robust_model and args.calibrate_on == args.partition:
         raise SystemExit(f"--calibrate-on {args.calibrate_on} is --partition too: the gate's "
                          f"threshold must come from other speakers than the ones it is scored on")
-    model = T.load_model(_model_path(args.model))
+    model = T.load_model(model_path(args.model))
     calibration = (args.calibrate_on,) if args.robust_model else ()
-    gen = _generator(args.corpus, model.vui_record["feature_config"],
+    gen = corpus_generator(args.corpus, model.vui_record["feature_config"],
                      partitions=("train", args.partition, *calibration))
     gate = _model_gate(model, gen, args) if args.robust_model else None
     result = T.evaluate(model, gen, args.partition, decoder=args.decoder,
@@ -129,7 +101,7 @@ def _save_gate(gate, gen, args):
     from vui.model_gate import save_gate
     calibration = {"corpus": str(args.corpus), "partition": args.calibrate_on,
                    "speakers": len(set(gen.speakers(args.calibrate_on)))}
-    save_gate(gate, args.save_gate, _model_path(args.model), _model_path(args.robust_model),
+    save_gate(gate, args.save_gate, model_path(args.model), model_path(args.robust_model),
               calibration)
     print(f"gate saved to {args.save_gate} (vui transcribe --gate {args.save_gate})")
 
@@ -137,7 +109,7 @@ def _save_gate(gate, gen, args):
 def _model_gate(model, gen, args):
     import train_utils as T
     from vui.model_gate import GateConfig, ModelGate
-    robust = T.load_model(_model_path(args.robust_model))
+    robust = T.load_model(model_path(args.robust_model))
     return ModelGate.calibrate(model, robust, gen, args.calibrate_on, GateConfig(per=args.gate_per))
 
 
@@ -150,11 +122,6 @@ def cmd_compare(args, _):
     with pd.option_context("display.max_colwidth", 70, "display.width", 200):
         print(T.comparison_table(model_names=names))
     print(f"plot: {args.out or 'results/comparison.png'}")
-
-
-def _model_path(model):
-    from vui import results as R
-    return R.default_model() if model is None else R.resolve_model_path(model)
 
 
 def cmd_transcribe(args, _):
@@ -183,7 +150,7 @@ def _transcription_models(args):
         raise SystemExit("give --model or --gate, not both: the gate's threshold belongs to "
                          "the model it was set with, which its file names")
     if not args.gate:
-        return (*load_for_inference(_model_path(args.model)), None)
+        return (*load_for_inference(model_path(args.model)), None)
     from vui.model_gate import gate_from_record, read_gate_file
     from vui.transcribe import check_gate_for_one_speaker
     record = read_gate_file(args.gate)

@@ -33,10 +33,10 @@ def main(argv=None):
         source = args.text or str(Path(args.corpus) / "train_corpus.json")
         print(lm.build_lm_from_index(source, args.out, order=args.order))
         return 0
-    from vui.cli import _generator, _model_path
+    from vui.cli_common import corpus_generator, model_path
     import train_utils as T
-    model = T.load_model(_model_path(args.model))
-    gen = _generator(args.corpus, model.vui_record["feature_config"],
+    model = T.load_model(model_path(args.model))
+    gen = corpus_generator(args.corpus, model.vui_record["feature_config"],
                      partitions=("train", "validation", args.partition))
     T.tune_language_model(model, gen, lm_text=args.text, order=args.order)
     for kind, row in T.compare_decoders(model, gen, args.partition).items():

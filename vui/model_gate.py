@@ -3,7 +3,7 @@ voices, the augmented one for the speakers it is unsure of.
 
 Why: training-time augmentation buys an unseen voice family many points of CER and costs the
 training voices several (rms held out, 120 minutes: -13.2 points held out, +8.7 in family;
-docs/holdout.md), and the unaugmented model's confidence tells the two kinds of speaker
+docs/experiments/holdout.md), and the unaugmented model's confidence tells the two kinds of speaker
 apart: its per-speaker best-path score (vui.warp_search) for the unseen family sits below
 nearly every in-family speaker's. So each speaker is decoded by the unaugmented model unless
 that score falls below a low quantile of the in-family speakers' scores on a calibration
@@ -163,8 +163,8 @@ def load_gate(path):
 
 def gate_from_record(record):
     """load_gate for a record read_gate_file already checked, so it is read only once."""
-    import train_utils
-    model = train_utils.load_model(record["model"])
-    robust = train_utils.load_model(record["robust_model"])
+    from vui.trained import load_model
+    model = load_model(record["model"])
+    robust = load_model(record["robust_model"])
     check_same_features(model, robust)
     return model, ModelGate(robust, float(record["threshold"]), record["score"], record["per"])

@@ -12,8 +12,8 @@ from vui.speaker_norm import as_config, normalize_speakers, trained_with
 
 def load_for_inference(model_path):
     """The model (with its record) and the feature settings it was trained with."""
-    import train_utils
-    model = train_utils.load_model(str(model_path))
+    from vui.trained import load_model
+    model = load_model(model_path)
     return model, feature_config_of(model)
 
 
