@@ -7,7 +7,7 @@ trained on the rest for a fixed time budget, once per augmentation condition (de
 SpecAugment alone, and the precomputed waveform "default" preset), and evaluated with greedy
 decoding on the in-family validation partition and on the held-out family ("s/epoch" leaves
 out the first epoch, which pays for tracing). One markdown table comes out (printed and written
-to --out, between the markers of docs/holdout.md when the file has them).
+to --out, between the markers of docs/experiments/holdout.md when the file has them).
 
 Default families, and why: `slt` is the only female recorded speaker (flite slt and festival's
 HTS voice), so it tests a new speaker of another sex against recorded male voices and espeak
@@ -72,7 +72,7 @@ class HoldoutConfig:
     workers: int = 2
     data_root: str = "data"
     results_root: str = "results/holdout"
-    out: str = "docs/holdout.md"
+    out: str = "docs/experiments/holdout.md"
     corpus: dict = field(default_factory=dict)   # CorpusConfig overrides (sizes)
     seed: int = 0
     features: tuple = ("mfcc26",)      # vui.demo.FEATURE_CHOICES keys (the demo's: mfcc26)
@@ -109,7 +109,7 @@ def run_condition(gen, family, features, condition, cfg):
     import models as M
     import train_utils as T
     from vui import results as R
-    from vui.augment import training_augmenter
+    from vui.augment_presets import training_augmenter
     from vui import demo
 
     results_dir = os.path.join(cfg.results_root, f"{family}-{features}-{condition}")
@@ -267,7 +267,7 @@ def write_table(path, table, cfg):
 
 
 def run(cfg):
-    from vui.augment import preset_config
+    from vui.augment_presets import preset_config
     from vui.speaker_norm import as_config
     for condition in cfg.conditions:
         preset_config(condition)          # a clear error naming a bad one, before any training
@@ -299,7 +299,8 @@ def measure_overhead(corpus_root, n_utterances, rounds=2, n_variants=4, workers=
 
     import data_generator as DG
     import models as M
-    from vui.augment import AugmentConfig, Augmenter, training_augmenter
+    from vui.augment import AugmentConfig, Augmenter
+    from vui.augment_presets import training_augmenter
     from vui.ctc import CTCLoss
     from vui.demo import DEMO_BATCH, demo_optimizer
 
@@ -364,7 +365,7 @@ def parse_args(argv=None):
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--data-root", default="data")
     p.add_argument("--results-root", default="results/holdout")
-    p.add_argument("--out", default="docs/holdout.md")
+    p.add_argument("--out", default="docs/experiments/holdout.md")
     p.add_argument("--seed", type=int, default=0,
                    help="the corpus's seed (sentences, voices); also training's by default")
     p.add_argument("--train-seed", type=int, default=None,

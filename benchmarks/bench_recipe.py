@@ -67,7 +67,7 @@ def main(argv=None):
     import models as M
     import train_utils as T
     from vui import results as R
-    from vui.augment import training_augmenter
+    from vui.augment_presets import training_augmenter
 
     gen = demo.demo_generator(args.corpus, args.features, seed=args.seed)
     builder = M.presets.demo()

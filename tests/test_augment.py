@@ -490,7 +490,7 @@ def test_augmentation_rng_is_per_seed_epoch_and_utterance(spec_gen):
 
 
 def test_training_augmenter_precomputes_the_training_partition_once(spec_gen, tmp_path):
-    from vui.augment import training_augmenter
+    from vui.augment_presets import training_augmenter
     root = str(tmp_path / "variants")
     aug = training_augmenter(spec_gen, preset="light", n_variants=2, workers=1, cache_dir=root)
     assert isinstance(aug, PrecomputedAugmenter) and aug.name == "light x2"
@@ -518,7 +518,8 @@ def test_training_augmenter_precomputes_the_training_partition_once(spec_gen, tm
 
 
 def test_specaugment_preset_masks_cached_features_without_reloading_audio(spec_gen, tmp_path):
-    from vui.augment import SpecAugmenter, training_augmenter
+    from vui.augment import SpecAugmenter
+    from vui.augment_presets import training_augmenter
     aug = training_augmenter(spec_gen, preset="specaugment", cache_dir=str(tmp_path / "v"))
     assert isinstance(aug, SpecAugmenter) and aug.name == "specaugment"
     assert not hasattr(aug, "waveform") and not os.path.exists(tmp_path / "v")
@@ -585,7 +586,7 @@ def test_precompute_redoes_variants_of_a_changed_file(speech_corpus, tmp_path):
 
 
 def test_voices_preset_varies_the_talker_not_the_room():
-    from vui.augment import PRESETS
+    from vui.augment_presets import PRESETS
     voices, default = PRESETS["voices"](), AugmentConfig.default()
     assert not voices.reverb.enabled and voices.noise.min_snr_db > default.noise.min_snr_db
     assert voices.vtlp.min_alpha < default.vtlp.min_alpha < default.vtlp.max_alpha < \

@@ -136,7 +136,7 @@ def test_augmenter_stacks_on_an_inner_hook():
 
 def test_warp_preset_through_the_generator_leaves_validation_clean(speech_corpus, tmp_path):
     import data_generator as DG
-    from vui.augment import training_augmenter
+    from vui.augment_presets import training_augmenter
     gen = DG.AudioGeneratorCached(minibatch_size=2, spectrogram=False, mfcc_dim=26,
                                   cache_dir=str(tmp_path / "cache"))
     gen.load_train_data(speech_corpus["index"])
@@ -154,7 +154,7 @@ def test_warp_preset_through_the_generator_leaves_validation_clean(speech_corpus
 
 
 def test_warp_suffix_adds_the_feature_warp_to_a_preset():
-    from vui.augment import preset_config
+    from vui.augment_presets import preset_config
     voices = preset_config("voices+warp")
     assert voices.feature_warp == AugmentConfig.warp().feature_warp
     assert voices.vtlp == AugmentConfig.voices().vtlp and voices.any_feature_warp
@@ -168,7 +168,7 @@ def test_warp_suffix_adds_the_feature_warp_to_a_preset():
 
 def test_a_waveform_preset_plus_warp_wraps_its_precomputed_variants(speech_corpus, tmp_path):
     import data_generator as DG
-    from vui.augment import training_augmenter
+    from vui.augment_presets import training_augmenter
     from vui.augment_precompute import PrecomputedAugmenter
     gen = DG.AudioGeneratorCached(minibatch_size=2, spectrogram=False, mfcc_dim=26,
                                   cache_dir=str(tmp_path / "cache"))

@@ -43,7 +43,7 @@ def cmd_train(args, _):
         gen.speaker_norm = as_config(args.speaker_norm)
     augment = None
     if args.augment != "none":
-        from vui.augment import training_augmenter
+        from vui.augment_presets import training_augmenter
         augment = training_augmenter(gen, preset=args.augment, n_variants=args.augment_variants)
     name = T.train_model(gen, _preset(args.preset), epochs=args.epochs,
                          minibatch_size=args.batch_size, optimizer=_optimizer(args),
@@ -194,7 +194,7 @@ def build_parser():
     p.add_argument("--sort-by-duration", action="store_true")
     p.add_argument("--time-limit", type=float, default=None, help="seconds")
     p.add_argument("--retrain", action="store_true")
-    from vui.augment import preset_names
+    from vui.augment_presets import preset_names
     p.add_argument("--augment", default="none", choices=preset_names(),
                    help="training-time augmentation: SpecAugment masks only, precomputed "
                    "waveform variants + SpecAugment (light, default, or voices: talker variation "

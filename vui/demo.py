@@ -26,22 +26,22 @@ DEMO_LR_FLOOR = 0.05
 DEMO_CLIPNORM = 5.0
 DEMO_PREDICTIONS = 5
 # vui.augment preset. "none": SpecAugment's masks slowed learning on 9,000 utterances (val CER
-# 22.8% without them against 25.4% with them, docs/demo.md, runs 14-16); where 26 epochs of
+# 22.8% without them against 25.4% with them, docs/experiments/demo.md, runs 14-16); where 26 epochs of
 # 9,000 overfit on a faster machine (run 22), twice the sentences were the cure (run 23).
 # "warp" (vocal-tract warps of the cached features) makes a voice family never heard far
 # easier (slt: 55.8% held-out CER against 76.1%) but cost 2.9 points of in-family CER in the
-# same 14 minutes (docs/holdout.md, 2026-12-02 night): the demo's target is in family.
+# same 14 minutes (docs/experiments/holdout.md, 2026-12-02 night): the demo's target is in family.
 DEMO_AUGMENT = "none"
 # vui.speaker_norm: train (and test) on features shifted by each speaker's pooled mean frame.
 # Over three training seeds on the corpus without rms, at this budget: held-out rms 43.6%
-# against 51.5% greedy CER, in family 18.5% against 18.9% (docs/holdout.md, 2026-12-05,
+# against 51.5% greedy CER, in family 18.5% against 18.9% (docs/experiments/holdout.md, 2026-12-05,
 # afternoon). `vui transcribe` has no speaker labels and shifts each file by its own mean
 # (in family 20.1%) unless --one-speaker pools the files.
 DEMO_SPEAKER_NORM = "speaker"
 # Feature choices of the benchmarks (AudioGeneratorCached arguments). The demo takes MFCC
 # (python_speech_features, 26 coefficients from 26 mel filters) rather than the 161-bin
 # spectrogram: a lower validation loss at equal epochs and shorter epochs (the first
-# convolution reads 26 values a frame instead of 161); docs/demo.md.
+# convolution reads 26 values a frame instead of 161); docs/experiments/demo.md.
 FEATURE_CHOICES = {
     "spec": dict(spectrogram=True),
     "mfcc13": dict(spectrogram=False, mfcc_dim=13),
@@ -63,7 +63,7 @@ def training_minutes(elapsed_minutes, requested=None):
 
 def demo_optimizer(learning_rate=DEMO_LEARNING_RATE):
     """Adam with a float learning rate, which the time schedule sets before every batch: trains
-    much faster than the seed's SGD in minutes (docs/demo.md)."""
+    much faster than the seed's SGD in minutes (docs/experiments/demo.md)."""
     import keras
     return keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=DEMO_CLIPNORM)
 
@@ -117,7 +117,7 @@ def run(minutes=None, corpus_root=None, fresh=False):
               f"{budget:.1f} instead of {DEMO_TRAIN_MINUTES:g} to finish within "
               f"{DEMO_TOTAL_MINUTES:g}")
 
-    from vui.augment import training_augmenter
+    from vui.augment_presets import training_augmenter
     builder = M.presets.demo()
     augment = training_augmenter(gen, preset=DEMO_AUGMENT)
     print(f"[demo] 3/5 training '{T.model_name(gen, builder, augment)}' for up to "

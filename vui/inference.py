@@ -80,7 +80,7 @@ def normalized_features(model, audio_gen, partition, index):
     gen_stats = audio_gen.normalization_stats()
     if stats is None or _same_stats(stats, gen_stats):
         return audio_gen.get_features(partition, index)
-    from data_generator import normalize_with
+    from utils import normalize_with
     paths = audio_gen.partition_data(partition)[0]
     return normalize_with(audio_gen.featurize(paths[index]), stats["mean"], stats["std"])
 

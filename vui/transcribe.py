@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 import utils
-from data_generator import normalize_with
+from utils import normalize_with
 from vui.inference import as_decoder, predict_probabilities, robust_decoder
 from vui.speaker_norm import as_config, normalize_speakers, trained_with
 
