@@ -8,7 +8,7 @@ itself, so the figure isolates the model. Run: .venv/bin/python benchmarks/bench
 --utilisation adds, per preset, the arithmetic rate of its training step (the layers' matrix
 products counted from their shapes, x3 for forward + backward) next to the rate this machine's
 matrix products reach in one large product and at the recurrent layers' own shapes: how far
-a faster kernel could still take training (README "Demo").
+a faster kernel could still take training (docs/experiments/summary.md, "Demo").
 """
 import argparse
 import concurrent.futures

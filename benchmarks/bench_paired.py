@@ -1,7 +1,7 @@
 """Are two models really different on a partition? CER/WER with 95% speaker-bootstrap intervals,
 and each model's paired difference from the first, on the same utterances.
 
-The tables in docs/holdout.md compare one run per cell on 20 held-out speakers; this says which
+The tables in docs/experiments/holdout.md compare one run per cell on 20 held-out speakers; this says which
 of their gaps the test set alone can tell apart (vui.metrics.speaker_interval: speakers are
 resampled, as one talker's utterances fail together). It does not measure training noise: for
 that, train again with another seed (bench_holdout.py --train-seed) and compare the runs here.

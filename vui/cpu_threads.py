@@ -7,7 +7,7 @@ gradients) are independent and can run at once. Measured on 2 cores, demo model,
 a synthetic batch of 48 x 2.4 s: 2 inter-op threads and 1 intra-op thread ran at 1.19x
 TensorFlow's defaults (614-625 against 515-529 audio s/s), 1 x 1 at 0.66x, 1 inter-op x 2
 intra-op at 0.57x, 4 x 1 at 1.1x; a whole demo training run took 81 s epochs instead of 95
-(docs/demo.md, run 27 against 24). Larger machines keep TensorFlow's defaults: wide products
+(docs/experiments/demo.md, run 27 against 24). Larger machines keep TensorFlow's defaults: wide products
 do gain from intra-op threads there, and this was not measured on one.
 
 TensorFlow reads the two environment variables when its runtime starts (its first op, not its

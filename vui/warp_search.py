@@ -2,7 +2,7 @@
 
 Why: a model trained on male recorded voices and formant synthesis hears the embedded corpus's
 only female recorded talker (slt) as letter salad, and training-time warps buy held-out CER
-only at an in-family cost (docs/holdout.md). Classic VTLN (Lee & Rose, 1996) goes the other
+only at an in-family cost (docs/experiments/holdout.md). Classic VTLN (Lee & Rose, 1996) goes the other
 way: it leaves the model as it is and warps the *test* speaker's frequency axis by the factor
 under which the model finds her most likely. Here the likelihood is the CTC output's best-path
 log-probability per frame (what a greedy decoder reads off anyway), the warps are the cached
@@ -65,7 +65,7 @@ def group_scores(scores: np.ndarray, frames: np.ndarray, groups) -> dict:
 @dataclass(frozen=True)
 class WarpSearchConfig:
     """Which factors to try, how to score them, and whether one factor is chosen per
-    utterance or per speaker (measured in docs/holdout.md: per speaker is the better)."""
+    utterance or per speaker (measured in docs/experiments/holdout.md: per speaker is the better)."""
     alphas: tuple = DEFAULT_ALPHAS
     score: str = "speech_frames"
     per: str = "speaker"
