@@ -116,7 +116,7 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
         record.update(cer=result.cer, wer=result.wer)
         print(f"{name}: validation CER {result.cer:.2%}  WER {result.wer:.2%}")
     record["completed"] = True
-    R.save_pickle(pickle_path, record)
+    R.save_record(pickle_path, record)
     return name
 
 
@@ -171,7 +171,7 @@ def tune_language_model(model, audio_gen, lm_text=None, order=3, alphas=None, be
                                        progress=bool(verbose), **options)
     record["lm"] = {"path": str(lm_path), "order": order, "source": str(lm_text or "train transcripts"),
                     **{k: tuning[k] for k in ("alpha", "beta", "wer", "cer", "beam_width", "grid")}}
-    R.save_pickle(model.vui_pickle_path, record)
+    R.save_record(model.vui_pickle_path, record)
     if verbose:
         print(f"LM {lm_path.name}: alpha {tuning['alpha']}, beta {tuning['beta']} -> validation "
               f"WER {tuning['wer']:.2%}, CER {tuning['cer']:.2%} (beam {tuning['beam_width']})")
@@ -191,7 +191,7 @@ def compare_decoders(model, audio_gen, partition="validation", decoders=("greedy
         rows[kind] = {"cer": result.cer, "wer": result.wer, "partition": partition,
                       "real_time_factor": result.real_time_factor}
     model.vui_record.setdefault("decoders", {}).update(rows)
-    R.save_pickle(model.vui_pickle_path, model.vui_record)
+    R.save_record(model.vui_pickle_path, model.vui_record)
     return rows
 
 
@@ -301,7 +301,7 @@ class HistoryRecorder(keras.callbacks.Callback):
         self.record["val_loss"].append(float(logs.get("val_loss", math.nan)))
         self.record["epoch_times"].append(time.perf_counter() - self._epoch_start)
         self.record["learning_rate"].append(_current_learning_rate(self.model.optimizer))
-        R.save_pickle(self.pickle_path, self.record)
+        R.save_record(self.pickle_path, self.record)
 
 
 def _current_learning_rate(optimizer):

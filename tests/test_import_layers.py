@@ -23,7 +23,7 @@ LAYERS = [   # lowest first
     ("model", ["models", "vui.ctc"]),
     ("train", ["vui.trained", "vui.schedule", "vui.comparison"]),
     ("decode", ["vui.lm", "vui.decoding", "vui.lm_tuning"]),
-    ("infer", ["vui.inference", "vui.transcribe"]),
+    ("infer", ["vui.inference", "vui.recognizer", "vui.transcribe"]),
     ("research", ["vui.warp_search", "vui.model_gate"]),
     # train_utils is the seed's entry module: the training loop, and the evaluation and
     # comparison it re-exports (the seed calls T.evaluate, T.get_predictions).

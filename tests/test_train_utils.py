@@ -249,3 +249,31 @@ def test_runs_saved_under_the_older_safe_stem_still_load_and_plot(gen, results_d
                                     str(results_dir / "never trained.pickle")])
     with pytest.raises(FileNotFoundError, match="never trained"):
         T.plot_comparison(pickles=[str(results_dir / "never trained.pickle")], show=False)
+
+
+def test_a_recognizer_opens_a_run_from_its_json_alone_and_transcribes_as_evaluate_does(
+        gen, results_dir, speech_corpus, monkeypatch):
+    """Everything inference needs is in the JSON beside the model: opening it unpickles
+    nothing, and its transcripts equal evaluate's on the same files."""
+    from vui.recognizer import Recognizer
+    name = train(gen, results_dir, epochs=2)
+    pickle_path, model_path, _ = R.run_paths(name, results_dir)
+    metadata = R.load_metadata(model_path)
+    assert metadata["name"] == name and metadata["completed"]
+    np.testing.assert_allclose(metadata["normalization"]["mean"], gen.normalization_stats()["mean"])
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a pickle was opened")
+    monkeypatch.setattr(R, "load_pickle", refuse)
+    recognizer = Recognizer.load(model_path)
+    assert recognizer.name == name and recognizer.feature_config == gen.feature_config
+    monkeypatch.undo()
+
+    paths = [e["key"] for e in speech_corpus["entries"]]
+    expected = T.evaluate(T.load_model(str(model_path)), gen, "validation", verbose=0)
+    assert recognizer.transcribe(paths) == expected.hypotheses
+    np.testing.assert_allclose(recognizer.features(paths[0]), gen.get_features("validation", 0),
+                               atol=1e-5)
+    with pytest.raises(ValueError, match="not the JSON a trained model's metadata"):
+        model_path.with_suffix(".json").write_text("{oops")
+        Recognizer.load(model_path)

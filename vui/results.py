@@ -9,6 +9,7 @@ killed run keeps everything it finished; writes go to a temporary file that is r
 one, which is atomic on POSIX file systems.
 """
 import hashlib
+import json
 import os
 import pickle
 import re
@@ -92,6 +93,43 @@ def load_records(paths):
         warnings.warn(f"{len(missing)} of {len(found)} runs have no results file, left out: "
                       f"{', '.join(missing)}", stacklevel=3)
     return [load_pickle(real) for real in found.values() if real is not None]
+
+
+# What inference needs from a run's record, kept as JSON beside the model (NAME.json) so that a
+# model can be opened without unpickling anything (a pickle can run its author's code).
+INFERENCE_FIELDS = ("name", "model_config", "feature_config", "normalization", "speaker_norm",
+                    "lm", "completed", "cer", "wer")
+METADATA_SUFFIX = ".json"
+
+
+def save_record(pickle_path, record):
+    """The run's whole record as its pickle, and what inference needs as JSON beside it."""
+    save_pickle(pickle_path, record)
+    metadata = {k: record.get(k) for k in INFERENCE_FIELDS}
+    metadata["normalization"] = {k: np.asarray(v).tolist()
+                                 for k, v in (record.get("normalization") or {}).items()}
+    atomic.write_bytes(Path(pickle_path).with_suffix(METADATA_SUFFIX),
+                       json.dumps(metadata, indent=1).encode("utf-8"))
+
+
+def load_metadata(model_path):
+    """The JSON beside a model (save_record's), with its statistics as float32 arrays; None
+    for a run saved before there was one."""
+    path = Path(model_path).with_suffix(METADATA_SUFFIX)
+    if not path.exists():
+        return None
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: not the JSON a trained model's metadata should be "
+                         f"({err})") from None
+    missing = [k for k in ("model_config", "feature_config", "normalization") if k not in metadata]
+    if missing:
+        raise ValueError(f"{path} lacks {missing}: expected a model's metadata (train_model "
+                         "writes it)")
+    metadata["normalization"] = {k: np.asarray(v, np.float32)
+                                 for k, v in metadata["normalization"].items()}
+    return metadata
 
 
 def save_pickle(path, obj):

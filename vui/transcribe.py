@@ -13,7 +13,7 @@ from vui.speaker_norm import as_config, normalize_speakers, trained_with
 def load_for_inference(model_path):
     """The model (with its record) and the feature settings it was trained with."""
     from vui.trained import load_model
-    model = load_model(model_path)
+    model = load_model(model_path, history=False)   # its JSON metadata: nothing unpickled
     return model, feature_config_of(model)
 
 
