@@ -4,171 +4,39 @@ Backend-agnostic on purpose (numpy and keras only, no tensorflow): the GPU machi
 JAX or PyTorch. Features are computed once per (file, settings) and kept as .npy files, so a
 restarted notebook reloads them instead of recomputing; normalisation statistics come from the
 training partition only and travel with trained models (`normalization_stats`).
+
+The seed's entry module (`import data_generator as DG`): loading indexes, normalisation and the
+speaker shift live here (`AudioGeneratorCached`), with the seed's `test_gen` and
+`vis_train_features`; the feature cache is vui.feature_cache, the batches vui.batches and the
+plots vui.seed_plots, re-exported under the seed's names.
 """
 import collections
-import hashlib
-import math
 import os
-import multiprocessing
-import threading
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict
 
-import keras
 import numpy as np
-from tqdm.auto import tqdm
 
 import char_map
 import utils as U
 from utils import STD_FLOOR, normalize_with  # noqa: F401  (DG.normalize_with, DG.STD_FLOOR: public)
+from vui.batches import (  # noqa: F401  (public: the seed's DG.x)
+    DATASET_WORKERS, DURATION_JITTER, KERAS_PEEKED_BATCHES, PAD_TO_MULTIPLE, AlignmentError,
+    UtteranceDataset, apply_output_length, check_alignable, repeated_adjacent)
 from vui.corpus_index import read_index_lenient
+from vui.feature_cache import (  # noqa: F401  (public: the seed's DG.x)
+    CACHE_ENV, DEFAULT_CACHE_DIR, FeatureCache)
+from vui.seed_plots import (  # noqa: F401  (public: the seed's DG.x)
+    plot_mfcc_feature, plot_raw_audio, plot_spectrogram_feature)
 from vui.speaker_norm import as_config, utterance_shifts
 
-DEFAULT_CACHE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".cache", "features")
-CACHE_ENV = "VUI_CACHE_DIR"
-PAD_TO_MULTIPLE = 8         # frames; repeated shapes spare JAX/TF a recompilation per length
 PARTITIONS = {"train": "train", "validation": "valid", "valid": "valid", "test": "test"}
 DEFAULT_INDEXES = {"train": "train_corpus.json", "valid": "valid_corpus.json",
                    "test": "test_corpus.json"}
 MAX_LISTED_SKIPS = 200      # a summary warning lists at most this many files per partition
-# Keras (TensorFlow backend) fixes a PyDataset's output signature from its first batches: a
-# dimension equal in all of them becomes fixed, and a later batch of another width crashes
-# `fit` ("generator yielded an element of shape (24, 98) where (None, 82) was expected").
-KERAS_PEEKED_BATCHES = 2
-# sort_by_duration with shuffle: each epoch sorts by duration x exp(U(-j, j)), so batches hold
-# utterances within about +-10% of one another's length (little padding) yet differ per epoch.
-DURATION_JITTER = 0.1
-# Batches are made by Keras' thread enqueuer (2 threads), not by its default single-worker path.
-# On the TensorFlow backend that path feeds tf.data with AUTOTUNE prefetching, and destroying the
-# finished epoch's iterator blocks on a tf.data thread: measured 15-19 s stalls at the start of
-# about half the epochs (batch 48, 2 cores; py-spy: ~IteratorResource waiting in
-# UnboundedThreadPool). The enqueuer path turns tf.data's autotuning off: no stall in 6 epochs.
-DATASET_WORKERS = 2
 
 
 PartitionData = collections.namedtuple("PartitionData", "audio_paths durations texts")
-
-
-class AlignmentError(ValueError):
-    """A transcript too long for the model's output frames (CTC has no valid path)."""
-
-
-def repeated_adjacent(label):
-    """How many adjacent equal characters a label has (each needs a blank between them in CTC)."""
-    label = np.asarray(label)
-    return int(np.sum(label[1:] == label[:-1])) if label.size > 1 else 0
-
-
-def check_alignable(label, output_frames, utterance):
-    """Raise AlignmentError naming the utterance unless CTC can align `label` in the frames."""
-    needed = len(label) + repeated_adjacent(label)
-    if len(label) == 0:
-        raise AlignmentError(f"utterance {utterance!r} has an empty transcript; "
-                             f"expected at least one character")
-    if int(output_frames) < needed:
-        raise AlignmentError(
-            f"utterance {utterance!r}: transcript needs {needed} output frames ({len(label)} "
-            f"characters + {needed - len(label)} repeated pairs) but the model gives only "
-            f"{int(output_frames)}; expected output frames >= label length + repeats")
-
-
-class FeatureCache:
-    """Features per audio file: memory first, then one .npy per file on disk, then computed.
-
-    A disk entry is keyed by the absolute path, size and modification time of the file and the
-    feature settings, so an edited or replaced file is recomputed and settings never mix.
-    """
-
-    def __init__(self, config, cache_dir=None):
-        self.config = config
-        root = cache_dir or os.environ.get(CACHE_ENV) or DEFAULT_CACHE_DIR
-        self.dir = os.path.join(os.fspath(root), config.cache_key())
-        self.memory = {}
-
-    def disk_path(self, audio_path):
-        stat = os.stat(audio_path)
-        ident = f"{os.path.abspath(audio_path)}|{stat.st_size}|{stat.st_mtime_ns}"
-        digest = hashlib.sha1(ident.encode()).hexdigest()
-        return os.path.join(self.dir, digest[:2], digest + ".npy")
-
-    def lookup(self, audio_path):
-        """Cached features or None (never computes)."""
-        if audio_path in self.memory:
-            return self.memory[audio_path]
-        try:
-            disk = self.disk_path(audio_path)
-        except OSError:
-            return None
-        if os.path.isfile(disk):
-            try:
-                feats = np.load(disk)
-            except (OSError, ValueError):  # a truncated cache file: recompute it
-                return None
-            self.memory[audio_path] = feats
-            return feats
-        return None
-
-    def store(self, audio_path, feats):
-        self.memory[audio_path] = feats
-        disk = self.disk_path(audio_path)
-        os.makedirs(os.path.dirname(disk), exist_ok=True)
-        tmp = f"{disk}.{os.getpid()}.{threading.get_ident()}.tmp.npy"  # batch-making threads
-        np.save(tmp, feats)
-        os.replace(tmp, disk)  # atomic: a killed run never leaves half a file
-
-    def get(self, audio_path):
-        """Features for one file, computing and storing them if needed; raises AudioError."""
-        feats = self.lookup(audio_path)
-        if feats is None:
-            feats = U.features_from_file(audio_path, self.config)
-            self.store(audio_path, feats)
-        return feats
-
-    def fill(self, audio_paths, n_jobs=1, desc="features"):
-        """Compute every missing file once (tqdm bar); returns {path: error text} of failures.
-
-        n_jobs > 1 uses a process pool started with "spawn" (forking a process that has
-        loaded TensorFlow can deadlock); workers import only utils.
-        """
-        missing = [p for p in dict.fromkeys(audio_paths) if self.lookup(p) is None]
-        errors = {}
-        if not missing:
-            return errors
-        if n_jobs > 1 and len(missing) > 1:
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(n_jobs, mp_context=context) as pool:
-                futures = {pool.submit(U.features_from_file, p, self.config): p for p in missing}
-                for future in tqdm(as_completed(futures), total=len(missing), desc=desc):
-                    self._collect(futures[future], future.result, errors)
-        else:
-            for path in tqdm(missing, desc=desc):
-                self._collect(path, lambda: U.features_from_file(path, self.config), errors)
-        return errors
-
-    def _collect(self, path, compute, errors):
-        try:
-            self.store(path, compute())
-        except U.AudioError as err:
-            errors[path] = str(err)
-
-
-def _round_up(n, multiple):
-    return int(math.ceil(max(int(n), 1) / multiple) * multiple)
-
-
-def apply_output_length(output_length, frames):
-    """Model output frames for each utterance's input frames (identity when None)."""
-    frames = np.asarray(frames, dtype=np.int64)
-    if output_length is None:
-        return frames
-    try:
-        out = np.asarray(output_length(frames))
-        if out.shape == frames.shape:
-            return out.astype(np.int64)
-    except (TypeError, ValueError):
-        pass  # a callable written for one int at a time
-    return np.array([int(output_length(int(n))) for n in frames], dtype=np.int64)
 
 
 class AudioGeneratorCached:
@@ -409,184 +277,6 @@ class AudioGeneratorCached:
             duration_jitter=duration_jitter)
 
 
-class UtteranceDataset(keras.utils.PyDataset):
-    """Padded batches of one partition.
-
-    x: float32 (batch, time padded to a multiple, input_dim), zeros after the utterance.
-    y: int32 (batch, 2 + label padded): [output frames, label length, labels, BLANK padding].
-    Order per epoch: shuffle -> a new permutation from a seeded Generator; sort_by_duration ->
-    batches are made of utterances adjacent in duration order; with shuffle too, the order of
-    those batches is permuted and the durations are jittered by `duration_jitter` (log scale)
-    before sorting, so batch contents change from epoch to epoch. Random batches of the
-    embedded corpus are ~51% padding (the GRUs compute on it); jittered sorted ones ~9%.
-    """
-
-    def __init__(self, generator, part, output_length=None, shuffle=False,
-                 sort_by_duration=False, augment=None, batch_size=20,
-                 pad_to_multiple=PAD_TO_MULTIPLE, seed=0, distinct_peek_shapes=True,
-                 duration_jitter=DURATION_JITTER):
-        super().__init__(workers=DATASET_WORKERS, use_multiprocessing=False)
-        if not 0 <= duration_jitter < 1:
-            raise ValueError(f"duration_jitter must be in [0, 1), got {duration_jitter!r}")
-        self.duration_jitter = float(duration_jitter)
-        self.distinct_peek_shapes = bool(distinct_peek_shapes)
-        self.gen, self.part = generator, part
-        self.output_length, self.augment = output_length, augment
-        self.shuffle, self.sort_by_duration = bool(shuffle), bool(sort_by_duration)
-        self.batch_size, self.pad_to_multiple = int(batch_size), int(pad_to_multiple)
-        self.seed = 0 if seed is None else int(seed)
-        self.epoch = 0                            # counts on_epoch_end calls; seeds augmentation
-        self.rng = np.random.default_rng(seed)    # batch order only (augmentation has its own)
-        paths, durations, texts = generator.partition_data(part)
-        labels = generator.labels(part)
-        frames = np.array([generator.featurize(p).shape[0] for p in paths])
-        out = apply_output_length(output_length, frames)
-        keep, bad = [], []
-        for i, (path, label, n_out) in enumerate(zip(paths, labels, out)):
-            try:
-                check_alignable(label, n_out, path)
-                keep.append(i)
-            except AlignmentError as err:
-                bad.append(str(err))
-        if bad:
-            warnings.warn(f"{part}: left out {len(bad)} of {len(paths)} utterances whose "
-                          f"transcript does not fit the model's output frames:\n  "
-                          + "\n  ".join(bad), stacklevel=3)
-        if not keep:
-            raise AlignmentError(f"no utterance of the {part} partition can be aligned with "
-                                 f"this model's output length")
-        self.indices = np.array(keep)            # partition indices of the usable utterances
-        self.paths, self.texts, self.labels = paths, texts, labels
-        self.durations = np.asarray(durations, dtype=np.float64)
-        self.shifts = self._speaker_shifts()
-        self._plan()
-
-    def _speaker_shifts(self):
-        """generator.speaker_shifts of this partition, refused beside augmentation that
-        changes the voice (waveform, precomputed variants, feature warps): an augmented copy
-        is another voice, whose mean its speaker's clean frames do not give."""
-        if self.gen.speaker_norm is None:
-            return None
-        if getattr(self.augment, "changes_voice", False) or any(
-                getattr(self.augment, hook, None) is not None
-                for hook in ("variant_features", "waveform")):
-            raise ValueError(f"speaker_norm={self.gen.speaker_norm} with augmentation "
-                             f"{getattr(self.augment, 'name', self.augment)!r} that changes the "
-                             "voice: an augmented copy is another voice, whose speaker mean is "
-                             "not known; use SpecAugment alone, or no speaker_norm")
-        return self.gen.speaker_shifts(self.part)
-
-    def _plan(self):
-        """self.batches: arrays of partition indices (into generator.<part>_audio_paths)."""
-        n = len(self.indices)
-        if self.sort_by_duration:
-            keys = self.durations[self.indices]
-            if self.shuffle and self.duration_jitter:
-                keys = keys * np.exp(self.rng.uniform(-self.duration_jitter,
-                                                      self.duration_jitter, len(keys)))
-            order = self.indices[np.argsort(keys, kind="stable")]
-            batches = [order[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
-            if self.shuffle:
-                batches = [batches[i] for i in self.rng.permutation(len(batches))]
-        else:
-            order = self.rng.permutation(self.indices) if self.shuffle else self.indices
-            batches = [order[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
-        self.batches = batches
-
-    def __len__(self):
-        return len(self.batches)
-
-    def on_epoch_end(self):
-        self.epoch += 1
-        if self.shuffle:
-            self._plan()
-
-    def augment_rng(self, i):
-        """The augmentation Generator of partition utterance i in the current epoch.
-
-        Seeded by (seed, epoch, i) rather than drawn from one running stream, so an utterance's
-        augmentation does not depend on which batches were fetched before it (Keras may fetch
-        out of order, and a resumed run starts mid-way); set `self.epoch` to resume exactly.
-        """
-        return np.random.default_rng((self.seed, self.epoch, int(i)))
-
-    def _features(self, i):
-        """Normalised features of utterance i, through the augmentation hooks if any.
-
-        Hooks, each optional: `variant_features(path, rng)` -> un-normalised precomputed
-        features or None (None: the clean ones); else `waveform(audio, rate, rng)` on the
-        reloaded audio; then the speaker shift, if any; then `features(normalised, rng)`.
-        Augmented audio that no longer fits the label in the model's output frames falls back
-        to the clean features.
-        """
-        path, rng = self.paths[i], self.augment_rng(i)
-        feats = self.gen.featurize(path)
-        variant = getattr(self.augment, "variant_features", None)
-        augmented = variant(path, rng) if variant is not None else None
-        if augmented is not None:
-            augmented = np.asarray(augmented, np.float32)
-            if augmented.ndim != 2 or augmented.shape[1] != self.gen.input_dim:
-                raise ValueError(f"variant_features({path!r}) returned shape "
-                                 f"{augmented.shape}; expected (time, {self.gen.input_dim})")
-        elif getattr(self.augment, "waveform", None) is not None:
-            config = self.gen.feature_config
-            audio = self.augment.waveform(U.load_audio(path, config.sample_rate),
-                                          config.sample_rate, rng)
-            augmented = U.compute_features(np.asarray(audio, np.float32), config, name=path)
-        if augmented is not None and self._alignable(i, augmented.shape[0]):
-            feats = augmented
-        feats = self.gen.normalize(feats)
-        if self.shifts is not None:
-            feats = feats - self.shifts[i]
-        spec = getattr(self.augment, "features", None)
-        if spec is not None:
-            feats = np.asarray(spec(feats, rng), np.float32)
-        return feats
-
-    def _alignable(self, i, frames):
-        """Whether utterance i's label still fits the output frames of `frames` input frames
-        (an augmentation that shortens audio must not make the label unalignable)."""
-        n_out = apply_output_length(self.output_length, [frames])[0]
-        try:
-            check_alignable(self.labels[i], n_out, self.paths[i])
-        except AlignmentError:
-            return False
-        return True
-
-    def __getitem__(self, index):
-        if not 0 <= index < len(self.batches):
-            raise IndexError(f"batch {index} out of range for {len(self.batches)} batches")
-        batch = self.batches[index]
-        feats = [self._features(i) for i in batch]
-        frames = np.array([f.shape[0] for f in feats])
-        lengths = np.array([len(self.labels[i]) for i in batch])
-        x = np.zeros((len(batch), self._padded(frames.max(), index), self.gen.input_dim),
-                     np.float32)
-        y = np.full((len(batch), 2 + self._padded(lengths.max(), index)),
-                    char_map.BLANK_INDEX, np.int32)
-        y[:, 0] = apply_output_length(self.output_length, frames)
-        y[:, 1] = lengths
-        for row, (i, f) in enumerate(zip(batch, feats)):
-            x[row, :f.shape[0]] = f
-            y[row, 2:2 + lengths[row]] = self.labels[i]
-        return x, y
-
-    def _padded(self, n, index):
-        """n rounded up to the padding multiple; batch 0 to an even and batch 1 to an odd
-        number of multiples, so the batches Keras peeks at always differ in width (their true
-        lengths, in y[:, 0] and y[:, 1], are untouched: at most one multiple of extra padding
-        on two batches an epoch)."""
-        padded = _round_up(n, self.pad_to_multiple)
-        if self.distinct_peek_shapes and len(self.batches) > KERAS_PEEKED_BATCHES - 1 and \
-                index < KERAS_PEEKED_BATCHES and (padded // self.pad_to_multiple) % 2 != index:
-            padded += self.pad_to_multiple
-        return padded
-
-    def batch_texts(self, index):
-        """Transcripts of the utterances in batch `index` (for printing and checks)."""
-        return [self.texts[i] for i in self.batches[index]]
-
-
 # ---- the seed notebook's helpers ---------------------------------------------------------
 def test_gen(desc_file=DEFAULT_INDEXES["train"], num_batches=30, spectrogram=True, raw=False,
              cache_dir=None):
@@ -627,33 +317,3 @@ def vis_train_features(index=0, mfcc_classes=U.DEFAULT_MFCC_DIM, desc_file=DEFAU
     mfcc = mfcc_gen.normalize(mfcc_gen.featurize(path))
     return (spec_gen.train_texts[index], U.load_audio(path), mfcc,
             spec_gen.get_features("train", index), path)
-
-
-def plot_raw_audio(vis_raw_audio, sample_rate=U.SAMPLE_RATE):
-    """Waveform against time in seconds; returns the figure."""
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(12, 3))
-    ax.plot(np.arange(len(vis_raw_audio)) / sample_rate, vis_raw_audio)
-    ax.set(title="Audio Signal", xlabel="Time (s)", ylabel="Amplitude")
-    return fig
-
-
-def _plot_feature(feature, title, ylabel):
-    import matplotlib.pyplot as plt
-    from mpl_toolkits.axes_grid1 import make_axes_locatable
-    fig, ax = plt.subplots(figsize=(12, 5))
-    image = ax.imshow(np.asarray(feature).T, cmap="jet", aspect="auto", origin="lower")
-    ax.set(title=title, xlabel="Time (frames of 10 ms)", ylabel=ylabel)
-    cax = make_axes_locatable(ax).append_axes("right", size="3%", pad=0.05)
-    fig.colorbar(image, cax=cax)
-    return fig
-
-
-def plot_mfcc_feature(vis_mfcc_feature):
-    """Normalised MFCC as an image (coefficients up, time across); returns the figure."""
-    return _plot_feature(vis_mfcc_feature, "Normalized MFCC", "MFCC Coefficient")
-
-
-def plot_spectrogram_feature(vis_spectrogram_feature):
-    """Normalised log spectrogram as an image (frequency up, time across); returns the figure."""
-    return _plot_feature(vis_spectrogram_feature, "Normalized Spectrogram", "Frequency bin")
