@@ -170,8 +170,9 @@ def _with_warp_search(row, model, gen):
     """The row plus CER/WER when each speaker is decoded at the feature warp its output is
     most confident under (vui.warp_search, per speaker, the default factors)."""
     import train_utils as T
-    valid = T.evaluate(model, gen, "validation", verbose=0, warp_search=True)
-    held = T.evaluate(model, gen, "test", verbose=0, warp_search=True)
+    from vui.strategies import WarpSearch
+    valid = T.evaluate(model, gen, "validation", verbose=0, strategy=WarpSearch())
+    held = T.evaluate(model, gen, "test", verbose=0, strategy=WarpSearch())
     return dict(row, valid_cer_warp=valid.cer, valid_wer_warp=valid.wer,
                 heldout_cer_warp=held.cer, heldout_wer_warp=held.wer,
                 heldout_alphas_warp=_counts(held.warp_alphas))

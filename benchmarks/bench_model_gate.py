@@ -12,7 +12,7 @@ The threshold is set on the in-family `--calibrate` partition (default: test), s
 and holdout figures come from utterances the gate never looked at. A model is a .keras file
 or a folder holding one (bench_holdout.py's results). `--warp-search` adds a row with each
 speaker warp-searched under the model the gate gave him (9x the time of the row above it).
-`--per utterance` routes (and calibrates on) each utterance alone, as `vui transcribe --gate`
+`--per utterance` routes (and calibrates on) each utterance alone, as `vui robust transcribe --gate`
 does with files whose speakers it does not know. `--speaker-norm` adds rows with the routed
 speakers' features shifted to the training mean (vui.speaker_norm), and with `--warp-search`
 a row with both.
@@ -53,7 +53,8 @@ def generator_for(model, corpus, partition):
 
 
 def decodings(warp_search=False, speaker_norm=None):
-    """(row label, who decodes: "model", "robust" or "gate", evaluate options) per row."""
+    """(row label, who decodes: "model", "robust" or "gate", vui.strategies.strategy_for
+    options) per row."""
     rows = [("unaugmented model", "model", {}), ("augmented model", "robust", {}),
             ("gate", "gate", {})]
     if warp_search:
@@ -70,12 +71,14 @@ def decodings(warp_search=False, speaker_norm=None):
 
 def partition_rows(model, robust, gate, corpus, partition, warp_search=False, speaker_norm=None):
     import train_utils as T
+    from vui.strategies import strategy_for
     gen = generator_for(model, corpus, partition)
     n_speakers = len(set(gen.speakers("test")))
     rows = []
     for label, who, options in decodings(warp_search, speaker_norm):
+        strategy = strategy_for(gate=gate if who == "gate" else None, **options)
         result = T.evaluate(robust if who == "robust" else model, gen, "test", verbose=0,
-                            gate=gate if who == "gate" else None, **options)
+                            strategy=strategy)
         routed = ""
         if result.gate_routed is not None:
             speakers = {s for s, r in zip(gen.speakers("test"), result.gate_routed) if r}

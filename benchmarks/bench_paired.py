@@ -37,6 +37,7 @@ def evaluate_models(model_paths, corpus, eval_index, partition, decoder, warp_se
     import data_generator as DG
     import train_utils as T
     from vui.speaker_norm import as_config, trained_with
+    from vui.strategies import strategy_for
     labels, evaluations = [], []
     for path in model_paths:
         model = T.load_model(str(path))
@@ -50,8 +51,9 @@ def evaluate_models(model_paths, corpus, eval_index, partition, decoder, warp_se
             else (None,)
         for norm in norms:
             labels.append(label if norm is None else f"{label} + {norm} norm")
+            strategy = strategy_for(warp_search=warp_search or None, speaker_norm=norm)
             evaluations.append(T.evaluate(model, gen, partition, decoder=decoder, verbose=1,
-                                          warp_search=warp_search or None, speaker_norm=norm))
+                                          strategy=strategy))
     return labels, evaluations
 
 

@@ -15,7 +15,7 @@ import train_utils as T
 from vui import cli
 from vui import results as R
 
-SUBCOMMANDS = ("corpus", "train", "evaluate", "compare", "transcribe", "lm", "demo")
+SUBCOMMANDS = ("corpus", "train", "evaluate", "compare", "transcribe", "robust", "lm", "demo")
 
 
 def test_console_script_is_installed_and_answers_help():
@@ -30,7 +30,8 @@ def test_console_script_is_installed_and_answers_help():
 
 @pytest.mark.parametrize("argv", [[c, "--help"] for c in SUBCOMMANDS if c not in ("corpus", "lm")]
                          + [["corpus", "embedded", "--help"], ["corpus", "librispeech", "--help"],
-                            ["lm", "build", "--help"], ["lm", "tune", "--help"]])
+                            ["lm", "build", "--help"], ["lm", "tune", "--help"],
+                            ["robust", "evaluate", "--help"], ["robust", "transcribe", "--help"]])
 def test_every_command_has_help(argv, capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main(argv)
@@ -86,18 +87,23 @@ def test_transcribe_json_has_file_transcript_and_timing(trained_model, speech_co
 
 
 def test_transcribe_warp_search_per_file_and_for_one_speaker(trained_model, speech_corpus, capsys):
+    from vui.strategies import WarpSearch
     from vui.transcribe import load_for_inference, transcribe_files
     from vui.warp_search import DEFAULT_ALPHAS, WarpSearchConfig
     files = [e["key"] for e in speech_corpus["entries"][:3]]
-    cli.main(["transcribe", "--json", "--warp-search", "--model", str(trained_model), *files])
+    robust = ["robust", "transcribe", "--json", "--model", str(trained_model)]
+    cli.main([*robust, "--warp-search", *files])
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["file"] for r in rows] == files and all(r["warp"] in DEFAULT_ALPHAS for r in rows)
-    cli.main(["transcribe", "--json", "--one-speaker", "--model", str(trained_model), *files])
+    cli.main([*robust, "--one-speaker", "--warp-search", *files])
     shared = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len({r["warp"] for r in shared}) == 1
+    cli.main([*robust, "--one-speaker", *files])          # no warp search unless asked
+    assert all("warp" not in json.loads(line) for line in capsys.readouterr().out.splitlines())
     model, config = load_for_inference(trained_model)
     plain = transcribe_files(model, config, files)
-    identity = transcribe_files(model, config, files, warp_search=WarpSearchConfig(alphas=(1.0,)))
+    identity = transcribe_files(model, config, files,
+                                strategy=WarpSearch(WarpSearchConfig(alphas=(1.0,))))
     assert [r["transcript"] for r in identity] == [r["transcript"] for r in plain]
 
 
@@ -145,25 +151,25 @@ def test_a_mean_normalised_model_is_served_its_own_features(speech_corpus, tmp_p
 
 
 def test_evaluate_with_a_robust_model_reports_the_gate(trained_model, speech_corpus, tmp_path, capsys):
-    """`vui evaluate --robust-model`: the gate calibrated on the other partition; with the
+    """`vui robust evaluate --robust-model`: the gate calibrated on the other partition; with the
     model as its own robust model the error rates cannot change, whoever is routed."""
     corpus = corpus_with_speakers(speech_corpus, tmp_path, "ab")
     cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus)])
     plain, interval = capsys.readouterr().out.splitlines()[:2]
     assert interval.startswith("95% interval over 2 speakers (bootstrap): CER ")
-    cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
+    cli.main(["robust", "evaluate", "--model", str(trained_model), "--corpus", str(corpus),
               "--robust-model", str(trained_model)])
     gated, _, gate_line = capsys.readouterr().out.splitlines()[:3]
     assert gated.split("(")[0] == plain.split("(")[0]          # the same CER and WER
     assert gate_line.startswith("gate: threshold ") and "(set on test, per speaker)" in gate_line
     assert "3 of 6 utterances, 1 of 2 speakers, decoded by " in gate_line   # the lower one
-    cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
+    cli.main(["robust", "evaluate", "--model", str(trained_model), "--corpus", str(corpus),
               "--robust-model", str(trained_model), "--gate-per", "utterance"])
     gated, _, gate_line = capsys.readouterr().out.splitlines()[:3]
     assert gated.split("(")[0] == plain.split("(")[0] and "per utterance" in gate_line
     assert "1 of 6 utterances" in gate_line   # the 5% quantile of 6: only the lowest is below
     with pytest.raises(SystemExit, match="--calibrate-on validation is --partition too"):
-        cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
+        cli.main(["robust", "evaluate", "--model", str(trained_model), "--corpus", str(corpus),
                   "--robust-model", str(trained_model), "--calibrate-on", "validation"])
 
 
@@ -171,9 +177,9 @@ def test_a_gate_saved_by_evaluate_serves_transcribe(trained_model, speech_corpus
     corpus = corpus_with_speakers(speech_corpus, tmp_path, "ab")
     gate_file = tmp_path / "gate.json"
     with pytest.raises(SystemExit, match="--save-gate needs --robust-model"):
-        cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
+        cli.main(["robust", "evaluate", "--model", str(trained_model), "--corpus", str(corpus),
                   "--save-gate", str(gate_file)])
-    cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
+    cli.main(["robust", "evaluate", "--model", str(trained_model), "--corpus", str(corpus),
               "--robust-model", str(trained_model), "--save-gate", str(gate_file)])
     assert f"gate saved to {gate_file}" in capsys.readouterr().out
     saved = json.loads(gate_file.read_text())
@@ -181,17 +187,18 @@ def test_a_gate_saved_by_evaluate_serves_transcribe(trained_model, speech_corpus
     files = [e["key"] for e in speech_corpus["entries"][:3]]
     cli.main(["transcribe", "--json", "--model", str(trained_model), *files])
     plain = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert cli.main(["transcribe", "--json", "--gate", str(gate_file), *files]) == 0
+    assert cli.main(["robust", "transcribe", "--json", "--gate", str(gate_file), *files]) == 0
     gated = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["transcript"] for r in gated] == [r["transcript"] for r in plain]
     assert all(isinstance(r["routed"], bool) for r in gated)
     with pytest.raises(SystemExit, match="--model or --gate, not both"):
-        cli.main(["transcribe", "--gate", str(gate_file), "--model", str(trained_model), *files])
+        cli.main(["robust", "transcribe", "--gate", str(gate_file), "--model", str(trained_model),
+                  *files])
     # The refusal comes before any model loads: these model paths do not exist.
     gate_file.write_text(json.dumps(dict(saved, per="utterance", model="nowhere.keras",
                                          robust_model="nowhere.keras")))
     with pytest.raises(SystemExit, match="gate.json: the gate was calibrated per utterance"):
-        cli.main(["transcribe", "--gate", str(gate_file), "--one-speaker", *files])
+        cli.main(["robust", "transcribe", "--gate", str(gate_file), "--one-speaker", *files])
 
 
 def test_bench_paired_finds_no_difference_between_a_model_and_itself(trained_model, speech_corpus,
@@ -216,22 +223,22 @@ def test_bench_paired_finds_no_difference_between_a_model_and_itself(trained_mod
 
 def test_evaluate_and_bench_paired_take_the_speaker_norm(trained_model, speech_corpus, tmp_path,
                                                          capsys):
-    """`vui evaluate --speaker-norm` and bench_paired.py's paired row for it (vui.speaker_norm):
+    """`vui robust evaluate --speaker-norm` and bench_paired.py's paired row for it (vui.speaker_norm):
     the shifted features are decoded, scored against the same references."""
     import data_generator as DG
     import train_utils as T
     from conftest import load_benchmark
+    from vui.strategies import SpeakerShift, WarpSearch
     corpus = corpus_with_speakers(speech_corpus, tmp_path, "ab")
     model = T.load_model(str(trained_model))
     gen = DG.AudioGeneratorCached.for_corpus(model.vui_record["feature_config"], corpus)
-    expected = T.evaluate(model, gen, "validation", verbose=0, speaker_norm="speaker")
-    cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
+    expected = T.evaluate(model, gen, "validation", verbose=0, strategy=SpeakerShift("speaker"))
+    cli.main(["robust", "evaluate", "--model", str(trained_model), "--corpus", str(corpus),
               "--speaker-norm", "speaker"])
     line = capsys.readouterr().out.splitlines()[0]
     assert line.startswith(f"validation: CER {expected.cer:.2%}  WER {expected.wer:.2%}")
-    both = T.evaluate(model, gen, "validation", verbose=0, speaker_norm="speaker",
-                      warp_search=True)
-    cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
+    both = T.evaluate(model, gen, "validation", verbose=0, strategy=WarpSearch(shift="speaker"))
+    cli.main(["robust", "evaluate", "--model", str(trained_model), "--corpus", str(corpus),
               "--speaker-norm", "speaker", "--warp-search"])
     line = capsys.readouterr().out.splitlines()[0]
     assert line.startswith(f"validation: CER {both.cer:.2%}  WER {both.wer:.2%}")
@@ -241,7 +248,8 @@ def test_evaluate_and_bench_paired_take_the_speaker_norm(trained_model, speech_c
          "--speaker-norm", "utterance", "--out", str(out)]) == 0
     plain, normed = json.loads(out.read_text())
     assert normed["model"] == plain["model"] + " + utterance norm"
-    by_utterance = T.evaluate(model, gen, "validation", verbose=0, speaker_norm="utterance")
+    by_utterance = T.evaluate(model, gen, "validation", verbose=0,
+                              strategy=SpeakerShift("utterance"))
     assert normed["cer"] == pytest.approx(by_utterance.cer)
     assert normed["cer_difference"] == pytest.approx(by_utterance.cer - plain["cer"])
 
@@ -269,17 +277,18 @@ def test_bench_decoding_shifts_only_the_evaluated_speakers(trained_model, speech
 
 
 def test_transcribe_takes_the_speaker_norm(trained_model, speech_corpus, capsys):
+    from vui.strategies import OneSpeaker, SpeakerShift, WarpSearch
     from vui.transcribe import load_for_inference, transcribe_files
     files = [e["key"] for e in speech_corpus["entries"][:3]]
     model, config = load_for_inference(trained_model)
-    expected = [r["transcript"] for r in transcribe_files(model, config, files, speaker_norm=True,
-                                                          one_speaker=True)]
-    assert cli.main(["transcribe", "--model", str(trained_model), "--speaker-norm",
+    expected = [r["transcript"] for r in transcribe_files(model, config, files,
+                                                          strategy=OneSpeaker(SpeakerShift(True)))]
+    assert cli.main(["robust", "transcribe", "--model", str(trained_model), "--speaker-norm",
                      "--one-speaker", *files]) == 0
     assert capsys.readouterr().out.splitlines() == expected
     searched = [r["transcript"] for r in transcribe_files(
-        model, config, files, speaker_norm=True, one_speaker=True, warp_search=True)]
-    assert cli.main(["transcribe", "--model", str(trained_model), "--speaker-norm",
+        model, config, files, strategy=OneSpeaker(WarpSearch(shift=True)))]
+    assert cli.main(["robust", "transcribe", "--model", str(trained_model), "--speaker-norm",
                      "--one-speaker", "--warp-search", *files]) == 0
     assert capsys.readouterr().out.splitlines() == searched
 
@@ -308,8 +317,10 @@ def test_bench_model_gate_prints_a_row_per_decoding(trained_model, speech_corpus
 def test_train_takes_the_speaker_norm_and_evaluate_applies_it(speech_corpus, tmp_path,
                                                               monkeypatch, capsys):
     """`vui train --speaker-norm speaker` trains on shifted features and says so in the run's
-    name and record; `vui evaluate` then shifts as trained unless told `--speaker-norm off`."""
+    name and record; `vui evaluate` then shifts as trained, and `vui robust evaluate` does not
+    when told `--speaker-norm off`."""
     from vui.speaker_norm import SpeakerNormConfig, trained_with
+    from vui.strategies import SpeakerShift
     corpus = corpus_with_speakers(speech_corpus, tmp_path, "ab")
     monkeypatch.setattr(R, "RESULTS_DIR", tmp_path / "results")
     monkeypatch.setenv("VUI_CACHE_DIR", str(tmp_path / "cache"))
@@ -322,9 +333,10 @@ def test_train_takes_the_speaker_norm_and_evaluate_applies_it(speech_corpus, tmp
     model = T.load_model(str(path))
     assert trained_with(model) == SpeakerNormConfig()
     gen = DG.AudioGeneratorCached.for_corpus(model.vui_record["feature_config"], corpus)
-    for flag, norm in ((), "speaker"), (("--speaker-norm", "off"), False):
-        expected = T.evaluate(model, gen, "validation", verbose=0, speaker_norm=norm)
-        cli.main(["evaluate", "--model", str(path), "--corpus", str(corpus), *flag])
+    for command, norm in (["evaluate"], "speaker"), \
+            (["robust", "evaluate", "--speaker-norm", "off"], False):
+        expected = T.evaluate(model, gen, "validation", verbose=0, strategy=SpeakerShift(norm))
+        cli.main([*command, "--model", str(path), "--corpus", str(corpus)])
         line = capsys.readouterr().out.splitlines()[0]
         assert line.startswith(f"validation: CER {expected.cer:.2%}  WER {expected.wer:.2%}")
     from conftest import load_benchmark

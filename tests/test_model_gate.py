@@ -1,5 +1,5 @@
 """The model gate (vui.model_gate): per-speaker scores, the calibrated threshold, which
-speakers go to the augmented model, and evaluate(gate=...) decoding them with it."""
+speakers go to the augmented model, and evaluate(strategy=Gate(...)) decoding them with it."""
 from dataclasses import asdict
 
 import numpy as np
@@ -9,6 +9,7 @@ from char_map import NUM_CLASSES
 from conftest import write_index
 from test_warp_search import LinearModel
 from vui.model_gate import GateConfig, ModelGate, check_same_features, speaker_scores
+from vui.strategies import Gate, OneSpeaker, WarpSearch
 from vui.warp_search import speech_frame_score
 
 
@@ -121,17 +122,17 @@ def test_evaluate_decodes_routed_speakers_with_the_robust_model(two_speaker_gen)
     alone = evaluate(model, gen, "test", verbose=0)
     augmented = evaluate(robust, gen, "test", verbose=0)
     assert alone.hypotheses != augmented.hypotheses       # the two models really differ
-    everyone = evaluate(model, gen, "test", verbose=0, gate=ModelGate(robust, np.inf))
+    everyone = evaluate(model, gen, "test", verbose=0, strategy=Gate(ModelGate(robust, np.inf)))
     assert everyone.hypotheses == augmented.hypotheses and all(everyone.gate_routed)
     robust.calls = 0
-    nobody = evaluate(model, gen, "test", verbose=0, gate=ModelGate(robust, -np.inf))
+    nobody = evaluate(model, gen, "test", verbose=0, strategy=Gate(ModelGate(robust, -np.inf)))
     assert nobody.hypotheses == alone.hypotheses and not any(nobody.gate_routed)
     assert robust.calls == 0                               # never run when nobody is routed
     scores = speaker_scores(predict_probabilities(model, [gen.get_features("test", i)
                                                           for i in range(6)]), gen.speakers("test"))
     low = min(scores, key=scores.get)
     split_gate = ModelGate(robust, float(np.mean(list(scores.values()))))
-    split = evaluate(model, gen, "test", verbose=0, gate=split_gate)
+    split = evaluate(model, gen, "test", verbose=0, strategy=Gate(split_gate))
     assert robust.calls == 3                               # the routed speaker's 3 utterances
     for i, speaker in enumerate(gen.speakers("test")):
         source = augmented if speaker == low else alone
@@ -145,13 +146,13 @@ def test_a_gate_with_the_warp_search_searches_each_side_under_its_model(two_spea
     from vui.warp_search import WarpSearchConfig
     gen = two_speaker_gen
     model, robust = linear(gen, 0), linear(gen, 1)
-    search = WarpSearchConfig(alphas=(0.85, 1.0, 1.15))
-    alone = evaluate(model, gen, "test", verbose=0, warp_search=search)
-    augmented = evaluate(robust, gen, "test", verbose=0, warp_search=search)
+    search = WarpSearch(WarpSearchConfig(alphas=(0.85, 1.0, 1.15)))
+    alone = evaluate(model, gen, "test", verbose=0, strategy=search)
+    augmented = evaluate(robust, gen, "test", verbose=0, strategy=search)
     routed_speaker = gen.speakers("test")[0]
     gate = ModelGate(robust, 0.0)
     gate.routed = lambda probs, speakers: np.array([s == routed_speaker for s in speakers])
-    both = evaluate(model, gen, "test", verbose=0, warp_search=search, gate=gate)
+    both = evaluate(model, gen, "test", verbose=0, strategy=Gate(gate, routed=search, kept=search))
     for i, speaker in enumerate(gen.speakers("test")):
         source = augmented if speaker == routed_speaker else alone
         assert both.hypotheses[i] == source.hypotheses[i]
@@ -163,11 +164,11 @@ def test_the_gates_unwarped_pass_is_not_run_again_by_the_warp_search(two_speaker
     from vui.warp_search import WarpSearchConfig
     gen = two_speaker_gen
     model, robust = linear(gen, 0), linear(gen, 1)
-    search = WarpSearchConfig(alphas=(0.85, 1.0, 1.15))
-    alone = evaluate(model, gen, "test", verbose=0, warp_search=search)
+    search = WarpSearch(WarpSearchConfig(alphas=(0.85, 1.0, 1.15)))
+    alone = evaluate(model, gen, "test", verbose=0, strategy=search)
     model.calls = 0
-    kept = evaluate(model, gen, "test", verbose=0, warp_search=search,
-                    gate=ModelGate(robust, -np.inf))
+    kept = evaluate(model, gen, "test", verbose=0,
+                    strategy=Gate(ModelGate(robust, -np.inf), routed=search, kept=search))
     assert model.calls == 6 * 3 and robust.calls == 0      # 3 passes over 6 utterances, not 4
     assert kept.hypotheses == alone.hypotheses and kept.warp_alphas == alone.warp_alphas
 
@@ -193,12 +194,14 @@ def test_routed_speakers_decode_with_the_robust_models_own_lm_weights(two_speake
     routed_speaker = gen.speakers("test")[0]
     gate = ModelGate(robust, 0.0)
     gate.routed = lambda probs, speakers: np.array([s == routed_speaker for s in speakers])
-    result = inference.evaluate(model, gen, "test", decoder="beam_lm", verbose=0, gate=gate)
+    result = inference.evaluate(model, gen, "test", decoder="beam_lm", verbose=0,
+                                strategy=Gate(gate))
     assert result.hypotheses == ["robust.arpa" if s == routed_speaker else "plain.arpa"
                                  for s in gen.speakers("test")]
     assert {"lm_path": "robust.arpa", "alpha": 0.7, "beta": 2.0} in made
     del robust.vui_record["lm"]                            # none of its own: the model's
-    result = inference.evaluate(model, gen, "test", decoder="beam_lm", verbose=0, gate=gate)
+    result = inference.evaluate(model, gen, "test", decoder="beam_lm", verbose=0,
+                                strategy=Gate(gate))
     assert set(result.hypotheses) == {"plain.arpa"}
 
 
@@ -226,7 +229,7 @@ def test_transcribe_files_sends_the_files_the_model_is_unsure_of_to_the_robust_o
     unsure = min(scores, key=scores.get)
     gate = ModelGate(robust, float(np.median(list(scores.values()))))
     robust.calls = 0
-    rows = transcribe_files(model, config, files, gate=gate)
+    rows = transcribe_files(model, config, files, strategy=Gate(gate))
     assert [r["routed"] for r in rows] == [i == unsure for i in range(3)]
     assert robust.calls == 1
     assert [r["transcript"] for r in rows] == [(augmented if i == unsure else alone)[i]["transcript"]
@@ -234,15 +237,16 @@ def test_transcribe_files_sends_the_files_the_model_is_unsure_of_to_the_robust_o
     # one speaker: one decision for all three, on their pooled score
     pooled = speaker_scores(probs, [0, 0, 0])[0]
     for threshold, expected in ((pooled + 1e-6, True), (pooled - 1e-6, False)):
-        rows = transcribe_files(model, config, files, one_speaker=True,
-                                gate=ModelGate(robust, threshold))
+        rows = transcribe_files(model, config, files,
+                                strategy=OneSpeaker(Gate(ModelGate(robust, threshold))))
         assert [r["routed"] for r in rows] == [expected] * 3
     with pytest.raises(ValueError, match="calibrated per utterance"):   # a clip's threshold
-        transcribe_files(model, config, files, one_speaker=True,
-                         gate=ModelGate(robust, pooled, per="utterance"))
+        transcribe_files(model, config, files,
+                         strategy=OneSpeaker(Gate(ModelGate(robust, pooled, per="utterance"))))
     model.calls = robust.calls = 0                       # kept, warp-searched: 3 passes a file
-    rows = transcribe_files(model, config, files, gate=ModelGate(robust, -np.inf),
-                            warp_search=WarpSearchConfig(alphas=(0.9, 1.0, 1.1)))
+    search = WarpSearch(WarpSearchConfig(alphas=(0.9, 1.0, 1.1)))
+    rows = transcribe_files(model, config, files,
+                            strategy=Gate(ModelGate(robust, -np.inf), routed=search, kept=search))
     assert model.calls == 3 * 3 and robust.calls == 0
     assert all(r["warp"] in (0.9, 1.0, 1.1) for r in rows)
 

@@ -1,5 +1,6 @@
 """Test-time speaker mean normalisation (vui.speaker_norm): the pooled means it subtracts, its
-settings, and evaluate(speaker_norm=...) alone and behind a model gate."""
+settings, and the SpeakerShift strategy of evaluate / transcribe_files alone, after each warp
+of a warp search and behind a model gate."""
 import numpy as np
 import pytest
 
@@ -7,6 +8,7 @@ from test_model_gate import linear, two_speaker_gen  # noqa: F401 (a fixture)
 from vui.decoding import make_decoder
 from vui.model_gate import ModelGate
 from vui.speaker_norm import SpeakerNormConfig, as_config, group_means, normalize_speakers
+from vui.strategies import Gate, OneSpeaker, SpeakerShift, WarpSearch
 
 
 def utterances(rng):
@@ -74,7 +76,7 @@ def test_evaluate_decodes_the_shifted_features(two_speaker_gen):  # noqa: F811
     features = [gen.get_features("test", i) for i in range(6)]
     speakers = gen.speakers("test")
     plain = evaluate(model, gen, "test", verbose=0)
-    normed = evaluate(model, gen, "test", verbose=0, speaker_norm="speaker")
+    normed = evaluate(model, gen, "test", verbose=0, strategy=SpeakerShift("speaker"))
     assert plain.hypotheses == greedy_hypotheses(model, features)
     assert normed.hypotheses == greedy_hypotheses(model, normalize_speakers(features, speakers))
     assert normed.hypotheses != plain.hypotheses             # the shift really reaches the model
@@ -89,18 +91,18 @@ def test_with_the_warp_search_each_speaker_is_shifted_after_each_warp(two_speake
     stats = gen.normalization_stats()
     features = [gen.get_features("test", i) for i in range(6)]
     speakers = gen.speakers("test")
-    normed = evaluate(model, gen, "test", verbose=0, speaker_norm="speaker")
-    unwarped = evaluate(model, gen, "test", verbose=0, speaker_norm="speaker",
-                        warp_search=WarpSearchConfig(alphas=(1.0,)))
+    normed = evaluate(model, gen, "test", verbose=0, strategy=SpeakerShift("speaker"))
+    unwarped = evaluate(model, gen, "test", verbose=0, strategy=WarpSearch(
+        WarpSearchConfig(alphas=(1.0,)), shift="speaker"))
     assert unwarped.hypotheses == normed.hypotheses
-    warped = evaluate(model, gen, "test", verbose=0, speaker_norm="speaker",
-                      warp_search=WarpSearchConfig(alphas=(1.15,)))
+    warped = evaluate(model, gen, "test", verbose=0, strategy=WarpSearch(
+        WarpSearchConfig(alphas=(1.15,)), shift="speaker"))
     expected = normalize_speakers([warp_normalized(f, gen.feature_config, 1.15, stats["mean"],
                                                    stats["std"]) for f in features], speakers)
     assert warped.hypotheses == greedy_hypotheses(model, expected)
     assert warped.warp_alphas == [1.15] * 6
-    searched = evaluate(model, gen, "test", verbose=0, speaker_norm="speaker",
-                        warp_search=WarpSearchConfig(alphas=(0.85, 1.0, 1.15)))
+    searched = evaluate(model, gen, "test", verbose=0, strategy=WarpSearch(
+        WarpSearchConfig(alphas=(0.85, 1.0, 1.15)), shift="speaker"))
     for i, alpha in enumerate(searched.warp_alphas):
         source = {1.0: unwarped, 1.15: warped}.get(alpha)
         if source is not None:
@@ -116,7 +118,8 @@ def test_behind_a_gate_only_the_routed_speakers_are_shifted(two_speaker_gen):  #
     routed_speaker = speakers[0]
     gate = ModelGate(robust, 0.0)
     gate.routed = lambda probs, labels: np.array([s == routed_speaker for s in labels])
-    result = evaluate(model, gen, "test", verbose=0, gate=gate, speaker_norm="speaker")
+    result = evaluate(model, gen, "test", verbose=0,
+                      strategy=Gate(gate, routed=SpeakerShift("speaker")))
     rows = [i for i, s in enumerate(speakers) if s == routed_speaker]
     routed_features = normalize_speakers([gen.get_features("test", i) for i in rows],
                                          [routed_speaker] * len(rows))
@@ -139,25 +142,24 @@ def test_transcribe_shifts_each_file_or_one_speakers_files_together(speech_corpu
     model = LinearModel(26, stats)
     normalised = [normalize_with(f, stats["mean"], stats["std"]) for f in raw]
 
-    def transcripts(**options):
-        return [r["transcript"] for r in transcribe_files(model, config, paths, **options)]
+    def transcripts(strategy=None):
+        return [r["transcript"] for r in transcribe_files(model, config, paths, strategy=strategy)]
     plain = transcripts()
     assert plain == greedy_hypotheses(model, normalised)
-    each = transcripts(speaker_norm=True)
+    each = transcripts(SpeakerShift(True))
     assert each == greedy_hypotheses(model, normalize_speakers(normalised, [0, 1, 2]))
-    together = transcripts(speaker_norm=True, one_speaker=True)
+    together = transcripts(OneSpeaker(SpeakerShift(True)))
     assert together == greedy_hypotheses(model, normalize_speakers(normalised, [0, 0, 0]))
     assert each != plain and together != each
     from vui.feature_warp import warp_normalized
     from vui.warp_search import WarpSearchConfig
     warped = [warp_normalized(f, config, 1.15, stats["mean"], stats["std"]) for f in normalised]
-    search = WarpSearchConfig(alphas=(1.15,))
-    assert transcripts(speaker_norm=True, warp_search=search) == \
-        greedy_hypotheses(model, normalize_speakers(warped, [0, 1, 2]))
-    assert transcripts(speaker_norm=True, warp_search=search, one_speaker=True) == \
+    search = WarpSearch(WarpSearchConfig(alphas=(1.15,)), shift=True)
+    assert transcripts(search) == greedy_hypotheses(model, normalize_speakers(warped, [0, 1, 2]))
+    assert transcripts(OneSpeaker(search)) == \
         greedy_hypotheses(model, normalize_speakers(warped, [0, 0, 0]))
-    rows = transcribe_files(model, config, paths, speaker_norm=True, one_speaker=True,
-                            warp_search=WarpSearchConfig(alphas=(0.85, 1.0, 1.15)))
+    rows = transcribe_files(model, config, paths, strategy=OneSpeaker(
+        WarpSearch(WarpSearchConfig(alphas=(0.85, 1.0, 1.15)), shift=True)))
     assert len({r["warp"] for r in rows}) == 1                # one warp for the one talker
 
 
@@ -171,8 +173,9 @@ def test_behind_a_gate_with_the_warp_search_only_the_routed_side_is_shifted(two_
     speakers = gen.speakers("test")
     gate = ModelGate(robust, 0.0)
     gate.routed = lambda probs, labels: np.array([s == speakers[0] for s in labels])
-    result = evaluate(model, gen, "test", verbose=0, gate=gate, speaker_norm="speaker",
-                      warp_search=WarpSearchConfig(alphas=(1.15,)))
+    search = WarpSearchConfig(alphas=(1.15,))
+    result = evaluate(model, gen, "test", verbose=0, strategy=Gate(
+        gate, routed=WarpSearch(search, shift="speaker"), kept=WarpSearch(search)))
     warped = [warp_normalized(gen.get_features("test", i), gen.feature_config, 1.15,
                               stats["mean"], stats["std"]) for i in range(6)]
     rows = [i for i in range(6) if speakers[i] == speakers[0]]
@@ -231,16 +234,16 @@ def test_a_model_trained_with_the_shift_is_evaluated_and_transcribed_with_it(two
     gen = two_speaker_gen
     model = linear(gen, 0)
     plain = evaluate(model, gen, "test", verbose=0)
-    shifted = evaluate(model, gen, "test", verbose=0, speaker_norm="speaker")
+    shifted = evaluate(model, gen, "test", verbose=0, strategy=SpeakerShift("speaker"))
     model.vui_record["speaker_norm"] = {"per": "speaker", "strength": 1.0}
     assert trained_with(model) == SpeakerNormConfig()
     assert evaluate(model, gen, "test", verbose=0).hypotheses == shifted.hypotheses
-    assert evaluate(model, gen, "test", verbose=0, speaker_norm=False).hypotheses == \
+    assert evaluate(model, gen, "test", verbose=0, strategy=SpeakerShift(False)).hypotheses == \
         plain.hypotheses
     paths = gen.partition_data("test")[0][:2]
     rows = transcribe_files(model, gen.feature_config, paths)
-    each = transcribe_files(model, gen.feature_config, paths, speaker_norm=True)
-    unshifted = transcribe_files(model, gen.feature_config, paths, speaker_norm=False)
+    each = transcribe_files(model, gen.feature_config, paths, strategy=SpeakerShift(True))
+    unshifted = transcribe_files(model, gen.feature_config, paths, strategy=SpeakerShift(False))
     assert [r["transcript"] for r in rows] == [r["transcript"] for r in each]
     assert [r["transcript"] for r in rows] != [r["transcript"] for r in unshifted]
     robust = linear(gen, 1)

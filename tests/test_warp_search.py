@@ -146,6 +146,7 @@ def test_evaluate_decodes_each_speaker_at_one_chosen_warp(speech_corpus, tmp_pat
     import data_generator as DG
     from vui.decoding import make_decoder
     from vui.inference import evaluate
+    from vui.strategies import WarpSearch
     from vui.warp_search import WarpSearchConfig
     gen = DG.AudioGeneratorCached(spectrogram=False, mfcc_dim=26, cache_dir=tmp_path / "cache")
     gen.load_train_data(speech_corpus["index"])
@@ -153,10 +154,11 @@ def test_evaluate_decodes_each_speaker_at_one_chosen_warp(speech_corpus, tmp_pat
     stats = gen.normalization_stats()
     model = LinearModel(26, stats)
     plain = evaluate(model, gen, "test", verbose=0)
-    same = evaluate(model, gen, "test", verbose=0, warp_search=WarpSearchConfig(alphas=(1.0,)))
+    same = evaluate(model, gen, "test", verbose=0,
+                    strategy=WarpSearch(WarpSearchConfig(alphas=(1.0,))))
     assert same.hypotheses == plain.hypotheses and same.warp_alphas == [1.0] * 6
     per_speaker = evaluate(model, gen, "test", verbose=0,
-                           warp_search=WarpSearchConfig(alphas=(0.85, 1.0, 1.15)))
+                           strategy=WarpSearch(WarpSearchConfig(alphas=(0.85, 1.0, 1.15))))
     assert len(set(per_speaker.warp_alphas)) == 1          # one speaker in this corpus
     alpha = per_speaker.warp_alphas[0]
     greedy = make_decoder("greedy")
@@ -164,8 +166,8 @@ def test_evaluate_decodes_each_speaker_at_one_chosen_warp(speech_corpus, tmp_pat
         gen.get_features("test", i), gen.feature_config, alpha, stats["mean"], stats["std"])[None])[0])
         for i in range(6)]
     assert per_speaker.hypotheses == expected
-    per_utterance = evaluate(model, gen, "test", verbose=0, warp_search=WarpSearchConfig(
-        alphas=(0.85, 1.0, 1.15), per="utterance"))
+    per_utterance = evaluate(model, gen, "test", verbose=0, strategy=WarpSearch(WarpSearchConfig(
+        alphas=(0.85, 1.0, 1.15), per="utterance")))
     assert len(per_utterance.warp_alphas) == 6
     with pytest.raises(ValueError, match="per='voice'"):
-        evaluate(model, gen, "test", verbose=0, warp_search=WarpSearchConfig(per="voice"))
+        evaluate(model, gen, "test", verbose=0, strategy=WarpSearch(WarpSearchConfig(per="voice")))

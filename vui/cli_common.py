@@ -39,3 +39,51 @@ def corpus_generator(corpus, features, minibatch_size=20, partitions=("train", "
             raise SystemExit(f"no {part} index {index}: build a corpus first (vui corpus embedded)")
         loaders[part](str(index))
     return gen
+
+
+def add_evaluate_arguments(p):
+    """The options of `vui evaluate`, which `vui robust evaluate` has too."""
+    p.add_argument("--model", default=None, help="results/NAME.keras (default: the demo's model)")
+    p.add_argument("--corpus", default=str(DEFAULT_CORPUS))
+    p.add_argument("--partition", default="validation", choices=("validation", "test"))
+    p.add_argument("--decoder", default="greedy", choices=DECODER_CHOICES)
+
+
+def add_transcribe_arguments(p):
+    """The options of `vui transcribe`, which `vui robust transcribe` has too (its --model
+    may be left out for a --gate's)."""
+    p.add_argument("files", nargs="+")
+    p.add_argument("--model", default=None, help="results/NAME.keras (default: the demo's model)")
+    p.add_argument("--decoder", default="greedy", choices=DECODER_CHOICES)
+    p.add_argument("--json", action="store_true", help="one JSON object a line: file, transcript, timing")
+
+
+def print_evaluation(result, partition):
+    """An evaluation's error rates, cost and 95% speaker-bootstrap intervals."""
+    print(f"{partition}: CER {result.cer:.2%}  WER {result.wer:.2%}  ({result.utterances} "
+          f"utterances, decoder {result.decoder}, real-time factor {result.real_time_factor:.4f})")
+    print(interval_line(result))
+
+
+def interval_line(result):
+    """The 95% speaker-bootstrap intervals, or why there are none (a single speaker)."""
+    n = len(set(result.speakers))
+    cer, wer = result.interval("char"), result.interval("word")
+    if cer is None:
+        return f"(no confidence interval: {n} speaker; it resamples speakers)"
+    return (f"95% interval over {n} speakers (bootstrap): CER {cer[0]:.2%}-{cer[1]:.2%}  "
+            f"WER {wer[0]:.2%}-{wer[1]:.2%}")
+
+
+def print_transcripts(rows, as_json):
+    """A transcript a line (or a JSON object a line), errors on stderr; the exit status."""
+    import json
+    import sys
+    for row in rows:
+        if as_json:
+            print(json.dumps(row))
+        elif "error" in row:
+            print(f"error: {row['error']}", file=sys.stderr)
+        else:
+            print(row["transcript"])
+    return 1 if any("error" in r for r in rows) else 0

@@ -3,14 +3,18 @@
 A model carries its training record (`model.vui_record`: feature settings and the training
 partition's normalisation statistics), so features are normalised with the statistics the model
 was trained with, whichever generator supplies the audio.
+
+How the outputs are produced from those features is a Strategy (below): the default is the
+model as trained; the unseen-voice methods (vui.strategies) plug in the same way, unknown here.
 """
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Callable, Protocol
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from vui.speaker_norm import as_config, normalize_speakers, trained_with, utterance_shifts
+from vui.speaker_norm import normalize_speakers, trained_with, utterance_shifts
 
 PREDICT_BATCH = 32
 PAD_FRAMES_TO = 32          # pad batch lengths to a multiple of this: fewer distinct shapes to trace
@@ -28,9 +32,18 @@ class Evaluation:
     decoder: str
     references: list = field(default_factory=list, repr=False)
     hypotheses: list = field(default_factory=list, repr=False)
-    warp_alphas: list = field(default=None, repr=False)   # per utterance, with a warp search
-    gate_routed: list = field(default=None, repr=False)   # per utterance, with a model gate
+    extras: dict = field(default_factory=dict, repr=False)  # the strategy's, per utterance
     speakers: list = field(default=None, repr=False)      # per utterance
+
+    @property
+    def warp_alphas(self):
+        """Per utterance, the warp factor a warp search chose (None without one)."""
+        return self.extras.get("warp")
+
+    @property
+    def gate_routed(self):
+        """Per utterance, whether a model gate sent it to its second model (None without)."""
+        return self.extras.get("routed")
 
     @property
     def real_time_factor(self):
@@ -115,118 +128,144 @@ def predict_probabilities(model, features, verbose=0):
 
 
 def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utterances=None,
-             verbose=1, warp_search=None, gate=None, speaker_norm=None):
+             verbose=1, strategy=None):
     """CER and WER (jiwer) of `decoder` over a whole partition (or its first `max_utterances`).
 
-    `warp_search` (a vui.warp_search.WarpSearchConfig, or True for its defaults) decodes each
-    utterance or speaker (the partition's `speakers`) at the vocal-tract warp its output is
-    most confident under: test-time VTLN for talkers unlike the training voices.
-    `gate` (a vui.model_gate.ModelGate) decodes the speakers `model` is unsure of with
-    gate.robust, an augmented model, instead; with `warp_search` too, each speaker is
-    warp-searched under the model the gate gave him; with "beam_lm", the routed speakers are
-    decoded with the augmented model's own tuned LM weights when its record has them.
-    `speaker_norm` (a vui.speaker_norm.SpeakerNormConfig, True, "speaker" or "utterance")
-    shifts each speaker's features to the training mean before decoding (with `warp_search`,
-    after each warp); with `gate`, only the routed speakers' (the kept ones are, by the
-    gate's test, like the training voices). None (the default): the shift the model was
-    trained with, if any (vui.speaker_norm.trained_with); False: none.
+    `strategy` (a Strategy, e.g. one of vui.strategies) says how the model's outputs are
+    produced from the utterances' features, grouped by the partition's `speakers`; None: the
+    model as trained (AsTrained). What it reports per utterance lands in `extras`.
     """
     from vui.metrics import cer_wer
-    speaker_norm = trained_with(model) if speaker_norm is None else as_config(speaker_norm)
-    if gate is not None:
-        from vui.model_gate import check_same_features
-        check_same_features(model, gate.robust)
-    decoder_name, decoder = decoder, as_decoder(decoder, model)
+    main = as_decoder(decoder, model)
     paths, durations, texts = audio_gen.partition_data(partition)
     n = len(paths) if max_utterances is None else min(max_utterances, len(paths))
     if n == 0:
         raise ValueError(f"partition {partition!r} is empty: load it first (load_validation_data ...)")
     features = partition_features(model, audio_gen, partition, n)
     speakers = audio_gen.speakers(partition)[:n]
+    context = _partition_context(audio_gen, partition, decoder, main, verbose)
     start = time.perf_counter()
-    routed = None
-    if gate is None:
-        probs, alphas = _probabilities(model, audio_gen, features, speakers, warp_search, verbose,
-                                       speaker_norm=speaker_norm)
-    else:
-        probs, alphas, routed = _gated(model, audio_gen, partition, features, speakers, gate,
-                                       warp_search, verbose, speaker_norm)
-    decoders = [decoder] * n if routed is None else \
-        _side_decoders(decoder_name, decoder, gate.robust, routed)
-    hypotheses = [d.decode(p) for d, p in tqdm(list(zip(decoders, probs)),
-                                               desc=f"decode ({decoder.name})",
+    outcome = run_strategy(strategy, model, features, speakers, context)
+    decoders = outcome.decoders_or(main)
+    hypotheses = [d.decode(p) for d, p in tqdm(list(zip(decoders, outcome.probs)),
+                                               desc=f"decode ({main.name})",
                                                disable=not verbose, leave=False)]
     seconds = time.perf_counter() - start
     references = list(texts[:n])
     cer, wer = cer_wer(references, hypotheses)
     return Evaluation(cer=cer, wer=wer, utterances=n, audio_seconds=float(np.sum(durations[:n])),
-                      seconds=seconds, decoder=decoder.name, references=references,
-                      hypotheses=hypotheses, warp_alphas=alphas,
-                      gate_routed=None if routed is None else routed.tolist(),
-                      speakers=list(speakers))
+                      seconds=seconds, decoder=main.name, references=references,
+                      hypotheses=hypotheses, extras=outcome.extras, speakers=list(speakers))
 
 
-def robust_decoder(name, decoder, robust):
-    """The decoder for a model gate's routed side: with "beam_lm", the augmented model's own
-    tuned LM weights when its record has them; else `decoder`, the unaugmented side's."""
-    if name == "beam_lm" and (getattr(robust, "vui_record", None) or {}).get("lm"):
-        return as_decoder(name, robust)
+def _partition_context(audio_gen, partition, name, decoder, verbose):
+    """The Context of a partition's utterances (`name`: the decoder asked for, `decoder` its
+    object for the main model)."""
+    def features_for(other, rows):
+        return [normalized_features(other, audio_gen, partition, i) for i in rows]
+    return Context(audio_gen.feature_config, audio_gen.normalization_stats(), features_for,
+                   lambda other: decoder_for_model(name, decoder, other), verbose=verbose)
+
+
+def decoder_for_model(name, decoder, other):
+    """The decoder for another model's outputs (a strategy that hands some utterances to a
+    second model): with "beam_lm", that model's own tuned LM weights when its record has
+    them; else `decoder`, the main model's."""
+    if name == "beam_lm" and (getattr(other, "vui_record", None) or {}).get("lm"):
+        return as_decoder(name, other)
     return decoder
 
 
-def _side_decoders(name, decoder, robust, routed):
-    """Per utterance, its decoder: robust_decoder for the routed ones."""
-    routed_decoder = robust_decoder(name, decoder, robust)
-    return [routed_decoder if r else decoder for r in routed]
+# ---- strategies: how a model's outputs are produced (the research methods plug in here) ----
+
+class Strategy(Protocol):
+    """Given the model, the utterances' normalised features, a group label per utterance
+    (its speaker) and a Context, the outputs to decode (an Outcome). Optionally
+    `regroup(labels)` relabels who is pooled with whom (vui.strategies.OneSpeaker)."""
+
+    def apply(self, model, features, groups, context) -> "Outcome":
+        ...
 
 
-def _probabilities(model, audio_gen, features, speakers, warp_search, verbose, known=None,
-                   speaker_norm=None):
-    """(probs per utterance, its warp factor or None): plain, or warp-searched (`known`: the
-    unwarped outputs when the caller has them already), speaker-normalised when asked (after
-    each warp: a warp moves a speaker's mean)."""
-    def shifted(feats):
-        return normalize_speakers(feats, speakers, speaker_norm)
-    if not warp_search:
-        if speaker_norm is not None:
-            features = shifted(features)
-        return predict_probabilities(model, features, verbose=verbose), None
-    from vui.warp_search import WarpSearchConfig, best_warped_probabilities
-    config = WarpSearchConfig() if warp_search is True else warp_search
-    stats = (getattr(model, "vui_record", None) or {}).get("normalization") \
-        or audio_gen.normalization_stats()
-    return best_warped_probabilities(model, features, audio_gen.feature_config, stats["mean"],
-                                     stats["std"], config, speakers, verbose, known,
-                                     None if speaker_norm is None else shifted)
+@dataclass(frozen=True)
+class Context:
+    """What a strategy may use besides the features: the feature settings, the model's
+    statistics (`stats(model)`; the generator's for a model without them), the same
+    utterances (by row) normalised for ANOTHER model (`features_for(model, rows)`), the
+    decoder for another model's outputs (`decoder_for(model)`), and `known`: the model's
+    outputs on these exact features when the caller has them already (reuse, not rerun)."""
+    feature_config: object
+    fallback_stats: dict = None
+    features_for: Callable = None
+    decoder_for: Callable = None
+    known: list = None
+    verbose: int = 0
+
+    def stats(self, model):
+        stats = (getattr(model, "vui_record", None) or {}).get("normalization") \
+            or self.fallback_stats
+        if stats is None:
+            raise ValueError("the model carries no normalisation statistics (vui_record)")
+        return stats
+
+    def subset(self, rows, known=None):
+        """The context of utterances `rows` of this one (a strategy's sub-call)."""
+        rows = [int(r) for r in rows]
+        parent = self.features_for
+        return replace(self, known=known,
+                       features_for=lambda model, sub: parent(model, [rows[j] for j in sub]))
 
 
-def _gated(model, audio_gen, partition, features, speakers, gate, warp_search, verbose,
-           speaker_norm=None):
-    """(probs, warp factors or None, routing mask). The gate reads `model`'s unwarped output,
-    as on the partition its threshold was set on; then each side is decoded by its own model
-    (the augmented one sees its own normalisation, speaker-normalised when asked),
-    warp-searched when asked."""
-    probs = predict_probabilities(model, features, verbose=verbose)
-    routed = gate.routed(probs, speakers)
-    alphas = [1.0] * len(features) if warp_search else None
-    kept = np.flatnonzero(~routed)
-    sides = [(gate.robust, np.flatnonzero(routed),
-              lambda i: normalized_features(gate.robust, audio_gen, partition, i), None,
-              speaker_norm)]
-    if warp_search:   # the unwarped pass is the gate's own: only the other factors are run
-        sides.append((model, kept, features.__getitem__, {1.0: [probs[i] for i in kept]}, None))
-    for side_model, rows, features_of, known, side_norm in sides:
-        if len(rows) == 0:
-            continue
-        side_probs, side_alphas = _probabilities(side_model, audio_gen,
-                                                 [features_of(i) for i in rows],
-                                                 [speakers[i] for i in rows], warp_search,
-                                                 verbose, known, side_norm)
-        for k, i in enumerate(rows):
-            probs[i] = side_probs[k]
-            if side_alphas is not None:
-                alphas[i] = side_alphas[k]
-    return probs, alphas, routed
+@dataclass
+class Outcome:
+    """Per utterance: the outputs to decode; extras by name ("warp", "routed": a value per
+    utterance); and optionally its decoder (None: the caller's)."""
+    probs: list
+    extras: dict = field(default_factory=dict)
+    decoders: list = None
+
+    def decoders_or(self, default):
+        return [default if d is None else d
+                for d in (self.decoders or [None] * len(self.probs))]
+
+
+class AsTrained:
+    """The default strategy: the model's inputs shifted as its training inputs were
+    (vui.speaker_norm.trained_with: part of the model), nothing else."""
+
+    def shift(self, model):
+        return trained_with(model)
+
+    def apply(self, model, features, groups, context):
+        return Outcome(shifted_probabilities(model, features, groups, context, self.shift(model)))
+
+
+def shifted_probabilities(model, features, groups, context, shift):
+    """The model's outputs on `features`, each group shifted by its mean first (`shift`, a
+    SpeakerNormConfig, or None: unshifted, and then context.known is reused)."""
+    if shift is None and context.known is not None:
+        return list(context.known)
+    if shift is not None:
+        features = normalize_speakers(features, groups, shift)
+    return predict_probabilities(model, features, verbose=context.verbose)
+
+
+def regroup(strategy, labels):
+    """The group labels `strategy` pools the utterances by (its `regroup`, or `labels`)."""
+    relabel = getattr(strategy, "regroup", None)
+    return list(labels) if relabel is None else list(relabel(labels))
+
+
+def run_strategy(strategy, model, features, labels, context):
+    """`strategy` (None: AsTrained) applied, its groups from `labels`; the Outcome checked."""
+    strategy, features = AsTrained() if strategy is None else strategy, list(features)
+    outcome = strategy.apply(model, features, regroup(strategy, labels), context)
+    sizes = [len(outcome.probs), *(len(v) for v in outcome.extras.values()),
+             *([len(outcome.decoders)] if outcome.decoders is not None else [])]
+    if any(size != len(features) for size in sizes):
+        raise ValueError(f"strategy {type(strategy).__name__}: {sizes} outputs, extras or "
+                         f"decoders for {len(features)} utterances")
+    return outcome
 
 
 def get_predictions(audio_gen, model, partition, index, print_line=True, omit_true=False,

@@ -12,8 +12,9 @@ about an unseen family is looked at. Raw scores cannot choose between the two mo
 directly: the unaugmented one is the more confident on every speaker, seen or not.
 
 Cost: the unaugmented model runs on everything, the augmented one on the routed speakers only
-(1x-2x the time of one model); vui.inference.evaluate(gate=...) does the routing. No library
-gates Keras CTC models this way.
+(1x-2x the time of one model); the strategy vui.strategies.Gate does the routing, in
+vui.inference.evaluate and vui.transcribe.transcribe_files. No library gates Keras CTC models
+this way.
 """
 from __future__ import annotations
 
@@ -125,7 +126,7 @@ def _feature_config(model):
 
 def save_gate(gate, path, model_path, robust_path, calibrated_on=None):
     """Write the gate as JSON: both models' paths, the threshold and its score, and where the
-    threshold was set, so `vui transcribe --gate` can route files outside any corpus (the
+    threshold was set, so `vui robust transcribe --gate` can route files outside any corpus (the
     threshold belongs to the unaugmented model it was set with)."""
     record = {"model": str(Path(model_path).resolve()),
               "robust_model": str(Path(robust_path).resolve()),
@@ -141,8 +142,8 @@ def read_gate_file(path):
     can refuse a gate it cannot use before paying for two model loads."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no model gate file at {path}: write one with `vui evaluate "
-                                f"--robust-model PATH --save-gate {path}`")
+        raise FileNotFoundError(f"no model gate file at {path}: write one with `vui robust "
+                                f"evaluate --robust-model PATH --save-gate {path}`")
     try:
         record = json.loads(path.read_text())
     except json.JSONDecodeError as err:
@@ -150,7 +151,7 @@ def read_gate_file(path):
     missing = [k for k in GATE_FILE_KEYS if k not in record]
     if missing:
         raise ValueError(f"model gate file {path} lacks {missing}: expected the keys "
-                         f"{list(GATE_FILE_KEYS)} (written by vui evaluate --save-gate)")
+                         f"{list(GATE_FILE_KEYS)} (written by vui robust evaluate --save-gate)")
     record.setdefault("per", "speaker")
     GateConfig(score=record["score"], per=record["per"]).validate()
     return record
