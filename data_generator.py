@@ -7,8 +7,8 @@ training partition only and travel with trained models (`normalization_stats`).
 
 The seed's entry module (`import data_generator as DG`): loading indexes, normalisation and the
 speaker shift live here (`AudioGeneratorCached`), with the seed's `test_gen` and
-`vis_train_features`; the feature cache is vui.feature_cache, the batches vui.batches and the
-plots vui.seed_plots, re-exported under the seed's names.
+`vis_train_features`; the feature cache is vui.features.cache, the batches vui.generator.batches and the
+plots vui.generator.seed_plots, re-exported under the seed's names.
 """
 import collections
 import os
@@ -20,15 +20,15 @@ import numpy as np
 import char_map
 import utils as U
 from utils import STD_FLOOR, normalize_with  # noqa: F401  (DG.normalize_with, DG.STD_FLOOR: public)
-from vui.batches import (  # noqa: F401  (public: the seed's DG.x)
+from vui.generator.batches import (  # noqa: F401  (public: the seed's DG.x)
     DATASET_WORKERS, DURATION_JITTER, KERAS_PEEKED_BATCHES, PAD_TO_MULTIPLE, AlignmentError,
     UtteranceDataset, apply_output_length, check_alignable, repeated_adjacent)
-from vui.corpus_index import read_index_lenient
-from vui.feature_cache import (  # noqa: F401  (public: the seed's DG.x)
+from vui.data.corpus_index import read_index_lenient
+from vui.features.cache import (  # noqa: F401  (public: the seed's DG.x)
     CACHE_ENV, DEFAULT_CACHE_DIR, FeatureCache)
-from vui.seed_plots import (  # noqa: F401  (public: the seed's DG.x)
+from vui.generator.seed_plots import (  # noqa: F401  (public: the seed's DG.x)
     plot_mfcc_feature, plot_raw_audio, plot_spectrogram_feature)
-from vui.speaker_norm import as_config, utterance_shifts
+from vui.features.speaker_norm import as_config, utterance_shifts
 
 PARTITIONS = {"train": "train", "validation": "valid", "valid": "valid", "test": "test"}
 DEFAULT_INDEXES = {"train": "train_corpus.json", "valid": "valid_corpus.json",
@@ -44,10 +44,10 @@ class AudioGeneratorCached:
 
     raw=True overrides spectrogram; spectrogram=False selects MFCC with `mfcc_dim` coefficients;
     utterance_mean=True subtracts each utterance's own mean (utils.FeatureConfig).
-    speaker_norm (vui.speaker_norm: "speaker", "utterance" or a SpeakerNormConfig) shifts every
+    speaker_norm (vui.features.speaker_norm: "speaker", "utterance" or a SpeakerNormConfig) shifts every
     batch's features by their speaker's mean frame in the normalised space, every partition
     alike: per-speaker CMN in training, matched to the same shift at test time (the trained
-    model's record keeps it, and vui.inference applies it).
+    model's record keeps it, and vui.infer.inference applies it).
     """
 
     def __init__(self, step=10, window=20, max_freq=8000, mfcc_dim=U.DEFAULT_MFCC_DIM, minibatch_size=20,
@@ -237,7 +237,7 @@ class AudioGeneratorCached:
 
     def speaker_shifts(self, partition):
         """Per utterance of a loaded partition, the vector its normalised features lose under
-        `speaker_norm` (its speaker's pooled mean frame), computed as vui.inference does at
+        `speaker_norm` (its speaker's pooled mean frame), computed as vui.infer.inference does at
         test time; None without speaker_norm."""
         if self.speaker_norm is None:
             return None

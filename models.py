@@ -10,7 +10,7 @@ Semantics follow the seed's printed model summaries (layer order of each knob, w
 bidirectional, where dropout and batch norm sit); where the seed's code changed over time the
 defaults reproduce the majority of its printouts (see `RNNModel` for the conflicts).
 The convolutional front end (`CNNConfig`, and the block rule the TDD block shares) is
-vui.cnn's; `M.CNNConfig` is that class, re-exported.
+vui.model.cnn's; `M.CNNConfig` is that class, re-exported.
 
 Backend-agnostic: only keras.layers / keras.ops / numpy; no tensorflow import.
 """
@@ -21,7 +21,7 @@ import keras
 import numpy as np
 
 import char_map
-from vui.cnn import (  # noqa: F401  (BORDER_MODES, CNNConfig: public, the seed's M.x)
+from vui.model.cnn import (  # noqa: F401  (BORDER_MODES, CNNConfig: public, the seed's M.x)
     BORDER_MODES, DEFAULT_ACTIVATION, CNNConfig, _apply_block, _block_order, _block_tokens,
     _check_int, _check_rate, _fmt_rate)
 from vui.results import safe_filename  # noqa: F401  (M.safe_filename: public since the seed days)

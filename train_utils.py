@@ -14,12 +14,13 @@ import keras
 import numpy as np
 
 import models
-from vui import results as R, trained
-from vui.ctc import CTCLoss
-from vui.schedule import TimeBudgetSchedule, TrainingClock
-from vui.inference import (Evaluation, evaluate, get_predictions,  # noqa: F401 (public API)
+from vui import results as R
+from vui.train import trained
+from vui.model.ctc import CTCLoss
+from vui.train.schedule import TimeBudgetSchedule, TrainingClock
+from vui.infer.inference import (Evaluation, evaluate, get_predictions,  # noqa: F401 (public API)
                            normalized_features, predict_probabilities)
-from vui.comparison import comparison_table, plot_comparison  # noqa: F401
+from vui.train.comparison import comparison_table, plot_comparison  # noqa: F401
 
 DEFAULT_EPOCHS = 20
 DEFAULT_MINIBATCH = 20
@@ -62,7 +63,7 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
     per model. `loss_limit`: stop when the training loss exceeds it or turns NaN. `time_limit`:
     seconds of training (a resumed run's earlier epochs count); training stops at the end of the
     epoch after which another would overrun it. `time_schedule`: a function of the fraction of
-    `time_limit` spent (e.g. `vui.schedule.CosineOverTime`) that sets the learning rate before
+    `time_limit` spent (e.g. `vui.train.schedule.CosineOverTime`) that sets the learning rate before
     every batch, so the decay ends with the budget on any machine. `retrain`: ignore
     finished results of the same name and train again from scratch. `callbacks`: extra Keras
     callbacks, run after the ones that save the history and the backup. `initial_weights`: a
@@ -124,7 +125,7 @@ def load_model(audio_gen_or_path, model_builder=None, results_dir=None):
     """Load a trained model with its results record and exact `output_length`.
 
     `T.load_model(audio_gen, builder)` as in the seed (the name follows from both), or
-    `T.load_model("results/NAME.keras")` (vui.trained.load_model).
+    `T.load_model("results/NAME.keras")` (vui.train.trained.load_model).
     """
     if model_builder is None:
         return trained.load_model(audio_gen_or_path)
@@ -158,7 +159,8 @@ def tune_language_model(model, audio_gen, lm_text=None, order=3, alphas=None, be
     sentence a line, or a corpus index). The result is saved in the model's record, so
     `decoder="beam_lm"` works from then on, and `vui transcribe --decoder beam_lm` too.
     """
-    from vui import lm, lm_tuning
+    from vui.decode import lm
+    from vui.decode import lm_tuning
     record = model.vui_record
     lm_path = model.vui_pickle_path.with_suffix(".arpa")
     lm.build_lm_from_index(lm_text or audio_gen.train_texts, lm_path, order=order)
@@ -253,7 +255,7 @@ def _new_record(name, audio_gen, builder, model, epochs, minibatch_size, seed):
 
 
 def _speaker_norm_record(audio_gen):
-    """The generator's training-time speaker shift as a dict (vui.speaker_norm.trained_with
+    """The generator's training-time speaker shift as a dict (vui.features.speaker_norm.trained_with
     reads it back), or None."""
     config = getattr(audio_gen, "speaker_norm", None)
     return None if config is None else asdict(config)
@@ -330,7 +332,7 @@ class LossLimit(keras.callbacks.Callback):
 
 class TimeLimit(keras.callbacks.Callback):
     """Stops at the end of the epoch after which another epoch would overrun `seconds` of
-    training as `clock` (a vui.schedule.TrainingClock, listed before this callback) counts it."""
+    training as `clock` (a vui.train.schedule.TrainingClock, listed before this callback) counts it."""
 
     def __init__(self, seconds=None, clock=None):
         super().__init__()

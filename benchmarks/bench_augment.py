@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import utils  # noqa: E402
-from vui.augment import WAVEFORM_KINDS, AugmentConfig, Augmenter  # noqa: E402
-from vui.augment_precompute import precompute_variants  # noqa: E402
+from vui.augment.augmenter import WAVEFORM_KINDS, AugmentConfig, Augmenter  # noqa: E402
+from vui.augment.precompute import precompute_variants  # noqa: E402
 
 TRAIN_MS_PER_AUDIO_S = 1000.0 / 180.0   # ../shared/NOTES.md: 180 audio s per wall s
 BUDGET_FRACTION = 0.30
@@ -119,9 +119,9 @@ def precompute_rows(clips, folder, spec_cfg, n_variants=4):
 
 
 def feature_warp_rows(clips, repeats, total_seconds):
-    """vui.feature_warp on cached features (always applied, a fresh factor per clip and pass:
+    """vui.augment.feature_warp on cached features (always applied, a fresh factor per clip and pass:
     the first passes also build and cache the matrices, as a first epoch does)."""
-    from vui.feature_warp import FeatureWarpAugmenter
+    from vui.augment.feature_warp import FeatureWarpAugmenter
     rows = []
     for name, cfg in (("mfcc26", utils.FeatureConfig("mfcc", mfcc_dim=26)),
                       ("spectrogram", utils.FeatureConfig("spectrogram"))):

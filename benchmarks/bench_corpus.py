@@ -17,8 +17,11 @@ import numpy as np
 import soundfile as sf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from vui import corpus_plan as P, sentences as S, tts_corpus as T, tts_engines as E  # noqa: E402
-from vui.librispeech import collect_entries  # noqa: E402
+from vui.data import corpus_plan as P  # noqa: E402
+from vui.data import sentences as S
+from vui.data import tts_corpus as T
+from vui.data import tts_engines as E
+from vui.data.librispeech import collect_entries  # noqa: E402
 
 BENCH_VOICES = ("en-us+m3", "kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts", "slt", "awb")
 

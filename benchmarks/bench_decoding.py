@@ -32,10 +32,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from char_map import BLANK_INDEX, NUM_CLASSES, text_to_int_sequence  # noqa: E402
-from vui.decoding import DEFAULT_BEAM_WIDTH, make_decoder  # noqa: E402
-from vui.metrics import cer_wer  # noqa: E402
-from vui.speaker_norm import PER_CHOICES as NORM_CHOICES  # noqa: E402
-from vui.tts_corpus import EMBEDDED_ROOT  # noqa: E402
+from vui.decode.decoders import DEFAULT_BEAM_WIDTH, make_decoder  # noqa: E402
+from vui.decode.metrics import cer_wer  # noqa: E402
+from vui.features.speaker_norm import PER_CHOICES as NORM_CHOICES  # noqa: E402
+from vui.data.tts_corpus import EMBEDDED_ROOT  # noqa: E402
 
 FRAME_SECONDS = 0.01          # synthetic outputs: one frame per 10 ms feature step
 LM_ORDER = 3
@@ -67,7 +67,7 @@ def synthesise(text, rng, confusion_rate=SYNTH_CONFUSION_RATE):
 
 def synthetic_data(n_test, n_valid):
     """(lm_sentences, valid, test) with valid/test = (probs_list, references, audio_seconds)."""
-    from vui import sentences
+    from vui.data import sentences
     pool = sentences.load_sentences()
     rng = np.random.default_rng(SYNTH_SEED)
     order = rng.permutation(len(pool))
@@ -83,14 +83,14 @@ def synthetic_data(n_test, n_valid):
 def model_data(model_path, corpus, eval_index, max_utterances, speaker_norm=None):
     """Validation and evaluation outputs of a trained model: (probs, references, audio_seconds)
     per partition, plus the acoustic model's seconds on the evaluation partition. With
-    `speaker_norm` ("speaker"/"utterance", vui.speaker_norm) the evaluation partition's
+    `speaker_norm` ("speaker"/"utterance", vui.features.speaker_norm) the evaluation partition's
     features are shifted to the training mean; the validation partition, which only tunes
     the LM weights, stays as trained (shifted too for a model trained with a speaker shift:
-    vui.speaker_norm.trained_with)."""
+    vui.features.speaker_norm.trained_with)."""
     import data_generator as DG
     import train_utils as T
-    from vui.inference import normalized_features, predict_probabilities
-    from vui.speaker_norm import as_config, normalize_speakers, trained_with
+    from vui.infer.inference import normalized_features, predict_probabilities
+    from vui.features.speaker_norm import as_config, normalize_speakers, trained_with
     model = T.load_model(str(model_path))
     trained = trained_with(model)
     gen = DG.AudioGeneratorCached.for_corpus(model.vui_record["feature_config"], corpus,
@@ -139,7 +139,7 @@ def run_decoder(name, decode, probs, references, audio_seconds):
 
 def choose_weights(args, model, valid, lm_path, weights_path):
     """alpha/beta from the command line, the model's record, a saved file, or a fresh search."""
-    from vui.lm_tuning import load_lm_weights, save_lm_weights, tune_lm_weights
+    from vui.decode.lm_tuning import load_lm_weights, save_lm_weights, tune_lm_weights
     if args.alpha is not None and args.beta is not None:
         return args.alpha, args.beta, "command line"
     record_lm = (getattr(model, "vui_record", None) or {}).get("lm") if model else None
@@ -161,7 +161,7 @@ def choose_weights(args, model, valid, lm_path, weights_path):
 
 
 def build_lm(args, lm_text):
-    from vui.lm import build_arpa, build_lm_from_index
+    from vui.decode.lm import build_arpa, build_lm_from_index
     if args.lm:
         return args.lm
     path = Path(args.lm_dir) / ("synthetic_o%d.arpa" % LM_ORDER if args.synthetic else
@@ -193,7 +193,7 @@ def parse_args(argv=None):
     p.add_argument("--tune-utterances", type=int, default=200)
     p.add_argument("--speaker-norm", default=None, choices=NORM_CHOICES,
                    help="shift the evaluated speakers' features to the training mean "
-                        "(vui.speaker_norm)")
+                        "(vui.features.speaker_norm)")
     p.add_argument("--no-keras", action="store_true", help="skip the keras beam-search row")
     p.add_argument("--show", type=int, default=3, help="example transcripts to print")
     args = p.parse_args(argv)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vui.tts_corpus import EMBEDDED_ROOT  # noqa: E402
+from vui.data.tts_corpus import EMBEDDED_ROOT  # noqa: E402
 
 INDEX_FILES = {"train": "train_corpus.json", "valid": "valid_corpus.json",
                "test": "test_corpus.json", "holdout": "holdout_corpus.json"}
@@ -29,7 +29,7 @@ def family_of(index_path, by="family"):
     """{audio path: group} from a corpus index ("?" where the index has none): the speaker
     family, or with by="voice" the engine and voice ("flite:slt"), which splits a family that
     two engines speak."""
-    from vui.corpus_index import read_index
+    from vui.data.corpus_index import read_index
     if by not in GROUPINGS:
         raise ValueError(f"by={by!r}: expected one of {GROUPINGS}")
     if by == "voice":
@@ -40,7 +40,7 @@ def family_of(index_path, by="family"):
 
 def per_family(paths, references, hypotheses, families):
     """[(family, utterances, cer, wer)], worst CER first, with an "all" row at the end."""
-    from vui.metrics import cer_wer
+    from vui.decode.metrics import cer_wer
     groups = defaultdict(lambda: ([], []))
     for path, ref, hyp in zip(paths, references, hypotheses):
         refs, hyps = groups[families.get(path, "?")]
@@ -54,7 +54,7 @@ def per_family(paths, references, hypotheses, families):
 def training_vocabulary(corpus):
     """The words of a corpus's training transcripts."""
     from char_map import normalize_text
-    from vui.corpus_index import read_index
+    from vui.data.corpus_index import read_index
     return {word for entry in read_index(Path(corpus) / INDEX_FILES["train"])
             for word in normalize_text(entry["text"]).split()}
 
@@ -95,7 +95,7 @@ def main(argv=None):
     print(f"| {args.by} | utterances | CER | WER |\n|---|---|---|---|")
     for family, n, cer, wer in per_family(paths, result.references, result.hypotheses, families):
         print(f"| {family} | {n} | {cer:.1%} | {wer:.1%} |")
-    from vui.metrics import seen_word_errors
+    from vui.decode.metrics import seen_word_errors
     print_seen_unseen(seen_word_errors(result.references, result.hypotheses,
                                        training_vocabulary(args.corpus)))
     return 0

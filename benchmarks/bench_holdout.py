@@ -1,7 +1,7 @@
 """Leave-one-family-out: does the model understand a voice family it never heard?
 
 For each held-out speaker family, an embedded corpus is built with that family only in its
-holdout partition (vui.tts_corpus, families espeak, kal, ked, slt, awb, rms). The demo's model
+holdout partition (vui.data.tts_corpus, families espeak, kal, ked, slt, awb, rms). The demo's model
 (M.presets.demo(), trained by vui.demo.train: Adam + cosine, jittered duration buckets) is
 trained on the rest for a fixed time budget, once per augmentation condition (default: none,
 SpecAugment alone, and the precomputed waveform "default" preset), and evaluated with greedy
@@ -47,8 +47,8 @@ from dataclasses import asdict, dataclass, field
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from vui import atomic  # noqa: E402  (after the sys.path line)
-from vui.speaker_norm import PER_CHOICES as NORM_CHOICES  # noqa: E402
-from vui.tts_corpus import EMBEDDED_ROOT  # noqa: E402
+from vui.features.speaker_norm import PER_CHOICES as NORM_CHOICES  # noqa: E402
+from vui.data.tts_corpus import EMBEDDED_ROOT  # noqa: E402
 
 DEFAULT_FAMILIES = ("slt", "espeak")
 DEFAULT_CONDITIONS = ("none", "specaugment", "default")
@@ -88,7 +88,7 @@ class HoldoutConfig:
 
 def build_corpus(family, cfg):
     """The corpus without `family` in train/valid/test; returns its root (reused if built)."""
-    from vui import tts_corpus
+    from vui.data import tts_corpus
     root = os.path.join(cfg.data_root, f"holdout-{family}")
     print(f"[holdout] corpus without '{family}' under {root}")
     tts_corpus.build_embedded_corpus(root, holdout_families=[family], seed=cfg.seed,
@@ -109,7 +109,7 @@ def run_condition(gen, family, features, condition, cfg):
     import models as M
     import train_utils as T
     from vui import results as R
-    from vui.augment_presets import training_augmenter
+    from vui.augment.presets import training_augmenter
     from vui import demo
 
     results_dir = os.path.join(cfg.results_root, f"{family}-{features}-{condition}")
@@ -168,9 +168,9 @@ def _initial_weights(cfg, results_dir, model_path):
 
 def _with_warp_search(row, model, gen):
     """The row plus CER/WER when each speaker is decoded at the feature warp its output is
-    most confident under (vui.warp_search, per speaker, the default factors)."""
+    most confident under (vui.research.warp_search, per speaker, the default factors)."""
     import train_utils as T
-    from vui.strategies import WarpSearch
+    from vui.research.strategies import WarpSearch
     valid = T.evaluate(model, gen, "validation", verbose=0, strategy=WarpSearch())
     held = T.evaluate(model, gen, "test", verbose=0, strategy=WarpSearch())
     return dict(row, valid_cer_warp=valid.cer, valid_wer_warp=valid.wer,
@@ -268,8 +268,8 @@ def write_table(path, table, cfg):
 
 
 def run(cfg):
-    from vui.augment_presets import preset_config
-    from vui.speaker_norm import as_config
+    from vui.augment.presets import preset_config
+    from vui.features.speaker_norm import as_config
     for condition in cfg.conditions:
         preset_config(condition)          # a clear error naming a bad one, before any training
     rows = []
@@ -300,9 +300,9 @@ def measure_overhead(corpus_root, n_utterances, rounds=2, n_variants=4, workers=
 
     import data_generator as DG
     import models as M
-    from vui.augment import AugmentConfig, Augmenter
-    from vui.augment_presets import training_augmenter
-    from vui.ctc import CTCLoss
+    from vui.augment.augmenter import AugmentConfig, Augmenter
+    from vui.augment.presets import training_augmenter
+    from vui.model.ctc import CTCLoss
     from vui.demo import DEMO_BATCH, demo_optimizer
 
     index = os.path.join(corpus_root, "train_corpus.json")
@@ -378,7 +378,7 @@ def parse_args(argv=None):
                         "and condition under this results root (a second learning-rate cycle)")
     p.add_argument("--speaker-norm", default=None, choices=NORM_CHOICES,
                    help="train on features shifted by each speaker's mean frame (matched "
-                        "per-speaker CMN, vui.speaker_norm); evaluation shifts alike; with "
+                        "per-speaker CMN, vui.features.speaker_norm); evaluation shifts alike; with "
                         "--conditions none or specaugment only")
     p.add_argument("--learning-rate", type=float, default=None,
                    help="peak of the cosine learning rate (default: the demo's)")

@@ -1,4 +1,4 @@
-"""The model gate (vui.model_gate): greedy CER/WER of an unaugmented model, an augmented one,
+"""The model gate (vui.research.model_gate): greedy CER/WER of an unaugmented model, an augmented one,
 and the two behind the gate, on each partition of a leave-one-family-out corpus.
 
     .venv/bin/python benchmarks/bench_model_gate.py \\
@@ -14,7 +14,7 @@ or a folder holding one (bench_holdout.py's results). `--warp-search` adds a row
 speaker warp-searched under the model the gate gave him (9x the time of the row above it).
 `--per utterance` routes (and calibrates on) each utterance alone, as `vui robust transcribe --gate`
 does with files whose speakers it does not know. `--speaker-norm` adds rows with the routed
-speakers' features shifted to the training mean (vui.speaker_norm), and with `--warp-search`
+speakers' features shifted to the training mean (vui.features.speaker_norm), and with `--warp-search`
 a row with both.
 One run prints one table.
 """
@@ -25,9 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_families import INDEX_FILES  # noqa: E402  (this script's folder is on the path)
-from vui.model_gate import DEFAULT_QUANTILE, PER_CHOICES, GateConfig  # noqa: E402
-from vui.speaker_norm import PER_CHOICES as NORM_CHOICES  # noqa: E402
-from vui.warp_search import SCORES  # noqa: E402
+from vui.research.model_gate import DEFAULT_QUANTILE, PER_CHOICES, GateConfig  # noqa: E402
+from vui.features.speaker_norm import PER_CHOICES as NORM_CHOICES  # noqa: E402
+from vui.research.warp_search import SCORES  # noqa: E402
 
 
 def model_path(arg):
@@ -53,7 +53,7 @@ def generator_for(model, corpus, partition):
 
 
 def decodings(warp_search=False, speaker_norm=None):
-    """(row label, who decodes: "model", "robust" or "gate", vui.strategies.strategy_for
+    """(row label, who decodes: "model", "robust" or "gate", vui.research.strategies.strategy_for
     options) per row."""
     rows = [("unaugmented model", "model", {}), ("augmented model", "robust", {}),
             ("gate", "gate", {})]
@@ -71,7 +71,7 @@ def decodings(warp_search=False, speaker_norm=None):
 
 def partition_rows(model, robust, gate, corpus, partition, warp_search=False, speaker_norm=None):
     import train_utils as T
-    from vui.strategies import strategy_for
+    from vui.research.strategies import strategy_for
     gen = generator_for(model, corpus, partition)
     n_speakers = len(set(gen.speakers("test")))
     rows = []
@@ -105,14 +105,14 @@ def main(argv=None):
                         help="also the gate with the warp search on both models")
     parser.add_argument("--speaker-norm", default=None, choices=NORM_CHOICES,
                         help="also the augmented model and the gate with the routed speakers' "
-                             "features shifted to the training mean (vui.speaker_norm)")
+                             "features shifted to the training mean (vui.features.speaker_norm)")
     args = parser.parse_args(argv)
     if args.calibrate in args.partitions:
         parser.error(f"--calibrate {args.calibrate} is also in --partitions: the gate would be "
                      f"scored on the speakers that set its threshold")
 
     import train_utils as T
-    from vui.model_gate import ModelGate
+    from vui.research.model_gate import ModelGate
     model, robust = (T.load_model(str(model_path(m))) for m in (args.model, args.robust))
     gate = ModelGate.calibrate(model, robust, generator_for(model, args.corpus, args.calibrate),
                                "test", GateConfig(args.quantile, args.score, args.per))

@@ -2,7 +2,7 @@
 and each model's paired difference from the first, on the same utterances.
 
 The tables in docs/experiments/holdout.md compare one run per cell on 20 held-out speakers; this says which
-of their gaps the test set alone can tell apart (vui.metrics.speaker_interval: speakers are
+of their gaps the test set alone can tell apart (vui.decode.metrics.speaker_interval: speakers are
 resampled, as one talker's utterances fail together). It does not measure training noise: for
 that, train again with another seed (bench_holdout.py --train-seed) and compare the runs here.
 
@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vui import atomic  # noqa: E402  (after the sys.path line)
-from vui.speaker_norm import PER_CHOICES as NORM_CHOICES  # noqa: E402
+from vui.features.speaker_norm import PER_CHOICES as NORM_CHOICES  # noqa: E402
 
 PARTITIONS = ("test", "validation")
 COLUMNS = ("model (its directory)", "CER", "95% interval", "WER", "95% interval",
@@ -29,15 +29,15 @@ COLUMNS = ("model (its directory)", "CER", "95% interval", "WER", "95% interval"
 
 def evaluate_models(model_paths, corpus, eval_index, partition, decoder, warp_search,
                     speaker_norm=None):
-    """([row label per evaluation], [vui.inference.Evaluation]), all over the same utterances:
+    """([row label per evaluation], [vui.infer.inference.Evaluation]), all over the same utterances:
     one per model, and with `speaker_norm` ("speaker"/"utterance") a second per model with
-    its features speaker-normalised (vui.speaker_norm). A model trained with a speaker shift
+    its features speaker-normalised (vui.features.speaker_norm). A model trained with a speaker shift
     is first evaluated as trained, shifted (its label says so), and gets no second row for
     that same shift."""
     import data_generator as DG
     import train_utils as T
-    from vui.speaker_norm import as_config, trained_with
-    from vui.strategies import strategy_for
+    from vui.features.speaker_norm import as_config, trained_with
+    from vui.research.strategies import strategy_for
     labels, evaluations = [], []
     for path in model_paths:
         model = T.load_model(str(path))
@@ -107,7 +107,7 @@ def parse_args(argv=None):
     p.add_argument("--warp-search", action="store_true")
     p.add_argument("--speaker-norm", default=None, choices=NORM_CHOICES,
                    help="also each model with each speaker's (or utterance's) features "
-                        "shifted to the training mean (vui.speaker_norm)")
+                        "shifted to the training mean (vui.features.speaker_norm)")
     p.add_argument("--out", default=None, help="also write the rows as JSON here")
     a = p.parse_args(argv)
     for path in a.models:

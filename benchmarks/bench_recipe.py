@@ -36,7 +36,7 @@ def threads_tag():
 
 def main(argv=None):
     from vui import demo
-    from vui.cli import DEFAULT_CORPUS
+    from vui.cli.common import DEFAULT_CORPUS
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--features", choices=sorted(demo.FEATURE_CHOICES),
@@ -52,7 +52,7 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=demo.DEMO_LEARNING_RATE,
                         help="peak learning rate of the cosine")
     parser.add_argument("--minutes", type=float, default=6.0)
-    parser.add_argument("--augment", default=demo.DEMO_AUGMENT, help="a vui.augment preset")
+    parser.add_argument("--augment", default=demo.DEMO_AUGMENT, help="a vui.augment.presets preset")
     parser.add_argument("--corpus", default=str(DEFAULT_CORPUS),
                         help="a corpus root; one other than the default gets its own results")
     parser.add_argument("--threads", default=None, metavar="INTER,INTRA",
@@ -67,7 +67,7 @@ def main(argv=None):
     import models as M
     import train_utils as T
     from vui import results as R
-    from vui.augment_presets import training_augmenter
+    from vui.augment.presets import training_augmenter
 
     gen = demo.demo_generator(args.corpus, args.features, seed=args.seed)
     builder = M.presets.demo()

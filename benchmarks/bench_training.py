@@ -16,7 +16,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vui.tts_corpus import EMBEDDED_ROOT  # noqa: E402
+from vui.data.tts_corpus import EMBEDDED_ROOT  # noqa: E402
 
 
 def main(argv=None):
@@ -27,7 +27,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     from vui import results as R
-    from vui.transcribe import load_for_inference, transcribe_files
+    from vui.infer.transcribe import load_for_inference, transcribe_files
     model_path = R.default_model() if args.model is None else R.resolve_model_path(args.model)
     model, config = load_for_inference(model_path)
     rec = model.vui_record

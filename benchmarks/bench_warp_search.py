@@ -1,4 +1,4 @@
-"""Test-time warp search (vui.warp_search): greedy CER/WER of a model on each partition at no
+"""Test-time warp search (vui.research.warp_search): greedy CER/WER of a model on each partition at no
 warp, at the factor chosen per utterance and per speaker, averaged over all factors, and at
 each fixed factor.
 
@@ -16,12 +16,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_families import INDEX_FILES  # noqa: E402  (this script's folder is on the path)
-from vui.tts_corpus import EMBEDDED_ROOT  # noqa: E402
-from vui.warp_search import DEFAULT_ALPHAS, SCORES  # noqa: E402
+from vui.data.tts_corpus import EMBEDDED_ROOT  # noqa: E402
+from vui.research.warp_search import DEFAULT_ALPHAS, SCORES  # noqa: E402
 
 
 def greedy_texts(probs_list):
-    from vui.decoding import make_decoder
+    from vui.decode.decoders import make_decoder
     decoder = make_decoder("greedy")
     return [decoder.decode(p) for p in probs_list]
 
@@ -37,8 +37,8 @@ def oracle_choice(texts, alphas, references):
 
 def partition_rows(model, corpus, partition, alphas, score):
     import data_generator as DG
-    from vui.metrics import cer_wer
-    from vui.warp_search import search_warps
+    from vui.decode.metrics import cer_wer
+    from vui.research.warp_search import search_warps
     index = Path(corpus) / INDEX_FILES[partition]
     gen = DG.AudioGeneratorCached.for_features(model.vui_record["feature_config"])
     gen.load_test_data(str(index))

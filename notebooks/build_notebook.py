@@ -227,7 +227,7 @@ import train_utils as T
 import utils as U
 import data_generator as DG
 from vui import results as R
-from vui import tts_corpus, tts_engines
+from vui.data import tts_corpus, tts_engines
 
 NOTEBOOK_START = time.perf_counter()
 print("keras", keras.__version__, "backend", keras.backend.backend())

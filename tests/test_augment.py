@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import scipy.signal as ss
 
-from vui import augment_dsp as dsp
-from vui.augment import (WAVEFORM_KINDS, AugmentConfig, Augmenter, NoiseConfig,
+from vui.augment import dsp
+from vui.augment.augmenter import (WAVEFORM_KINDS, AugmentConfig, Augmenter, NoiseConfig,
                          SPEC_MASK_VALUE, SpecAugmentConfig, SpeedConfig, spec_augment)
-from vui.augment_precompute import PrecomputedAugmenter, precompute_variants
+from vui.augment.precompute import PrecomputedAugmenter, precompute_variants
 from utils import FeatureConfig, compute_features, load_audio, spectrogram
 
 SR = 16000
@@ -490,7 +490,7 @@ def test_augmentation_rng_is_per_seed_epoch_and_utterance(spec_gen):
 
 
 def test_training_augmenter_precomputes_the_training_partition_once(spec_gen, tmp_path):
-    from vui.augment_presets import training_augmenter
+    from vui.augment.presets import training_augmenter
     root = str(tmp_path / "variants")
     aug = training_augmenter(spec_gen, preset="light", n_variants=2, workers=1, cache_dir=root)
     assert isinstance(aug, PrecomputedAugmenter) and aug.name == "light x2"
@@ -518,8 +518,8 @@ def test_training_augmenter_precomputes_the_training_partition_once(spec_gen, tm
 
 
 def test_specaugment_preset_masks_cached_features_without_reloading_audio(spec_gen, tmp_path):
-    from vui.augment import SpecAugmenter
-    from vui.augment_presets import training_augmenter
+    from vui.augment.augmenter import SpecAugmenter
+    from vui.augment.presets import training_augmenter
     aug = training_augmenter(spec_gen, preset="specaugment", cache_dir=str(tmp_path / "v"))
     assert isinstance(aug, SpecAugmenter) and aug.name == "specaugment"
     assert not hasattr(aug, "waveform") and not os.path.exists(tmp_path / "v")
@@ -542,7 +542,7 @@ def test_first_two_batches_differ_in_width_so_keras_fit_accepts_later_widths(spe
     import keras
 
     import data_generator as DG
-    from vui.ctc import CTCLoss
+    from vui.model.ctc import CTCLoss
     from tests.conftest import write_index
     entries = speech_corpus["entries"]
     short, long_ = min(entries, key=lambda e: e["duration"]), max(entries, key=lambda e: e["duration"])
@@ -586,7 +586,7 @@ def test_precompute_redoes_variants_of_a_changed_file(speech_corpus, tmp_path):
 
 
 def test_voices_preset_varies_the_talker_not_the_room():
-    from vui.augment_presets import PRESETS
+    from vui.augment.presets import PRESETS
     voices, default = PRESETS["voices"](), AugmentConfig.default()
     assert not voices.reverb.enabled and voices.noise.min_snr_db > default.noise.min_snr_db
     assert voices.vtlp.min_alpha < default.vtlp.min_alpha < default.vtlp.max_alpha < \

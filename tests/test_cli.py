@@ -12,7 +12,7 @@ import pytest
 import data_generator as DG
 import models as M
 import train_utils as T
-from vui import cli
+from vui.cli import main as cli
 from vui import results as R
 
 SUBCOMMANDS = ("corpus", "train", "evaluate", "compare", "transcribe", "robust", "lm", "demo")
@@ -87,9 +87,9 @@ def test_transcribe_json_has_file_transcript_and_timing(trained_model, speech_co
 
 
 def test_transcribe_warp_search_per_file_and_for_one_speaker(trained_model, speech_corpus, capsys):
-    from vui.strategies import WarpSearch
-    from vui.transcribe import load_for_inference, transcribe_files
-    from vui.warp_search import DEFAULT_ALPHAS, WarpSearchConfig
+    from vui.research.strategies import WarpSearch
+    from vui.infer.transcribe import load_for_inference, transcribe_files
+    from vui.research.warp_search import DEFAULT_ALPHAS, WarpSearchConfig
     files = [e["key"] for e in speech_corpus["entries"][:3]]
     robust = ["robust", "transcribe", "--json", "--model", str(trained_model)]
     cli.main([*robust, "--warp-search", *files])
@@ -130,7 +130,7 @@ def test_transcribe_without_a_default_model_says_what_to_do(tmp_path, monkeypatc
 def test_a_mean_normalised_model_is_served_its_own_features(speech_corpus, tmp_path):
     """transcribe and evaluate rebuild features from the model's record, CMN included."""
     import numpy as np
-    from vui.transcribe import load_for_inference
+    from vui.infer.transcribe import load_for_inference
     import utils as U
     path = train_tiny(speech_corpus["index"], tmp_path, "CMN", evaluate_after=False,
                       spectrogram=False, mfcc_dim=26, utterance_mean=True)
@@ -223,12 +223,12 @@ def test_bench_paired_finds_no_difference_between_a_model_and_itself(trained_mod
 
 def test_evaluate_and_bench_paired_take_the_speaker_norm(trained_model, speech_corpus, tmp_path,
                                                          capsys):
-    """`vui robust evaluate --speaker-norm` and bench_paired.py's paired row for it (vui.speaker_norm):
+    """`vui robust evaluate --speaker-norm` and bench_paired.py's paired row for it (vui.features.speaker_norm):
     the shifted features are decoded, scored against the same references."""
     import data_generator as DG
     import train_utils as T
     from conftest import load_benchmark
-    from vui.strategies import SpeakerShift, WarpSearch
+    from vui.research.strategies import SpeakerShift, WarpSearch
     corpus = corpus_with_speakers(speech_corpus, tmp_path, "ab")
     model = T.load_model(str(trained_model))
     gen = DG.AudioGeneratorCached.for_corpus(model.vui_record["feature_config"], corpus)
@@ -259,8 +259,8 @@ def test_bench_decoding_shifts_only_the_evaluated_speakers(trained_model, speech
     speaker-normalised features; the validation partition, which tunes the LM, stays as is."""
     import data_generator as DG
     from conftest import load_benchmark
-    from vui.inference import partition_features, predict_probabilities
-    from vui.speaker_norm import normalize_speakers
+    from vui.infer.inference import partition_features, predict_probabilities
+    from vui.features.speaker_norm import normalize_speakers
     bench = load_benchmark("bench_decoding")
     corpus = corpus_with_speakers(speech_corpus, tmp_path, "ab")
     index = str(corpus / "test_corpus.json")
@@ -277,8 +277,8 @@ def test_bench_decoding_shifts_only_the_evaluated_speakers(trained_model, speech
 
 
 def test_transcribe_takes_the_speaker_norm(trained_model, speech_corpus, capsys):
-    from vui.strategies import OneSpeaker, SpeakerShift, WarpSearch
-    from vui.transcribe import load_for_inference, transcribe_files
+    from vui.research.strategies import OneSpeaker, SpeakerShift, WarpSearch
+    from vui.infer.transcribe import load_for_inference, transcribe_files
     files = [e["key"] for e in speech_corpus["entries"][:3]]
     model, config = load_for_inference(trained_model)
     expected = [r["transcript"] for r in transcribe_files(model, config, files,
@@ -319,8 +319,8 @@ def test_train_takes_the_speaker_norm_and_evaluate_applies_it(speech_corpus, tmp
     """`vui train --speaker-norm speaker` trains on shifted features and says so in the run's
     name and record; `vui evaluate` then shifts as trained, and `vui robust evaluate` does not
     when told `--speaker-norm off`."""
-    from vui.speaker_norm import SpeakerNormConfig, trained_with
-    from vui.strategies import SpeakerShift
+    from vui.features.speaker_norm import SpeakerNormConfig, trained_with
+    from vui.research.strategies import SpeakerShift
     corpus = corpus_with_speakers(speech_corpus, tmp_path, "ab")
     monkeypatch.setattr(R, "RESULTS_DIR", tmp_path / "results")
     monkeypatch.setenv("VUI_CACHE_DIR", str(tmp_path / "cache"))

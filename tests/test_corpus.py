@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from vui import corpus_index as CI
-from vui import librispeech as LS
+from vui.data import corpus_index as CI
+from vui.data import librispeech as LS
 
 SR = 16000
 
@@ -117,7 +117,7 @@ def test_write_index_refuses_bad_entry_and_leaves_old_file(tmp_path):
 
 
 def test_read_index_missing_file_says_how_to_build(tmp_path):
-    with pytest.raises(CI.CorpusIndexError, match="vui.tts_corpus"):
+    with pytest.raises(CI.CorpusIndexError, match="vui.data.tts_corpus"):
         CI.read_index(tmp_path / "none.json")
 
 

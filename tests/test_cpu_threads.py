@@ -42,7 +42,7 @@ def _run(code):
 
 
 def test_importing_the_toolkit_changes_no_thread_setting():
-    out = _run("import os, models, train_utils, data_generator, vui.cli; "
+    out = _run("import os, models, train_utils, data_generator, vui.cli.main; "
                "from vui import cpu_threads as C; print(os.environ.get(C.INTRA_OP_VARIABLE))")
     assert out == ["None"]
 

@@ -6,7 +6,7 @@ import pytest
 from keras import ops
 
 from char_map import BLANK_INDEX, NUM_CLASSES
-from vui.ctc import CTCLoss, ctc_nll
+from vui.model.ctc import CTCLoss, ctc_nll
 
 
 def _random_batch(rng, batch=3, time=12, max_label=4):

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from char_map import BLANK_INDEX, NUM_CLASSES, char_map, int_sequence_to_text
-from vui import decoding as D
-from vui.lm import build_arpa
-from vui.metrics import cer_wer, seen_word_errors
+from vui.decode import decoders as D
+from vui.decode.lm import build_arpa
+from vui.decode.metrics import cer_wer, seen_word_errors
 
 LM_SENTENCES = ["the cat sat on the mat", "the cat sat", "a cat sat on a mat", "the dog sat",
                 "the dog ran to the cat", "a dog ran home", "the cat ran home", "the bird sat",

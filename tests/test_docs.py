@@ -108,7 +108,7 @@ def test_named_paths_exist(doc):
 @pytest.mark.parametrize("doc", MODULE_DOCS)
 def test_bare_module_files_are_top_level(doc):
     """`data_generator.py` without a folder means the top-level module; anything else is
-    named by its path from the repository root (`vui/decoding.py`)."""
+    named by its path from the repository root (`vui/decode/decoders.py`)."""
     missing = [f"{doc}:{n}: `{t}`" for n, t in _bare_modules(doc) if not (ROOT / t).exists()]
     assert not missing, ("module files named without a folder that are not at the repository "
                          "root (give their path):\n" + "\n".join(missing))
@@ -123,7 +123,7 @@ def test_dotted_module_names_resolve(doc):
 def test_the_docs_name_modules_at_all():
     """Guard against the parser silently matching nothing."""
     design = {t for _, t in _paths("docs/design.md")}
-    assert {"vui/decoding.py", "vui/ctc.py"} <= design
+    assert {"vui/decode/decoders.py", "vui/model/ctc.py"} <= design
     assert ("data_generator.py" in {t for _, t in _bare_modules("docs/design.md")})
     assert any(t.startswith("vui.") for _, t in _dotted("README.md"))
 

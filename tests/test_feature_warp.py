@@ -1,14 +1,14 @@
-"""Vocal-tract warping on cached features (vui.feature_warp) against its references: the
-library's own log-mel path, an FFT peak, and the waveform warp (vui.augment_dsp.vtlp_warp)."""
+"""Vocal-tract warping on cached features (vui.augment.feature_warp) against its references: the
+library's own log-mel path, an FFT peak, and the waveform warp (vui.augment.dsp.vtlp_warp)."""
 import numpy as np
 import pytest
 import python_speech_features as psf
 import scipy.fft
 
 from utils import FeatureConfig, load_audio, mfcc, spectrogram
-from vui import augment_dsp as dsp
-from vui.augment import AugmentConfig, VTLPConfig
-from vui.feature_warp import (FeatureWarpAugmenter, band_frequencies, band_warp_matrix,
+from vui.augment import dsp
+from vui.augment.augmenter import AugmentConfig, VTLPConfig
+from vui.augment.feature_warp import (FeatureWarpAugmenter, band_frequencies, band_warp_matrix,
                               feature_warp_matrix, warp_features)
 
 SR = 16000
@@ -136,7 +136,7 @@ def test_augmenter_stacks_on_an_inner_hook():
 
 def test_warp_preset_through_the_generator_leaves_validation_clean(speech_corpus, tmp_path):
     import data_generator as DG
-    from vui.augment_presets import training_augmenter
+    from vui.augment.presets import training_augmenter
     gen = DG.AudioGeneratorCached(minibatch_size=2, spectrogram=False, mfcc_dim=26,
                                   cache_dir=str(tmp_path / "cache"))
     gen.load_train_data(speech_corpus["index"])
@@ -154,7 +154,7 @@ def test_warp_preset_through_the_generator_leaves_validation_clean(speech_corpus
 
 
 def test_warp_suffix_adds_the_feature_warp_to_a_preset():
-    from vui.augment_presets import preset_config
+    from vui.augment.presets import preset_config
     voices = preset_config("voices+warp")
     assert voices.feature_warp == AugmentConfig.warp().feature_warp
     assert voices.vtlp == AugmentConfig.voices().vtlp and voices.any_feature_warp
@@ -168,8 +168,8 @@ def test_warp_suffix_adds_the_feature_warp_to_a_preset():
 
 def test_a_waveform_preset_plus_warp_wraps_its_precomputed_variants(speech_corpus, tmp_path):
     import data_generator as DG
-    from vui.augment_presets import training_augmenter
-    from vui.augment_precompute import PrecomputedAugmenter
+    from vui.augment.presets import training_augmenter
+    from vui.augment.precompute import PrecomputedAugmenter
     gen = DG.AudioGeneratorCached(minibatch_size=2, spectrogram=False, mfcc_dim=26,
                                   cache_dir=str(tmp_path / "cache"))
     gen.load_train_data(speech_corpus["index"])

@@ -1,4 +1,4 @@
-"""vui.lm: interpolated modified Kneser-Ney against hand arithmetic, against KenLM's own estimator
+"""vui.decode.lm: interpolated modified Kneser-Ney against hand arithmetic, against KenLM's own estimator
 (lmplz, built from source once to produce the reference numbers below) and against kenlm.Model."""
 import json
 import math
@@ -7,7 +7,7 @@ import warnings
 import kenlm
 import pytest
 
-from vui import lm as L
+from vui.decode import lm as L
 
 TINY = ["the cat sat", "the cat ran", "a dog sat", "the dog sat"]
 
@@ -209,8 +209,8 @@ def test_bad_input_errors(tmp_path):
 def test_tune_lm_weights_picks_lm_weight_that_fixes_errors(tmp_path):
     import numpy as np
     from char_map import BLANK_INDEX, NUM_CLASSES, char_map
-    from vui.decoding import make_decoder
-    from vui.lm_tuning import load_lm_weights, save_lm_weights, tune_lm_weights
+    from vui.decode.decoders import make_decoder
+    from vui.decode.lm_tuning import load_lm_weights, save_lm_weights, tune_lm_weights
 
     def spell(text, wrong_at):
         rows = []

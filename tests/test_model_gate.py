@@ -1,4 +1,4 @@
-"""The model gate (vui.model_gate): per-speaker scores, the calibrated threshold, which
+"""The model gate (vui.research.model_gate): per-speaker scores, the calibrated threshold, which
 speakers go to the augmented model, and evaluate(strategy=Gate(...)) decoding them with it."""
 from dataclasses import asdict
 
@@ -8,9 +8,9 @@ import pytest
 from char_map import NUM_CLASSES
 from conftest import write_index
 from test_warp_search import LinearModel
-from vui.model_gate import GateConfig, ModelGate, check_same_features, speaker_scores
-from vui.strategies import Gate, OneSpeaker, WarpSearch
-from vui.warp_search import speech_frame_score
+from vui.research.model_gate import GateConfig, ModelGate, check_same_features, speaker_scores
+from vui.research.strategies import Gate, OneSpeaker, WarpSearch
+from vui.research.warp_search import speech_frame_score
 
 
 def peaked(frames, top, symbol=2):
@@ -93,7 +93,7 @@ def linear(gen, seed):
 
 def test_calibrated_threshold_is_the_quantile_of_in_family_speakers(two_speaker_gen, speech_corpus,
                                                                    tmp_path):
-    from vui.inference import predict_probabilities
+    from vui.infer.inference import predict_probabilities
     gen = two_speaker_gen
     model, robust = linear(gen, 0), linear(gen, 1)
     probs = predict_probabilities(model, [gen.get_features("validation", i) for i in range(6)])
@@ -116,7 +116,7 @@ def test_calibrated_threshold_is_the_quantile_of_in_family_speakers(two_speaker_
 
 
 def test_evaluate_decodes_routed_speakers_with_the_robust_model(two_speaker_gen):
-    from vui.inference import evaluate, predict_probabilities
+    from vui.infer.inference import evaluate, predict_probabilities
     gen = two_speaker_gen
     model, robust = linear(gen, 0), linear(gen, 1)
     alone = evaluate(model, gen, "test", verbose=0)
@@ -142,8 +142,8 @@ def test_evaluate_decodes_routed_speakers_with_the_robust_model(two_speaker_gen)
 
 
 def test_a_gate_with_the_warp_search_searches_each_side_under_its_model(two_speaker_gen):
-    from vui.inference import evaluate
-    from vui.warp_search import WarpSearchConfig
+    from vui.infer.inference import evaluate
+    from vui.research.warp_search import WarpSearchConfig
     gen = two_speaker_gen
     model, robust = linear(gen, 0), linear(gen, 1)
     search = WarpSearch(WarpSearchConfig(alphas=(0.85, 1.0, 1.15)))
@@ -160,8 +160,8 @@ def test_a_gate_with_the_warp_search_searches_each_side_under_its_model(two_spea
 
 
 def test_the_gates_unwarped_pass_is_not_run_again_by_the_warp_search(two_speaker_gen):
-    from vui.inference import evaluate
-    from vui.warp_search import WarpSearchConfig
+    from vui.infer.inference import evaluate
+    from vui.research.warp_search import WarpSearchConfig
     gen = two_speaker_gen
     model, robust = linear(gen, 0), linear(gen, 1)
     search = WarpSearch(WarpSearchConfig(alphas=(0.85, 1.0, 1.15)))
@@ -183,13 +183,13 @@ class NamedDecoder:
 
 def test_routed_speakers_decode_with_the_robust_models_own_lm_weights(two_speaker_gen,
                                                                       monkeypatch):
-    from vui import inference
+    from vui.infer import inference
     gen = two_speaker_gen
     model, robust = linear(gen, 0), linear(gen, 1)
     model.vui_record["lm"] = {"path": "plain.arpa", "alpha": 0.5, "beta": 1.0}
     robust.vui_record["lm"] = {"path": "robust.arpa", "alpha": 0.7, "beta": 2.0}
     made = []
-    monkeypatch.setattr("vui.decoding.make_decoder",
+    monkeypatch.setattr("vui.decode.decoders.make_decoder",
                         lambda kind, **options: made.append(options) or NamedDecoder(options["lm_path"]))
     routed_speaker = gen.speakers("test")[0]
     gate = ModelGate(robust, 0.0)
@@ -217,9 +217,9 @@ def three_files(speech_corpus):
 
 
 def test_transcribe_files_sends_the_files_the_model_is_unsure_of_to_the_robust_one(three_files):
-    from vui.inference import predict_probabilities
-    from vui.transcribe import transcribe_files
-    from vui.warp_search import WarpSearchConfig
+    from vui.infer.inference import predict_probabilities
+    from vui.infer.transcribe import transcribe_files
+    from vui.research.warp_search import WarpSearchConfig
     files, config, feats, stats = three_files
     model, robust = CountingModel(26, stats, seed=0), CountingModel(26, stats, seed=1)
     alone, augmented = (transcribe_files(m, config, files) for m in (model, robust))
@@ -253,8 +253,8 @@ def test_transcribe_files_sends_the_files_the_model_is_unsure_of_to_the_robust_o
 
 def test_a_saved_gate_loads_back_with_both_models(tmp_path, monkeypatch):
     import json
-    from vui import trained
-    from vui.model_gate import load_gate, save_gate
+    from vui.train import trained
+    from vui.research.model_gate import load_gate, save_gate
     gate = ModelGate(robust="R", threshold=-0.162, score="speech_frames")
     path = tmp_path / "gates" / "rms.json"
     save_gate(gate, path, tmp_path / "plain.keras", tmp_path / "robust.keras",

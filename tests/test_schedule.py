@@ -1,11 +1,11 @@
-"""Learning rates over a time budget (vui.schedule) and their use in train_model."""
+"""Learning rates over a time budget (vui.train.schedule) and their use in train_model."""
 import keras
 import numpy as np
 import pytest
 
 import train_utils as T
 from vui import results as R
-from vui.schedule import CosineOverTime, TimeBudgetSchedule, TrainingClock
+from vui.train.schedule import CosineOverTime, TimeBudgetSchedule, TrainingClock
 
 from test_train_utils import gen, results_dir, tiny_builder  # noqa: F401 (fixtures)
 

@@ -172,7 +172,8 @@ class Ran:
 
 def _corpus():
     """The small espeak-only corpus (made once, reused: a rerun finds every file)."""
-    from vui import tts_corpus, tts_engines
+    from vui.data import tts_corpus
+    from vui.data import tts_engines
     voices = [v for v in tts_engines.all_voices() if v.engine == "espeak-ng"]
     tts_corpus.build_embedded_corpus(str(CORPUS_DIR), seed=0, voices=voices, progress=False,
                                      **CORPUS_SIZES)

@@ -1,14 +1,14 @@
-"""Test-time speaker mean normalisation (vui.speaker_norm): the pooled means it subtracts, its
+"""Test-time speaker mean normalisation (vui.features.speaker_norm): the pooled means it subtracts, its
 settings, and the SpeakerShift strategy of evaluate / transcribe_files alone, after each warp
 of a warp search and behind a model gate."""
 import numpy as np
 import pytest
 
 from test_model_gate import linear, two_speaker_gen  # noqa: F401 (a fixture)
-from vui.decoding import make_decoder
-from vui.model_gate import ModelGate
-from vui.speaker_norm import SpeakerNormConfig, as_config, group_means, normalize_speakers
-from vui.strategies import Gate, OneSpeaker, SpeakerShift, WarpSearch
+from vui.decode.decoders import make_decoder
+from vui.research.model_gate import ModelGate
+from vui.features.speaker_norm import SpeakerNormConfig, as_config, group_means, normalize_speakers
+from vui.research.strategies import Gate, OneSpeaker, SpeakerShift, WarpSearch
 
 
 def utterances(rng):
@@ -70,7 +70,7 @@ def greedy_hypotheses(model, features):
 
 
 def test_evaluate_decodes_the_shifted_features(two_speaker_gen):  # noqa: F811
-    from vui.inference import evaluate
+    from vui.infer.inference import evaluate
     gen = two_speaker_gen
     model = linear(gen, 0)
     features = [gen.get_features("test", i) for i in range(6)]
@@ -83,9 +83,9 @@ def test_evaluate_decodes_the_shifted_features(two_speaker_gen):  # noqa: F811
 
 
 def test_with_the_warp_search_each_speaker_is_shifted_after_each_warp(two_speaker_gen):  # noqa: F811
-    from vui.feature_warp import warp_normalized
-    from vui.inference import evaluate
-    from vui.warp_search import WarpSearchConfig
+    from vui.augment.feature_warp import warp_normalized
+    from vui.infer.inference import evaluate
+    from vui.research.warp_search import WarpSearchConfig
     gen = two_speaker_gen
     model = linear(gen, 0)
     stats = gen.normalization_stats()
@@ -111,7 +111,7 @@ def test_with_the_warp_search_each_speaker_is_shifted_after_each_warp(two_speake
 
 
 def test_behind_a_gate_only_the_routed_speakers_are_shifted(two_speaker_gen):  # noqa: F811
-    from vui.inference import evaluate
+    from vui.infer.inference import evaluate
     gen = two_speaker_gen
     model, robust = linear(gen, 0), linear(gen, 1)
     speakers = gen.speakers("test")
@@ -134,7 +134,7 @@ def test_transcribe_shifts_each_file_or_one_speakers_files_together(speech_corpu
     import utils
     from data_generator import normalize_with
     from test_warp_search import LinearModel
-    from vui.transcribe import transcribe_files
+    from vui.infer.transcribe import transcribe_files
     config = utils.FeatureConfig("mfcc", mfcc_dim=26)
     paths = [e["key"] for e in speech_corpus["entries"][:3]]
     raw = [utils.features_from_file(p, config) for p in paths]
@@ -151,8 +151,8 @@ def test_transcribe_shifts_each_file_or_one_speakers_files_together(speech_corpu
     together = transcripts(OneSpeaker(SpeakerShift(True)))
     assert together == greedy_hypotheses(model, normalize_speakers(normalised, [0, 0, 0]))
     assert each != plain and together != each
-    from vui.feature_warp import warp_normalized
-    from vui.warp_search import WarpSearchConfig
+    from vui.augment.feature_warp import warp_normalized
+    from vui.research.warp_search import WarpSearchConfig
     warped = [warp_normalized(f, config, 1.15, stats["mean"], stats["std"]) for f in normalised]
     search = WarpSearch(WarpSearchConfig(alphas=(1.15,)), shift=True)
     assert transcripts(search) == greedy_hypotheses(model, normalize_speakers(warped, [0, 1, 2]))
@@ -164,9 +164,9 @@ def test_transcribe_shifts_each_file_or_one_speakers_files_together(speech_corpu
 
 
 def test_behind_a_gate_with_the_warp_search_only_the_routed_side_is_shifted(two_speaker_gen):  # noqa: F811,E501
-    from vui.feature_warp import warp_normalized
-    from vui.inference import evaluate
-    from vui.warp_search import WarpSearchConfig
+    from vui.augment.feature_warp import warp_normalized
+    from vui.infer.inference import evaluate
+    from vui.research.warp_search import WarpSearchConfig
     gen = two_speaker_gen
     model, robust = linear(gen, 0), linear(gen, 1)
     stats = gen.normalization_stats()
@@ -207,8 +207,8 @@ def test_training_batches_are_shifted_by_each_speakers_pooled_mean(two_speaker_g
 
 
 def test_training_shift_refuses_augmentation_that_changes_the_voice(two_speaker_gen):  # noqa: F811
-    from vui.augment import SpecAugmenter, VTLPConfig
-    from vui.feature_warp import FeatureWarpAugmenter
+    from vui.augment.augmenter import SpecAugmenter, VTLPConfig
+    from vui.augment.feature_warp import FeatureWarpAugmenter
     gen = two_speaker_gen
     gen.speaker_norm = as_config("speaker")
     stats = gen.normalization_stats()
@@ -228,9 +228,9 @@ def test_training_shift_refuses_augmentation_that_changes_the_voice(two_speaker_
 
 
 def test_a_model_trained_with_the_shift_is_evaluated_and_transcribed_with_it(two_speaker_gen):  # noqa: F811,E501
-    from vui.inference import evaluate
-    from vui.speaker_norm import trained_with
-    from vui.transcribe import transcribe_files
+    from vui.infer.inference import evaluate
+    from vui.features.speaker_norm import trained_with
+    from vui.infer.transcribe import transcribe_files
     gen = two_speaker_gen
     model = linear(gen, 0)
     plain = evaluate(model, gen, "test", verbose=0)
@@ -252,7 +252,7 @@ def test_a_model_trained_with_the_shift_is_evaluated_and_transcribed_with_it(two
 
 
 def test_get_predictions_shifts_one_utterance_by_its_speakers_mean(two_speaker_gen, capsys):  # noqa: F811,E501
-    from vui.inference import evaluate, get_predictions
+    from vui.infer.inference import evaluate, get_predictions
     gen = two_speaker_gen
     model = linear(gen, 0)
     model.vui_record["speaker_norm"] = {"per": "speaker", "strength": 1.0}
@@ -267,7 +267,7 @@ def test_train_model_records_the_shift_and_names_the_run(two_speaker_gen, tmp_pa
     import train_utils as T
     from test_train_utils import tiny_builder
     from vui import results as R
-    from vui.speaker_norm import trained_with
+    from vui.features.speaker_norm import trained_with
     gen = two_speaker_gen
     gen.speaker_norm = SpeakerNormConfig(strength=0.5)
     name = T.train_model(gen, tiny_builder(), epochs=1, minibatch_size=3, verbose=0,

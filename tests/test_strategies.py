@@ -1,13 +1,13 @@
-"""The strategy interface (vui.inference.Strategy): any object with `apply` plugs into evaluate
+"""The strategy interface (vui.infer.inference.Strategy): any object with `apply` plugs into evaluate
 and transcribe_files; its extras and decoders reach the results; OneSpeaker pools the files;
 strategy_for composes the research strategies as the command line spells them."""
 import numpy as np
 import pytest
 
 from test_model_gate import NamedDecoder, linear, three_files, two_speaker_gen  # noqa: F401
-from vui.inference import Outcome, evaluate, predict_probabilities
-from vui.model_gate import ModelGate
-from vui.strategies import Gate, OneSpeaker, SpeakerShift, WarpSearch, strategy_for
+from vui.infer.inference import Outcome, evaluate, predict_probabilities
+from vui.research.model_gate import ModelGate
+from vui.research.strategies import Gate, OneSpeaker, SpeakerShift, WarpSearch, strategy_for
 
 
 class Recording:
@@ -39,7 +39,7 @@ def test_a_plug_in_strategy_gets_speakers_and_reports_per_utterance(two_speaker_
 
 def test_transcribe_gives_each_file_its_own_group_unless_one_speaker(three_files):  # noqa: F811
     from test_warp_search import LinearModel
-    from vui.transcribe import transcribe_files
+    from vui.infer.transcribe import transcribe_files
     files, config, _, stats = three_files
     model = LinearModel(26, stats)
     strategy = Recording()

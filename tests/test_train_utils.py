@@ -255,7 +255,7 @@ def test_a_recognizer_opens_a_run_from_its_json_alone_and_transcribes_as_evaluat
         gen, results_dir, speech_corpus, monkeypatch):
     """Everything inference needs is in the JSON beside the model: opening it unpickles
     nothing, and its transcripts equal evaluate's on the same files."""
-    from vui.recognizer import Recognizer
+    from vui.infer.recognizer import Recognizer
     name = train(gen, results_dir, epochs=2)
     pickle_path, model_path, _ = R.run_paths(name, results_dir)
     metadata = R.load_metadata(model_path)

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from vui import corpus_index as CI
-from vui import corpus_plan as P
-from vui import sentences as S
-from vui import tts_corpus as T
-from vui import tts_engines as E
+from vui.data import corpus_index as CI
+from vui.data import corpus_plan as P
+from vui.data import sentences as S
+from vui.data import tts_corpus as T
+from vui.data import tts_engines as E
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Test-time warp search (vui.warp_search): its scores, its choice per utterance and per
+"""Test-time warp search (vui.research.warp_search): its scores, its choice per utterance and per
 speaker, and that it finds the warp that undoes a talker's warp, with a model stand-in that
 is most confident on the features it was 'trained' on."""
 import numpy as np
@@ -6,8 +6,8 @@ import pytest
 
 from char_map import BLANK_INDEX, NUM_CLASSES
 from utils import FeatureConfig, load_audio, mfcc
-from vui.feature_warp import warp_features, warp_normalized
-from vui.warp_search import (WarpSearch, best_path_score, search_warps, speech_frame_score)
+from vui.augment.feature_warp import warp_features, warp_normalized
+from vui.research.warp_search import (WarpSearch, best_path_score, search_warps, speech_frame_score)
 
 MFCC26 = FeatureConfig("mfcc", mfcc_dim=26)
 ALPHAS = (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2)
@@ -144,10 +144,10 @@ class LinearModel:
 
 def test_evaluate_decodes_each_speaker_at_one_chosen_warp(speech_corpus, tmp_path):
     import data_generator as DG
-    from vui.decoding import make_decoder
-    from vui.inference import evaluate
-    from vui.strategies import WarpSearch
-    from vui.warp_search import WarpSearchConfig
+    from vui.decode.decoders import make_decoder
+    from vui.infer.inference import evaluate
+    from vui.research.strategies import WarpSearch
+    from vui.research.warp_search import WarpSearchConfig
     gen = DG.AudioGeneratorCached(spectrogram=False, mfcc_dim=26, cache_dir=tmp_path / "cache")
     gen.load_train_data(speech_corpus["index"])
     gen.load_test_data(speech_corpus["index"])

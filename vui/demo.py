@@ -16,7 +16,7 @@ DEMO_TRAIN_MINUTES = 14.0     # training budget; corpus generation and evaluatio
 DEMO_TOTAL_MINUTES = 20.0
 DEMO_REPORT_MINUTES = 1.0
 DEMO_MIN_TRAIN_MINUTES = 2.0
-# The learning rate follows the clock (vui.schedule): Adam at DEMO_LEARNING_RATE decaying on a
+# The learning rate follows the clock (vui.train.schedule): Adam at DEMO_LEARNING_RATE decaying on a
 # cosine to DEMO_LR_FLOOR of it when the budget ends, however many epochs that is on the
 # machine at hand. DEMO_MAX_EPOCHS only caps a very fast machine (a GPU).
 DEMO_MAX_EPOCHS = 200
@@ -25,14 +25,14 @@ DEMO_LEARNING_RATE = 2e-3
 DEMO_LR_FLOOR = 0.05
 DEMO_CLIPNORM = 5.0
 DEMO_PREDICTIONS = 5
-# vui.augment preset. "none": SpecAugment's masks slowed learning on 9,000 utterances (val CER
+# vui.augment.presets preset. "none": SpecAugment's masks slowed learning on 9,000 utterances (val CER
 # 22.8% without them against 25.4% with them, docs/experiments/demo.md, runs 14-16); where 26 epochs of
 # 9,000 overfit on a faster machine (run 22), twice the sentences were the cure (run 23).
 # "warp" (vocal-tract warps of the cached features) makes a voice family never heard far
 # easier (slt: 55.8% held-out CER against 76.1%) but cost 2.9 points of in-family CER in the
 # same 14 minutes (docs/experiments/holdout.md, 2026-12-02 night): the demo's target is in family.
 DEMO_AUGMENT = "none"
-# vui.speaker_norm: train (and test) on features shifted by each speaker's pooled mean frame.
+# vui.features.speaker_norm: train (and test) on features shifted by each speaker's pooled mean frame.
 # Over three training seeds on the corpus without rms, at this budget: held-out rms 43.6%
 # against 51.5% greedy CER, in family 18.5% against 18.9% (docs/experiments/holdout.md, 2026-12-05,
 # afternoon). `vui transcribe` has no speaker labels and shifts each file by its own mean
@@ -84,12 +84,12 @@ def demo_generator(corpus_root, features=DEMO_FEATURES, **kwargs):
 def train(gen, builder, minutes=DEMO_TRAIN_MINUTES, epochs=DEMO_MAX_EPOCHS, batch=DEMO_BATCH,
           learning_rate=DEMO_LEARNING_RATE, **train_options):
     """The demo's recipe, shared with the benchmarks: Adam with a cosine decay over the time
-    budget of `minutes` (vui.schedule.CosineOverTime), jittered duration buckets (batches of
+    budget of `minutes` (vui.train.schedule.CosineOverTime), jittered duration buckets (batches of
     like lengths: ~2x less padding than random batches), and a stop at the end of the epoch
     after which another would overrun the budget. `batch` and the peak `learning_rate` are
     there for the benchmarks; `train_options` go to train_model (results_dir, augment, ...)."""
     import train_utils as T
-    from vui.schedule import CosineOverTime
+    from vui.train.schedule import CosineOverTime
     return T.train_model(gen, builder, epochs=epochs, minibatch_size=batch,
                          optimizer=lambda: demo_optimizer(learning_rate), sort_by_duration=True,
                          time_limit=60 * minutes,
@@ -99,7 +99,7 @@ def train(gen, builder, minutes=DEMO_TRAIN_MINUTES, epochs=DEMO_MAX_EPOCHS, batc
 
 def run(minutes=None, corpus_root=None, fresh=False):
     start = time.perf_counter()
-    from vui import tts_corpus
+    from vui.data import tts_corpus
     corpus_root = Path(corpus_root or tts_corpus.EMBEDDED_ROOT)
     print(f"[demo] 1/5 embedded corpus under {corpus_root} (reused when already there)")
     tts_corpus.build_embedded_corpus(corpus_root, **tts_corpus.saved_settings(corpus_root))
@@ -117,7 +117,7 @@ def run(minutes=None, corpus_root=None, fresh=False):
               f"{budget:.1f} instead of {DEMO_TRAIN_MINUTES:g} to finish within "
               f"{DEMO_TOTAL_MINUTES:g}")
 
-    from vui.augment_presets import training_augmenter
+    from vui.augment.presets import training_augmenter
     builder = M.presets.demo()
     augment = training_augmenter(gen, preset=DEMO_AUGMENT)
     print(f"[demo] 3/5 training '{T.model_name(gen, builder, augment)}' for up to "

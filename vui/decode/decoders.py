@@ -197,7 +197,7 @@ class BeamLMDecoder(BeamDecoder):
         lm_path = os.fspath(lm_path) if lm_path is not None else None
         if not lm_path or not os.path.isfile(lm_path):
             raise FileNotFoundError(f"beam_lm decoder: language model file {lm_path!r} not found; "
-                                    "build one with vui.lm.build_lm_from_index or build_arpa")
+                                    "build one with vui.decode.lm.build_lm_from_index or build_arpa")
         self.lm_path = lm_path
         self.alpha, self.beta = float(alpha), float(beta)
         self.unigrams = list(unigrams) if unigrams is not None else _arpa_unigrams(lm_path)
@@ -231,7 +231,7 @@ def _arpa_unigrams(lm_path):
     with open(lm_path, "rb") as f:
         if not f.read(64).lstrip().startswith(b"\\data\\"):
             return None
-    from vui.lm import read_arpa_vocabulary
+    from vui.decode.lm import read_arpa_vocabulary
     return read_arpa_vocabulary(lm_path)
 
 

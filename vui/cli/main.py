@@ -6,7 +6,7 @@
     vui compare    loss curves (PNG) and the results table of saved runs
     vui transcribe transcribe audio files (one line each, or --json)
     vui robust     evaluate / transcribe with the unseen-voice methods (warp search, speaker
-                   shift, model gate: vui.strategies)
+                   shift, model gate: vui.research.strategies)
     vui lm         build an n-gram language model / tune its weights for a model
     vui demo       the whole pipeline on the embedded corpus
 
@@ -15,7 +15,7 @@ Heavy imports (Keras) happen inside the commands so `--help` answers at once.
 import argparse
 import sys
 
-from vui.cli_common import (DEFAULT_CORPUS, FEATURE_CHOICES, add_evaluate_arguments,
+from vui.cli.common import (DEFAULT_CORPUS, FEATURE_CHOICES, add_evaluate_arguments,
                             add_transcribe_arguments, corpus_generator, model_path,
                             print_evaluation, print_transcripts)
 
@@ -30,9 +30,9 @@ def _preset(name):
 
 def cmd_corpus(args, rest):
     if args.kind == "embedded":
-        from vui import tts_corpus
+        from vui.data import tts_corpus
         return tts_corpus.main(rest)
-    from vui import librispeech
+    from vui.data import librispeech
     return librispeech.main(rest)
 
 
@@ -40,11 +40,11 @@ def cmd_train(args, _):
     import train_utils as T
     gen = corpus_generator(args.corpus, args.features, args.batch_size)
     if args.speaker_norm:
-        from vui.speaker_norm import as_config
+        from vui.features.speaker_norm import as_config
         gen.speaker_norm = as_config(args.speaker_norm)
     augment = None
     if args.augment != "none":
-        from vui.augment_presets import training_augmenter
+        from vui.augment.presets import training_augmenter
         augment = training_augmenter(gen, preset=args.augment, n_variants=args.augment_variants)
     name = T.train_model(gen, _preset(args.preset), epochs=args.epochs,
                          minibatch_size=args.batch_size, optimizer=_optimizer(args),
@@ -80,7 +80,7 @@ def cmd_compare(args, _):
 
 
 def cmd_transcribe(args, _):
-    from vui.transcribe import existing_files, load_for_inference, transcribe_files
+    from vui.infer.transcribe import existing_files, load_for_inference, transcribe_files
     paths = existing_files(args.files)
     model, config = load_for_inference(model_path(args.model))
     return print_transcripts(transcribe_files(model, config, paths, decoder=args.decoder),
@@ -88,12 +88,12 @@ def cmd_transcribe(args, _):
 
 
 def cmd_lm(args, rest):
-    from vui import lm_cli
+    from vui.cli import lm as lm_cli
     return lm_cli.main(rest)
 
 
 def cmd_robust(args, rest):
-    from vui import robust_cli
+    from vui.cli import robust as robust_cli
     return robust_cli.main(rest)
 
 
@@ -124,17 +124,17 @@ def build_parser():
     p.add_argument("--sort-by-duration", action="store_true")
     p.add_argument("--time-limit", type=float, default=None, help="seconds")
     p.add_argument("--retrain", action="store_true")
-    from vui.augment_presets import preset_names
+    from vui.augment.presets import preset_names
     p.add_argument("--augment", default="none", choices=preset_names(),
                    help="training-time augmentation: SpecAugment masks only, precomputed "
                    "waveform variants + SpecAugment (light, default, or voices: talker variation "
                    "without rooms or noise), or vocal-tract warps of the cached features (warp; "
                    "'+warp' adds them to another preset)")
     p.add_argument("--augment-variants", type=int, default=4, help="variants per utterance")
-    from vui.speaker_norm import PER_CHOICES as NORM_CHOICES
+    from vui.features.speaker_norm import PER_CHOICES as NORM_CHOICES
     p.add_argument("--speaker-norm", default=None, choices=NORM_CHOICES,
                    help="train on features shifted by each speaker's (or utterance's) mean "
-                        "frame, every partition alike (per-speaker CMN, vui.speaker_norm); "
+                        "frame, every partition alike (per-speaker CMN, vui.features.speaker_norm); "
                         "the model's record keeps it, so evaluate and transcribe shift too; "
                         "not with --augment presets that change the voice")
     p.set_defaults(func=cmd_train)

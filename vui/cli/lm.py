@@ -2,7 +2,7 @@
 import argparse
 from pathlib import Path
 
-from vui.tts_corpus import EMBEDDED_ROOT
+from vui.data.tts_corpus import EMBEDDED_ROOT
 
 
 
@@ -29,11 +29,11 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.action == "build":
-        from vui import lm
+        from vui.decode import lm
         source = args.text or str(Path(args.corpus) / "train_corpus.json")
         print(lm.build_lm_from_index(source, args.out, order=args.order))
         return 0
-    from vui.cli_common import corpus_generator, model_path
+    from vui.cli.common import corpus_generator, model_path
     import train_utils as T
     model = T.load_model(model_path(args.model))
     gen = corpus_generator(args.corpus, model.vui_record["feature_config"],

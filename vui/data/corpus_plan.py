@@ -4,7 +4,7 @@ A *speaker* is a voice plus a base rate, pitch and intonation (a grid cell); eac
 jitters those a little so no two utterances of a speaker sound identical. Held-out guarantees:
 - validation and test speakers are voice/grid-cell combinations training never hears (espeak-ng
   voices = accent+variant held out whole; festival/flite voices held out by grid cell);
-- validation, test and holdout sentences are disjoint from training's (vui.sentences);
+- validation, test and holdout sentences are disjoint from training's (vui.data.sentences);
 - families named in `holdout_families` appear only in the separate 'holdout' partition.
 Everything is drawn from random.Random(seed), so a plan is a pure function of its inputs.
 """
@@ -76,7 +76,7 @@ class Job:
 
 
 def voice_cells(voice):
-    """(rate, pitch) grid cells a voice can really produce (see vui.tts_engines' notes)."""
+    """(rate, pitch) grid cells a voice can really produce (see vui.data.tts_engines' notes)."""
     if voice.engine == "espeak-ng":
         return list(itertools.product(RATE_GRID, ESPEAK_PITCH_GRID))
     if voice.engine == "festival" and voice.base_f0 is None:

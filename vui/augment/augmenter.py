@@ -15,10 +15,10 @@ other load): the default waveform chain costs 0.8-1.5 ms per audio second, and w
 and re-featurising (spectrogram) 1.2-2.1 ms/s, i.e. 22-38% of training's ~5.6 ms/s: at the edge
 of the 30% budget, and far over it for MFCC (python_speech_features alone is 3.2-3.4 ms/s).
 `light()` on the fly stays at 13-23%. SpecAugment costs < 0.1 ms/s. For the default preset use
-vui.augment_precompute: K variants written once, then read back at ~0.03 ms/s per epoch through
+vui.augment.precompute: K variants written once, then read back at ~0.03 ms/s per epoch through
 an optional third hook method, `variant_features(audio_path, rng) -> un-normalised feats or
 None` (None: use the clean cached features), implemented by PrecomputedAugmenter. The vocal-tract
-warp also runs on the cached features (vui.feature_warp, preset "warp"): a fresh factor per
+warp also runs on the cached features (vui.augment.feature_warp, preset "warp"): a fresh factor per
 utterance and epoch for one small matrix product; epochs took 1.04-1.09x as long at the demo's recipe.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vui import augment_dsp as dsp
+from vui.augment import dsp
 
 # SpecAugment mask value: features reach the hook normalised to zero mean, so 0 is "average".
 SPEC_MASK_VALUE = 0.0
@@ -202,7 +202,7 @@ class AugmentConfig:
     bandlimit: BandLimitConfig = field(default_factory=BandLimitConfig)
     gain: GainConfig = field(default_factory=GainConfig)
     spec_augment: SpecAugmentConfig = field(default_factory=SpecAugmentConfig)
-    # The same warp on the cached features, per epoch and utterance (vui.feature_warp): off
+    # The same warp on the cached features, per epoch and utterance (vui.augment.feature_warp): off
     # unless a preset turns it on, so the presets measured before it keep their meaning. Out
     # of the repr, which keys the precomputed waveform variants: they do not depend on it.
     feature_warp: VTLPConfig = field(default_factory=lambda: VTLPConfig(enabled=False),
@@ -258,7 +258,7 @@ class AugmentConfig:
 
     @classmethod
     def warp(cls) -> "AugmentConfig":
-        """Vocal-tract warps alone, on the cached features (vui.feature_warp): a fresh factor
+        """Vocal-tract warps alone, on the cached features (vui.augment.feature_warp): a fresh factor
         per utterance and epoch, nothing to precompute, no masks. 0.8-1.25 is symmetric on a log
         scale and spans the male-female formant ratio."""
         return dataclasses.replace(cls.none(), feature_warp=VTLPConfig(

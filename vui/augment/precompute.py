@@ -7,7 +7,7 @@ over the 30% budget. Writing K variants per training utterance once (two worker 
 costs K times that, once, and each epoch then reads a variant from disk (~0.1 ms per clip).
 
 `PrecomputedAugmenter` hands the variants to the data generator through the hook's optional
-`variant_features(audio_path, rng)` method (see the module docstring of vui.augment).
+`variant_features(audio_path, rng)` method (see the module docstring of vui.augment.augmenter).
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from vui.augment import AugmentConfig, Augmenter, SpecAugmentConfig, SpecAugmenter
+from vui.augment.augmenter import AugmentConfig, Augmenter, SpecAugmentConfig, SpecAugmenter
 
 MANIFEST = "manifest.json"
 SAMPLE_RATE = 16000

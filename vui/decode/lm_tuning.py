@@ -11,8 +11,8 @@ import os
 from tqdm.auto import tqdm
 
 from vui import atomic
-from vui.decoding import DEFAULT_BEAM_WIDTH, BeamLMDecoder
-from vui.metrics import cer_wer
+from vui.decode.decoders import DEFAULT_BEAM_WIDTH, BeamLMDecoder
+from vui.decode.metrics import cer_wer
 
 DEFAULT_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
 DEFAULT_BETAS = (0.0, 1.0, 2.0, 3.0)

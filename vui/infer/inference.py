@@ -5,7 +5,7 @@ partition's normalisation statistics), so features are normalised with the stati
 was trained with, whichever generator supplies the audio.
 
 How the outputs are produced from those features is a Strategy (below): the default is the
-model as trained; the unseen-voice methods (vui.strategies) plug in the same way, unknown here.
+model as trained; the unseen-voice methods (vui.research.strategies) plug in the same way, unknown here.
 """
 import time
 from dataclasses import dataclass, field, replace
@@ -14,7 +14,7 @@ from typing import Callable, Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
-from vui.speaker_norm import normalize_speakers, trained_with, utterance_shifts
+from vui.features.speaker_norm import normalize_speakers, trained_with, utterance_shifts
 
 PREDICT_BATCH = 32
 PAD_FRAMES_TO = 32          # pad batch lengths to a multiple of this: fewer distinct shapes to trace
@@ -52,9 +52,9 @@ class Evaluation:
     def interval(self, unit="char", baseline=None, **options):
         """95% bootstrap interval over speakers for the CER (unit "char") or WER ("word"), or
         with `baseline` (another Evaluation of the same utterances) for this one's rate minus
-        the baseline's: vui.metrics.speaker_interval. None with fewer than 2 speakers, where
+        the baseline's: vui.decode.metrics.speaker_interval. None with fewer than 2 speakers, where
         there is nothing to resample."""
-        from vui.metrics import speaker_interval
+        from vui.decode.metrics import speaker_interval
         if len(set(self.speakers or ())) < 2:
             return None
         if baseline is not None and baseline.references != self.references:
@@ -72,7 +72,7 @@ def as_decoder(decoder, model=None):
     For "beam_lm" the language model and the weights tuned for this model are read from its
     record (`record["lm"]`, written by the alpha/beta search) unless a decoder object is given.
     """
-    from vui.decoding import make_decoder
+    from vui.decode.decoders import make_decoder
     if decoder is None:
         decoder = "greedy"
     if not isinstance(decoder, str):
@@ -82,7 +82,7 @@ def as_decoder(decoder, model=None):
         lm = (getattr(model, "vui_record", None) or {}).get("lm")
         if not lm:
             raise ValueError("decoder 'beam_lm' needs a language model: this model's record has none; "
-                             "run `vui lm tune` (or vui.lm_tuning) first, or pass a decoder object")
+                             "run `vui lm tune` (or vui.decode.lm_tuning) first, or pass a decoder object")
         options = {"lm_path": lm["path"], "alpha": lm["alpha"], "beta": lm["beta"]}
     return make_decoder(decoder, **options)
 
@@ -131,11 +131,11 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
              verbose=1, strategy=None):
     """CER and WER (jiwer) of `decoder` over a whole partition (or its first `max_utterances`).
 
-    `strategy` (a Strategy, e.g. one of vui.strategies) says how the model's outputs are
+    `strategy` (a Strategy, e.g. one of vui.research.strategies) says how the model's outputs are
     produced from the utterances' features, grouped by the partition's `speakers`; None: the
     model as trained (AsTrained). What it reports per utterance lands in `extras`.
     """
-    from vui.metrics import cer_wer
+    from vui.decode.metrics import cer_wer
     main = as_decoder(decoder, model)
     paths, durations, texts = audio_gen.partition_data(partition)
     n = len(paths) if max_utterances is None else min(max_utterances, len(paths))
@@ -181,7 +181,7 @@ def decoder_for_model(name, decoder, other):
 class Strategy(Protocol):
     """Given the model, the utterances' normalised features, a group label per utterance
     (its speaker) and a Context, the outputs to decode (an Outcome). Optionally
-    `regroup(labels)` relabels who is pooled with whom (vui.strategies.OneSpeaker)."""
+    `regroup(labels)` relabels who is pooled with whom (vui.research.strategies.OneSpeaker)."""
 
     def apply(self, model, features, groups, context) -> "Outcome":
         ...
@@ -231,7 +231,7 @@ class Outcome:
 
 class AsTrained:
     """The default strategy: the model's inputs shifted as its training inputs were
-    (vui.speaker_norm.trained_with: part of the model), nothing else."""
+    (vui.features.speaker_norm.trained_with: part of the model), nothing else."""
 
     def shift(self, model):
         return trained_with(model)

@@ -1,16 +1,16 @@
 """Augmentation presets by name, and the object `train_model(..., augment=...)` takes.
 
-Above vui.augment (the configurations and on-the-fly augmenters), vui.augment_precompute (the
-variants written once) and vui.feature_warp, which it combines; none of them imports it.
+Above vui.augment.augmenter (the configurations and on-the-fly augmenters), vui.augment.precompute (the
+variants written once) and vui.augment.feature_warp, which it combines; none of them imports it.
 """
 from __future__ import annotations
 
 import dataclasses
 import os
 
-from vui.augment import AugmentConfig, Augmenter, SpecAugmenter
-from vui.augment_precompute import PrecomputedAugmenter, precompute_variants
-from vui.feature_warp import FeatureWarpAugmenter
+from vui.augment.augmenter import AugmentConfig, Augmenter, SpecAugmenter
+from vui.augment.precompute import PrecomputedAugmenter, precompute_variants
+from vui.augment.feature_warp import FeatureWarpAugmenter
 
 
 PRESETS = {"none": AugmentConfig.none, "specaugment": AugmentConfig.spec_only,
@@ -55,7 +55,7 @@ def training_augmenter(audio_gen, preset: str = "default", n_variants: int = 4,
     object's `name` ("default x4") marks the run's name in train_utils ("Aug(default x4)").
     A preset without waveform kinds ("specaugment") needs no variants: a SpecAugmenter. One
     with a feature warp ("warp", or any preset + "+warp") comes wrapped in a
-    vui.feature_warp.FeatureWarpAugmenter ("voices x2+warp").
+    vui.augment.feature_warp.FeatureWarpAugmenter ("voices x2+warp").
     """
     import functools
 

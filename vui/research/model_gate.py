@@ -4,7 +4,7 @@ voices, the augmented one for the speakers it is unsure of.
 Why: training-time augmentation buys an unseen voice family many points of CER and costs the
 training voices several (rms held out, 120 minutes: -13.2 points held out, +8.7 in family;
 docs/experiments/holdout.md), and the unaugmented model's confidence tells the two kinds of speaker
-apart: its per-speaker best-path score (vui.warp_search) for the unseen family sits below
+apart: its per-speaker best-path score (vui.research.warp_search) for the unseen family sits below
 nearly every in-family speaker's. So each speaker is decoded by the unaugmented model unless
 that score falls below a low quantile of the in-family speakers' scores on a calibration
 partition, and then by the augmented one. Only in-family speakers set the threshold: nothing
@@ -12,8 +12,8 @@ about an unseen family is looked at. Raw scores cannot choose between the two mo
 directly: the unaugmented one is the more confident on every speaker, seen or not.
 
 Cost: the unaugmented model runs on everything, the augmented one on the routed speakers only
-(1x-2x the time of one model); the strategy vui.strategies.Gate does the routing, in
-vui.inference.evaluate and vui.transcribe.transcribe_files. No library gates Keras CTC models
+(1x-2x the time of one model); the strategy vui.research.strategies.Gate does the routing, in
+vui.infer.inference.evaluate and vui.infer.transcribe.transcribe_files. No library gates Keras CTC models
 this way.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vui.warp_search import SCORE_FUNCTIONS, SCORES, group_scores
+from vui.research.warp_search import SCORE_FUNCTIONS, SCORES, group_scores
 
 # The share of in-family speakers that would be sent to the augmented model: each one sent
 # costs what augmentation costs in family, each unseen speaker kept costs far more.
@@ -76,7 +76,7 @@ class ModelGate:
         config.quantile of `model`'s per-speaker (or, config.per "utterance", per-utterance)
         scores on an in-family `partition` of `audio_gen` (use one that the reported figures
         do not come from)."""
-        from vui.inference import partition_features, predict_probabilities
+        from vui.infer.inference import partition_features, predict_probabilities
         config = (config or GateConfig()).validate()
         check_same_features(model, robust)
         features = partition_features(model, audio_gen, partition)
@@ -106,8 +106,8 @@ def routing_groups(per, speakers) -> list:
 def check_same_features(model, robust):
     """Both models must read the same kind of features: the gate passes one generator's audio
     to both (each with its own normalisation statistics), unshifted: its threshold and its
-    kept side are for models trained without a speaker shift (vui.speaker_norm)."""
-    from vui.speaker_norm import trained_with
+    kept side are for models trained without a speaker shift (vui.features.speaker_norm)."""
+    from vui.features.speaker_norm import trained_with
     ours, theirs = (_feature_config(m) for m in (model, robust))
     if ours != theirs:
         raise ValueError(f"model gate: the unaugmented model reads features {ours} but the "
@@ -164,7 +164,7 @@ def load_gate(path):
 
 def gate_from_record(record):
     """load_gate for a record read_gate_file already checked, so it is read only once."""
-    from vui.trained import load_model
+    from vui.train.trained import load_model
     model = load_model(record["model"])
     robust = load_model(record["robust_model"])
     check_same_features(model, robust)

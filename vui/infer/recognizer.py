@@ -5,7 +5,7 @@ the training partition's normalisation statistics, the input shift it was traine
 any) and its tuned language-model weights, read from the JSON metadata beside the model, so
 opening a model runs no code of its author's. `features(audio)`, `probabilities(features)`
 and `transcribe(paths)` are the whole inference path; evaluation over a corpus
-(vui.inference.evaluate) and the research methods build on the same pieces.
+(vui.infer.inference.evaluate) and the research methods build on the same pieces.
 """
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +15,8 @@ import numpy as np
 import utils
 from utils import normalize_with
 from vui import results as R
-from vui.inference import as_decoder, predict_probabilities
-from vui.speaker_norm import SpeakerNormConfig, trained_with, utterance_shifts
+from vui.infer.inference import as_decoder, predict_probabilities
+from vui.features.speaker_norm import SpeakerNormConfig, trained_with, utterance_shifts
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Recognizer:
     @classmethod
     def load(cls, model_path):
         """`results/NAME.keras` (or its `.pickle`, or a run's name) and its metadata."""
-        from vui.trained import load_model
+        from vui.train.trained import load_model
         return cls.from_model(load_model(model_path, history=False))
 
     @property

@@ -4,12 +4,12 @@ from pathlib import Path
 
 import utils
 from utils import normalize_with
-from vui.inference import Context, as_decoder, decoder_for_model, regroup, run_strategy
+from vui.infer.inference import Context, as_decoder, decoder_for_model, regroup, run_strategy
 
 
 def load_for_inference(model_path):
     """The model (with its record) and the feature settings it was trained with."""
-    from vui.trained import load_model
+    from vui.train.trained import load_model
     model = load_model(model_path, history=False)   # its JSON metadata: nothing unpickled
     return model, feature_config_of(model)
 
@@ -23,10 +23,10 @@ def transcribe_files(model, feature_config, paths, decoder="greedy", strategy=No
     """One dict per file: file, transcript, decoder, audio seconds, wall seconds (features +
     model + decoder).
 
-    `strategy` (a vui.inference.Strategy, e.g. one of vui.strategies) produces the outputs;
+    `strategy` (a vui.infer.inference.Strategy, e.g. one of vui.research.strategies) produces the outputs;
     None: the model as trained (a model trained with a speaker shift: each file shifted by its
     own mean). Each file is its own speaker unless the strategy pools them
-    (vui.strategies.OneSpeaker: one talker's files, shifted, searched or routed together);
+    (vui.research.strategies.OneSpeaker: one talker's files, shifted, searched or routed together);
     what it reports per file joins the file's dict ("warp", "routed").
     A file that cannot be read gives a dict with an "error" instead of stopping the others.
     """

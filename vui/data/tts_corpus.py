@@ -5,8 +5,8 @@
     <root>/{train,valid,test[,holdout]}_corpus.json, voices.json, corpus_config.json
 
 It is the default corpus when a user has no LibriSpeech. Who speaks what is planned in
-vui.corpus_plan (held-out speakers and sentences), the voices are in vui.tts_engines, the
-sentences in vui.sentences. A rerun with the same configuration reuses every readable FLAC;
+vui.data.corpus_plan (held-out speakers and sentences), the voices are in vui.data.tts_engines, the
+sentences in vui.data.sentences. A rerun with the same configuration reuses every readable FLAC;
 each FLAC is written to a temp file and renamed, so an interrupted run leaves no truncated file.
 """
 import argparse
@@ -24,8 +24,14 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from vui import atomic, corpus_plan, sentences as sentence_sources, tts_engines
-from vui.corpus_index import IndexReport, audio_duration, write_index
+from vui import atomic
+
+from vui.data import corpus_plan
+
+from vui.data import sentences as sentence_sources
+
+from vui.data import tts_engines
+from vui.data.corpus_index import IndexReport, audio_duration, write_index
 
 EMBEDDED_ROOT = Path("data/embedded")   # the default corpus of the demo, CLI and benchmarks
 SAMPLE_RATE = 16000

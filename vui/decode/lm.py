@@ -232,8 +232,8 @@ def read_text_file(text_path):
 
 
 def read_index_texts(index_path):
-    """Transcripts of a JSON-lines corpus index (vui.corpus_index format, validated there)."""
-    from vui.corpus_index import read_index
+    """Transcripts of a JSON-lines corpus index (vui.data.corpus_index format, validated there)."""
+    from vui.data.corpus_index import read_index
     return [entry["text"] for entry in read_index(index_path)]
 
 

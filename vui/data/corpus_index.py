@@ -82,7 +82,7 @@ def _index_lines(path):
     if not os.path.isfile(path):
         raise CorpusIndexError(f"corpus index {path!r} does not exist; expected a JSON-lines file "
                                f"with one {list(REQUIRED_FIELDS)} object a line (build one with "
-                               f"`vui corpus embedded` / python -m vui.tts_corpus, or `vui corpus librispeech`)")
+                               f"`vui corpus embedded` / python -m vui.data.tts_corpus, or `vui corpus librispeech`)")
     base = os.path.dirname(os.path.abspath(path))
     with open(path, encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):

@@ -1,6 +1,6 @@
 """Vocal-tract-length perturbation on cached features: one linear map per warp factor.
 
-Why: the waveform warp (vui.augment_dsp.vtlp_warp) must reload and re-featurise every clip
+Why: the waveform warp (vui.augment.dsp.vtlp_warp) must reload and re-featurise every clip
 (2-5 ms per audio second on 2 cores), so waveform variants are precomputed, a few per utterance,
 and every epoch sees the same few. A warp of the frequency axis is linear on log band energies,
 and the DCT and lifter of an MFCC are linear too, so for a warp factor alpha the warped features
@@ -8,7 +8,7 @@ are `feats @ M(alpha).T` with M a (feature_dim x feature_dim) matrix: every utte
 epoch gets a fresh alpha for the cost of one small matrix product on the cached features.
 Hand-written because no library does this for python_speech_features' cepstra (torchaudio and
 audiomentations warp waveforms or linear spectrograms); the warp itself is Jaitly & Hinton's
-piecewise-linear one, shared with the waveform path (vui.augment_dsp).
+piecewise-linear one, shared with the waveform path (vui.augment.dsp).
 
 Conventions: alpha > 1 moves formants up (a shorter vocal tract: male toward female); alpha 1
 is the identity. For MFCC the cepstrum is taken back to log mel energies through the
@@ -24,7 +24,7 @@ import numpy as np
 import python_speech_features
 import scipy.fft
 
-from vui.augment_dsp import VTLP_BOUNDARY_HZ, uniform_draw, vtlp_forward
+from vui.augment.dsp import VTLP_BOUNDARY_HZ, uniform_draw, vtlp_forward
 
 MFCC_CEPLIFTER = 22        # python_speech_features.mfcc's default lifter, which utils.mfcc uses
 ALPHA_STEP = 1e-3          # warp factors are rounded to this, so their matrices can be cached
@@ -131,7 +131,7 @@ def warp_normalized(feats: np.ndarray, feature_config, alpha: float, mean, std,
 
 
 class FeatureWarpAugmenter:
-    """The data generator's augmentation hook (vui.augment's protocol) for feature warping.
+    """The data generator's augmentation hook (vui.augment.augmenter's protocol) for feature warping.
 
     `features(normalised, rng)` draws whether to warp (config.prob) and alpha (uniform in
     [config.min_alpha, config.max_alpha]) from `rng`, undoes the training normalisation, warps,

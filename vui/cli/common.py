@@ -1,12 +1,12 @@
 """What the `vui` commands share: where the model and the corpus come from, the option menus.
 
-Its own module so that command modules (vui.cli, vui.lm_cli) import it and never each other.
+Its own module so that command modules (vui.cli.main, vui.cli.lm) import it and never each other.
 Heavy imports (Keras) happen inside the functions so `--help` answers at once.
 """
 from pathlib import Path
 
-from vui.feature_presets import FEATURE_PRESETS
-from vui.tts_corpus import EMBEDDED_ROOT
+from vui.features.presets import FEATURE_PRESETS
+from vui.data.tts_corpus import EMBEDDED_ROOT
 
 DEFAULT_CORPUS = EMBEDDED_ROOT
 FEATURE_CHOICES = FEATURE_PRESETS

@@ -1,7 +1,7 @@
-"""The unseen-voice methods as strategies: plug-ins of vui.inference.evaluate and
-vui.transcribe.transcribe_files (`strategy=`), which know none of them by name.
+"""The unseen-voice methods as strategies: plug-ins of vui.infer.inference.evaluate and
+vui.infer.transcribe.transcribe_files (`strategy=`), which know none of them by name.
 
-A strategy (vui.inference.Strategy) gets the model, the utterances' normalised features,
+A strategy (vui.infer.inference.Strategy) gets the model, the utterances' normalised features,
 their speaker groups and a Context, and returns an Outcome: outputs per utterance, extras
 ("warp", "routed") and, where a second model decodes, its decoders. They compose:
 
@@ -11,22 +11,22 @@ their speaker groups and a Context, and returns an Outcome: outputs per utteranc
                                     the speakers `model` is unsure of go to gate.robust
     OneSpeaker(inner)               every utterance one talker's (a transcription's files)
 
-`shift` is everywhere a vui.speaker_norm setting: True, "speaker", "utterance" or a
+`shift` is everywhere a vui.features.speaker_norm setting: True, "speaker", "utterance" or a
 SpeakerNormConfig shifts; False shifts nothing, not even as the model was trained; None (the
-default) shifts as the model was trained (vui.speaker_norm.trained_with), which is what the
+default) shifts as the model was trained (vui.features.speaker_norm.trained_with), which is what the
 core does without a strategy.
 """
 import numpy as np
 
-from vui.inference import AsTrained, Outcome, predict_probabilities, run_strategy
-from vui.model_gate import check_same_features
-from vui.speaker_norm import as_config, normalize_speakers, trained_with
-from vui.warp_search import WarpSearchConfig, best_warped_probabilities
+from vui.infer.inference import AsTrained, Outcome, predict_probabilities, run_strategy
+from vui.research.model_gate import check_same_features
+from vui.features.speaker_norm import as_config, normalize_speakers, trained_with
+from vui.research.warp_search import WarpSearchConfig, best_warped_probabilities
 
 
 class SpeakerShift(AsTrained):
     """Each group's features shifted by its pooled mean frame before the model (per-speaker
-    CMN at test time, vui.speaker_norm); SpeakerShift(False): no shift at all, even for a
+    CMN at test time, vui.features.speaker_norm); SpeakerShift(False): no shift at all, even for a
     model trained with one; SpeakerShift(None): as trained."""
 
     def __init__(self, config=True):
@@ -38,7 +38,7 @@ class SpeakerShift(AsTrained):
 
 
 class WarpSearch:
-    """Test-time vocal-tract warp search (vui.warp_search): each utterance, or each group
+    """Test-time vocal-tract warp search (vui.research.warp_search): each utterance, or each group
     (config.per "speaker"), decoded at the warp its output is most confident under; `shift`
     (as SpeakerShift's) taken after each warp, since a warp moves a speaker's mean. Unshifted,
     the context's known outputs are the factor 1.0's (a model gate's pass is not run again).
@@ -62,7 +62,7 @@ class WarpSearch:
 
 
 class Gate:
-    """Two models behind a confidence gate (vui.model_gate.ModelGate): `model`'s unshifted,
+    """Two models behind a confidence gate (vui.research.model_gate.ModelGate): `model`'s unshifted,
     unwarped outputs decide, per group (or per utterance, gate.per), who goes to gate.robust.
     The routed utterances: `routed` (a strategy; default as trained) under gate.robust, with
     its own normalisation, decoded with its own tuned LM weights (Context.decoder_for). The

@@ -2,7 +2,7 @@
 
 Each function is the identity at its neutral strength (factor 1, alpha 1, SNR +inf, RT60 0,
 gain 0 dB) and returns float32. Randomness is passed in as a numpy Generator so the caller
-(`vui.augment.Augmenter`) controls determinism.
+(`vui.augment.augmenter.Augmenter`) controls determinism.
 
 Why scipy / soxr and not audiomentations or pyroomacoustics: measured on a 4.2-s espeak-ng clip
 on the 2-core machine (benchmarks/bench_augment.py), audiomentations' noise and filters are

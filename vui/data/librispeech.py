@@ -10,7 +10,7 @@ import sys
 from tqdm import tqdm
 
 import char_map
-from vui.corpus_index import DEFAULT_MAX_DURATION, IndexReport, audio_duration, write_index
+from vui.data.corpus_index import DEFAULT_MAX_DURATION, IndexReport, audio_duration, write_index
 
 TRANSCRIPT_SUFFIX = ".trans.txt"
 AUDIO_SUFFIX = ".flac"

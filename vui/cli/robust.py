@@ -1,23 +1,23 @@
 """`vui robust evaluate` / `vui robust transcribe`: `vui evaluate` and `vui transcribe` with the
-unseen-voice methods (vui.strategies): the warp search, the test-time speaker shift, the model
+unseen-voice methods (vui.research.strategies): the warp search, the test-time speaker shift, the model
 gate and, for transcription, one talker's files taken together. Each option names one
-strategy; together they compose as vui.strategies.strategy_for says.
+strategy; together they compose as vui.research.strategies.strategy_for says.
 
 Heavy imports (Keras) happen inside the commands so `--help` answers at once.
 """
 import argparse
 
-from vui.cli_common import (add_evaluate_arguments, add_transcribe_arguments, corpus_generator,
+from vui.cli.common import (add_evaluate_arguments, add_transcribe_arguments, corpus_generator,
                             model_path, print_evaluation, print_transcripts)
 
 WARP_HELP = ("decode each speaker (in transcription: each file, or with --one-speaker all of "
              "them) at the vocal-tract warp (0.8-1.2) the model is most confident under "
-             "(vui.warp_search): for talkers unlike the training voices; 9x the model's time")
+             "(vui.research.warp_search): for talkers unlike the training voices; 9x the model's time")
 
 
 def cmd_evaluate(args):
     import train_utils as T
-    from vui.strategies import strategy_for
+    from vui.research.strategies import strategy_for
     if args.save_gate and not args.robust_model:
         raise SystemExit("--save-gate needs --robust-model: the gate is the pair of models")
     if args.robust_model and args.calibrate_on == args.partition:
@@ -44,13 +44,13 @@ def cmd_evaluate(args):
 
 def _model_gate(model, gen, args):
     import train_utils as T
-    from vui.model_gate import GateConfig, ModelGate
+    from vui.research.model_gate import GateConfig, ModelGate
     robust = T.load_model(model_path(args.robust_model))
     return ModelGate.calibrate(model, robust, gen, args.calibrate_on, GateConfig(per=args.gate_per))
 
 
 def _save_gate(gate, gen, args):
-    from vui.model_gate import save_gate
+    from vui.research.model_gate import save_gate
     calibration = {"corpus": str(args.corpus), "partition": args.calibrate_on,
                    "speakers": len(set(gen.speakers(args.calibrate_on)))}
     save_gate(gate, args.save_gate, model_path(args.model), model_path(args.robust_model),
@@ -59,8 +59,8 @@ def _save_gate(gate, gen, args):
 
 
 def cmd_transcribe(args):
-    from vui.strategies import strategy_for
-    from vui.transcribe import existing_files, transcribe_files
+    from vui.research.strategies import strategy_for
+    from vui.infer.transcribe import existing_files, transcribe_files
     paths = existing_files(args.files)
     model, config, gate = _transcription_models(args)
     strategy = strategy_for(args.warp_search, args.speaker_norm, gate, args.one_speaker)
@@ -70,14 +70,14 @@ def cmd_transcribe(args):
 
 def _transcription_models(args):
     """(model, its feature settings, a ModelGate or None) from --model or --gate."""
-    from vui.transcribe import feature_config_of, load_for_inference
+    from vui.infer.transcribe import feature_config_of, load_for_inference
     if args.gate and args.model:
         raise SystemExit("give --model or --gate, not both: the gate's threshold belongs to "
                          "the model it was set with, which its file names")
     if not args.gate:
         return (*load_for_inference(model_path(args.model)), None)
-    from vui.model_gate import gate_from_record, read_gate_file
-    from vui.strategies import check_gate_for_one_speaker
+    from vui.research.model_gate import gate_from_record, read_gate_file
+    from vui.research.strategies import check_gate_for_one_speaker
     record = read_gate_file(args.gate)
     try:      # before two model loads
         check_gate_for_one_speaker(record["per"], args.one_speaker)
@@ -88,8 +88,8 @@ def _transcription_models(args):
 
 
 def build_parser():
-    from vui.model_gate import PER_CHOICES
-    from vui.speaker_norm import PER_CHOICES as NORM_CHOICES
+    from vui.research.model_gate import PER_CHOICES
+    from vui.features.speaker_norm import PER_CHOICES as NORM_CHOICES
     parser = argparse.ArgumentParser(prog="vui robust", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="action", required=True)
@@ -98,12 +98,12 @@ def build_parser():
     p.add_argument("--warp-search", action="store_true", help=WARP_HELP)
     p.add_argument("--speaker-norm", default=None, choices=(*NORM_CHOICES, "off"),
                    help="shift each speaker's (or utterance's) features to the training mean "
-                        "before decoding (vui.speaker_norm; with --warp-search, after each "
+                        "before decoding (vui.features.speaker_norm; with --warp-search, after each "
                         "warp); with --robust-model, only the speakers the gate routes. "
                         "Default: as the model was trained; off: no shift")
     p.add_argument("--robust-model", default=None, metavar="PATH",
                    help="an augmented model: the speakers --model is unusually unsure of are "
-                        "decoded by it instead (vui.model_gate)")
+                        "decoded by it instead (vui.research.model_gate)")
     p.add_argument("--calibrate-on", default="test", choices=("validation", "test"),
                    help="the in-family partition whose speakers set the gate's threshold "
                         "(default test; not --partition)")
@@ -120,7 +120,7 @@ def build_parser():
     p.add_argument("--warp-search", action="store_true", help=WARP_HELP)
     p.add_argument("--speaker-norm", action=argparse.BooleanOptionalAction, default=None,
                    help="shift each file's features (with --one-speaker: all files' pooled) "
-                        "to the training mean (vui.speaker_norm; with --warp-search, after "
+                        "to the training mean (vui.features.speaker_norm; with --warp-search, after "
                         "each warp); with --gate, only the files it routes. Default: as the "
                         "model was trained; --no-speaker-norm: no shift")
     p.add_argument("--gate", default=None, metavar="JSON",

@@ -6,7 +6,7 @@ only at an in-family cost (docs/experiments/holdout.md). Classic VTLN (Lee & Ros
 way: it leaves the model as it is and warps the *test* speaker's frequency axis by the factor
 under which the model finds her most likely. Here the likelihood is the CTC output's best-path
 log-probability per frame (what a greedy decoder reads off anyway), the warps are the cached
-features' linear maps (vui.feature_warp: one small matrix product per factor), and the factor
+features' linear maps (vui.augment.feature_warp: one small matrix product per factor), and the factor
 is chosen per utterance, or per speaker when an index says who spoke (several utterances
 average out one clip's noise). No library does this for Keras CTC models.
 
@@ -123,12 +123,12 @@ def search_warps(model, features, feature_config, mean, std, alphas=DEFAULT_ALPH
     `known` ({factor: outputs per utterance}) holds outputs the caller already has (the model
     gate's unwarped pass): those factors are not run again. `transform` (a function of the
     list of normalised features at one factor, returning the list to run) goes between the
-    warp and the model: vui.speaker_norm's shift, taken after each warp, since a warp moves a
+    warp and the model: vui.features.speaker_norm's shift, taken after each warp, since a warp moves a
     speaker's mean too. The two do not mix: known outputs come from untransformed inputs.
     """
     from tqdm.auto import tqdm
-    from vui.feature_warp import warp_normalized
-    from vui.inference import predict_probabilities
+    from vui.augment.feature_warp import warp_normalized
+    from vui.infer.inference import predict_probabilities
     alphas = tuple(float(a) for a in alphas)
     WarpSearchConfig(alphas, score).validate()
     score_of = SCORE_FUNCTIONS[score]

@@ -1,0 +1,1 @@
+"""Training-time augmentation: waveform chain, SpecAugment, feature warps, presets."""

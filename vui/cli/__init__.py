@@ -1,0 +1,1 @@
+"""The `vui` command line (vui.cli.main:main)."""

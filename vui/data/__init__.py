@@ -1,0 +1,1 @@
+"""Corpora: index files, the embedded TTS corpus, LibriSpeech trees."""

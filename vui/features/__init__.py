@@ -1,0 +1,1 @@
+"""Features beyond utils' spectrogram/MFCC: the cache, presets, speaker shifts."""

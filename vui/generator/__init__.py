@@ -1,0 +1,1 @@
+"""What data_generator builds on: batches and the seed's plot helpers."""

@@ -1,0 +1,1 @@
+"""Trained model + audio to text: evaluation, the Recognizer, batch transcription."""

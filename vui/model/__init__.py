@@ -1,0 +1,1 @@
+"""What models builds on: the CNN front end and the CTC loss."""

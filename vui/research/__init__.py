@@ -1,0 +1,1 @@
+"""Unseen-voice methods as strategies: warp search, speaker shift, model gate."""

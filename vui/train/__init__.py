@@ -1,0 +1,1 @@
+"""What train_utils builds on: loading trained runs, schedules, comparisons."""
