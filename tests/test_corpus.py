@@ -78,6 +78,161 @@ def test_main_cli_writes_index_and_fails_clearly(tree, tmp_path, capsys):
         LS.collect_entries(str(empty), progress=False)
 
 
+# --- issue 38 item 7: LibriSpeech indexing never loses or alters data silently ----------------
+
+def _chapter(root, speaker, chapter, utts, transcript=None, seconds=0.25):
+    """speaker/chapter folder with one short FLAC per utterance number in `utts`, and the
+    transcript written as the given bytes (None: no transcript file)."""
+    folder = root / speaker / chapter
+    for utt in utts:
+        _flac(str(folder / f"{speaker}-{chapter}-{utt:04d}.flac"), seconds)
+    folder.mkdir(parents=True, exist_ok=True)
+    if transcript is not None:
+        (folder / f"{speaker}-{chapter}{LS.TRANSCRIPT_SUFFIX}").write_bytes(transcript)
+    return folder
+
+
+def _good_chapter(root):
+    return _chapter(root, "19", "198", [0], b"19-198-0000 NORTHANGER ABBEY\n")
+
+
+def _indexed(entries):
+    return {os.path.basename(e["key"]): e["text"] for e in entries}
+
+
+def _kinds(report):
+    return {path: kind for (path, _), kind in zip(report.skipped, report.kinds)}
+
+
+def test_chapter_without_transcript_is_reported_by_folder(tmp_path):
+    root = tmp_path / "dev-clean"
+    _good_chapter(root)
+    lost = _chapter(root, "32", "21", [0, 1])
+    entries, report = LS.collect_entries(str(root), progress=False)
+    assert _indexed(entries) == {"19-198-0000.flac": "northanger abbey"}
+    assert report.skipped == [(str(lost), "2 .flac files but no *.trans.txt (expected "
+                               "32-21.trans.txt in this folder); none of them were indexed")]
+    assert _kinds(report) == {str(lost): LS.REASON_NO_TRANSCRIPT}
+
+
+def test_latin1_transcript_is_kept_out_whole_and_named_with_its_first_bad_byte(tmp_path):
+    root = tmp_path / "dev-clean"
+    _good_chapter(root)
+    folder = _chapter(root, "26", "495", [0, 1],
+                      "26-495-0000 PLAIN WORDS\n26-495-0001 CAFÉ AU LAIT\n".encode("latin-1"))
+    entries, report = LS.collect_entries(str(root), progress=False)
+    assert _indexed(entries) == {"19-198-0000.flac": "northanger abbey"}   # never "caf au lait"
+    trans = str(folder / "26-495.trans.txt")
+    assert _kinds(report) == {trans: LS.REASON_NOT_UTF8}      # its audio is not reported twice
+    message = dict(report.skipped)[trans]
+    assert message.startswith("not UTF-8 text: byte 0xc9 at line 2, column 16 cannot be decoded")
+    assert "none of its lines and none of the 2 audio files in its folder were indexed" in message
+
+
+def test_utf8_byte_order_mark_is_not_part_of_the_first_utterance_id(tmp_path):
+    root = tmp_path / "dev-clean"
+    _chapter(root, "19", "198", [0, 1],
+             "19-198-0000 NORTHANGER ABBEY\n19-198-0001 DON'T\n".encode("utf-8-sig"))
+    entries, report = LS.collect_entries(str(root), progress=False)
+    assert _indexed(entries) == {"19-198-0000.flac": "northanger abbey",
+                                 "19-198-0001.flac": "don't"}
+    assert report.skipped == []
+
+
+def test_line_without_audio_and_audio_without_line_are_each_reported(tmp_path):
+    root = tmp_path / "dev-clean"
+    folder = _chapter(root, "19", "198", [0, 4],
+                      b"19-198-0000 NORTHANGER ABBEY\n\n19-198-0003 MISSING AUDIO\n")
+    entries, report = LS.collect_entries(str(root), progress=False)
+    assert _indexed(entries) == {"19-198-0000.flac": "northanger abbey"}
+    missing, unlisted = str(folder / "19-198-0003.flac"), str(folder / "19-198-0004.flac")
+    reasons = dict(report.skipped)
+    assert reasons[missing] == "19-198.trans.txt:3 names this audio file, but it does not exist"
+    assert reasons[unlisted] == "no transcript line in 19-198.trans.txt names it"
+    assert _kinds(report) == {missing: LS.REASON_MISSING_AUDIO,
+                              unlisted: LS.REASON_UNLISTED_AUDIO}
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("COST \u20ac FIVE", "'\u20ac' (U+20AC)"),          # a symbol normalisation used to delete
+    ("CAF\ufffd AU LAIT", "'\ufffd' (U+FFFD)"),         # a decode that went wrong before saving
+    ("CHAPTER 7", "'7'"),                                # kept by normalisation, then refused
+])
+def test_text_the_alphabet_cannot_spell_is_reported_never_shortened(tmp_path, text, shown):
+    root = tmp_path / "dev-clean"
+    _good_chapter(root)
+    folder = _chapter(root, "26", "495", [0], f"26-495-0000 {text}\n".encode("utf-8"))
+    entries, report = LS.collect_entries(str(root), progress=False)
+    assert _indexed(entries) == {"19-198-0000.flac": "northanger abbey"}
+    audio = str(folder / "26-495-0000.flac")
+    assert _kinds(report) == {audio: LS.REASON_OUTSIDE_ALPHABET}
+    message = dict(report.skipped)[audio]
+    assert message.startswith("26-495.trans.txt:1: transcript has characters outside the alphabet")
+    assert shown in message and repr(text) in message
+
+
+def test_punctuation_still_normalises_to_spaces():
+    assert LS.deleted_characters("IT'S A WELL-KNOWN FACT, \u201cSHE\u201d SAID.") == []
+    assert LS.deleted_characters("DON\u2019T `EM") == []         # folded to apostrophes
+    assert LS.deleted_characters("A \u20ac\ufffd\x00B") == ["\x00", "\u20ac", "\ufffd"]
+
+
+def test_two_lines_for_one_recording_are_both_kept_out(tmp_path):
+    root = tmp_path / "dev-clean"
+    folder = _chapter(root, "19", "198", [0, 1],
+                      b"19-198-0000 NORTHANGER ABBEY\n19-198-0001 ONE\n19-198-0001 TWO\n")
+    entries, report = LS.collect_entries(str(root), progress=False)
+    assert _indexed(entries) == {"19-198-0000.flac": "northanger abbey"}
+    trans = str(folder / "19-198.trans.txt")
+    assert report.skipped == [
+        (f"{trans}:2", "19-198-0001.flac is also named at 19-198.trans.txt:3; its label is "
+                       "ambiguous, so no line for it was used"),
+        (f"{trans}:3", "19-198-0001.flac is also named at 19-198.trans.txt:2; its label is "
+                       "ambiguous, so no line for it was used")]
+    assert report.counts() == {LS.REASON_DUPLICATE_LINE: 2}
+
+
+def test_summary_counts_each_reason_and_shows_the_first_paths(tmp_path):
+    root = tmp_path / "dev-clean"
+    _good_chapter(root)
+    n = LS.SHOWN_PER_REASON + 2
+    folder = _chapter(root, "26", "495", range(n), b"")
+    report = LS.index_librispeech(str(root), str(tmp_path / "i.json"), progress=False)
+    assert report.counts() == {LS.REASON_UNLISTED_AUDIO: n}
+    text = report.summary(10.0)
+    assert f"skipped {n} (kept out of the index, not altered" in text
+    assert f"  {n} x audio without a transcript line:" in text
+    assert str(folder / f"26-495-{LS.SHOWN_PER_REASON - 1:04d}.flac") in text
+    assert str(folder / f"26-495-{LS.SHOWN_PER_REASON:04d}.flac") not in text
+    assert text.endswith("    ... and 2 more")
+
+
+def test_cli_exits_0_and_reports_when_some_are_indexed(tmp_path, capsys):
+    root = tmp_path / "dev-clean"
+    _good_chapter(root)
+    lost = _chapter(root, "32", "21", [0])
+    out = tmp_path / "i.json"
+    assert LS.main([str(root), str(out), "--no-progress"]) == 0
+    assert _indexed(CI.read_index(out)) == {"19-198-0000.flac": "northanger abbey"}
+    err = capsys.readouterr().err
+    assert "  1 x chapter without a transcript:" in err and str(lost) in err
+
+
+def test_cli_fails_clearly_and_writes_nothing_when_nothing_is_indexed(tmp_path, capsys):
+    root = tmp_path / "dev-clean"
+    folder = _chapter(root, "26", "495", [0], "26-495-0000 CAFÉ\n".encode("latin-1"))
+    out = tmp_path / "i.json"
+    assert LS.main([str(root), str(out), "--no-progress"]) == 2
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert str(folder / "26-495.trans.txt") in err
+    assert err.rstrip().endswith(
+        f"error: no utterances indexed from {str(root)!r} (1 problem reported above, 0 clips "
+        f"over the length limit); {str(out)!r} was not written")
+    with pytest.raises(LS.NothingIndexedError):
+        LS.index_librispeech(str(root), str(out), progress=False)
+
+
 def test_write_read_round_trip_keeps_metadata_and_filters(tmp_path):
     path = tmp_path / "c.json"
     rows = [{"key": "/a.flac", "duration": 1.0, "text": "a", "family": "kal",

@@ -108,7 +108,8 @@ def run(minutes=None, corpus_root=None, fresh=False):
     import train_utils as T
     from vui import results as R
 
-    print("[demo] 2/5 MFCC features (cached under .cache/features)")
+    from vui.features.cache import default_cache_dir
+    print(f"[demo] 2/5 MFCC features (cached under {default_cache_dir()})")
     gen = demo_generator(corpus_root, speaker_norm=DEMO_SPEAKER_NORM)
     elapsed = (time.perf_counter() - start) / 60
     budget = training_minutes(elapsed, minutes)

@@ -17,11 +17,38 @@ from tqdm.auto import tqdm
 
 import utils as U
 
-# <repository root>/.cache/features: beside data_generator.py, as before this module moved
-# into vui/ (an installed copy: beside data_generator.py in site-packages).
-DEFAULT_CACHE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                 ".cache", "features")
-CACHE_ENV = "VUI_CACHE_DIR"
+# Where features are cached when no cache_dir is passed: a per-user cache folder, because
+# the old default (.cache/features beside data_generator.py) put gigabytes into the source tree
+# and, for an installed package, into site-packages. Resolved when a cache is made, so setting
+# the variables after import works (tests and notebooks do).
+CACHE_ENV = "VUI_CACHE_DIR"             # the whole feature cache folder
+XDG_CACHE_ENV = "XDG_CACHE_HOME"        # the user's cache root (XDG Base Directory spec)
+HOME_CACHE = os.path.join("~", ".cache")   # the spec's fallback when XDG_CACHE_HOME is unset
+CACHE_SUBDIR = os.path.join("vui", "features")
+
+
+def user_cache_dir(environ=None):
+    """$XDG_CACHE_HOME/vui/features, or ~/.cache/vui/features.
+
+    A relative or empty XDG_CACHE_HOME is ignored, as the XDG spec says, so the cache does not
+    move with the working directory."""
+    environ = os.environ if environ is None else environ
+    root = environ.get(XDG_CACHE_ENV, "")
+    if not os.path.isabs(root):
+        root = os.path.expanduser(HOME_CACHE)
+    return os.path.join(root, CACHE_SUBDIR)
+
+
+def default_cache_dir(environ=None):
+    """$VUI_CACHE_DIR if set (and not empty), else user_cache_dir()."""
+    environ = os.environ if environ is None else environ
+    explicit = environ.get(CACHE_ENV, "")
+    return os.path.expanduser(explicit) if explicit else user_cache_dir(environ)
+
+
+# The per-user folder as resolved at import, kept because data_generator re-exports the name
+# (DG.DEFAULT_CACHE_DIR); FeatureCache itself calls default_cache_dir() each time.
+DEFAULT_CACHE_DIR = user_cache_dir()
 
 
 class FeatureCache:
@@ -33,7 +60,7 @@ class FeatureCache:
 
     def __init__(self, config, cache_dir=None):
         self.config = config
-        root = cache_dir or os.environ.get(CACHE_ENV) or DEFAULT_CACHE_DIR
+        root = cache_dir or default_cache_dir()
         self.dir = os.path.join(os.fspath(root), config.cache_key())
         self.memory = {}
 
