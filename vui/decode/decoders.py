@@ -14,6 +14,8 @@ decode_beams) so a future numpy or pyctcdecode that breaks them fails the suite.
 
 Every decoder takes one utterance's softmax outputs, shape (time, 29) with the blank last
 (char_map: apostrophe 0, space 1, a-z 2..27, blank 28), already cut to its output length.
+`decode_words` gives the same transcript as words with times and confidences (vui.decode.words),
+and the beam decoders take hot words (`parse_hotwords`), which pyctcdecode scores.
 """
 import os
 from abc import ABC, abstractmethod
@@ -22,7 +24,11 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from char_map import ALPHABET, BLANK_INDEX, NUM_CLASSES, int_sequence_to_text
+from char_map import (ALPHABET, BLANK_INDEX, NUM_CLASSES, char_map, int_sequence_to_text,
+                      normalize_text)
+# check_probs lives in words (which cannot import this module): one contract for both.
+from vui.decode.words import (Word, check_seconds_per_frame, greedy_words, words_from_frames,
+                              check_softmax as check_probs)
 
 DECODER_KINDS = ("greedy", "beam", "beam_lm")
 DEFAULT_BEAM_WIDTH = 32           # see benchmarks/bench_decoding.py for width vs speed
@@ -32,33 +38,14 @@ DEFAULT_BETA = 1.0                # word insertion bonus
 # character below log-probability -5 is not tried in a frame unless it is the frame's argmax.
 DEFAULT_BEAM_PRUNE_LOGP = -10.0
 DEFAULT_TOKEN_MIN_LOGP = -5.0
+# pyctcdecode's default: a hot word adds this to a beam's score once spelt, and a share of it
+# (letters so far / letters of the word) while being spelt; one weight for all hot words.
+DEFAULT_HOTWORD_WEIGHT = 10.0
+HOTWORD_WEIGHT_SEPARATOR = ":"    # "boat:8" is the hot word "boat" with weight 8
 MIN_PROB = 1e-12                  # probabilities are clipped here before the log
-ROW_SUM_TOLERANCE = 1e-2          # softmax rows of a float16 model still sum within this
 # pyctcdecode's labels in our output order: "" is its blank, " " its word delimiter.
 PYCTCDECODE_LABELS = list(ALPHABET) + [""]
 assert len(PYCTCDECODE_LABELS) == NUM_CLASSES and PYCTCDECODE_LABELS[BLANK_INDEX] == ""
-
-
-def check_probs(probs, what="probs"):
-    """Return probs as a float array after checking it is one utterance's softmax outputs.
-
-    Logits or log-probabilities passed by mistake decode to plausible-looking garbage, so rows that
-    do not sum to one are refused here with the likely cause named.
-    """
-    probs = np.asarray(probs)
-    if probs.ndim != 2 or probs.shape[1] != NUM_CLASSES:
-        raise ValueError(f"{what}: expected softmax outputs of shape (time, {NUM_CLASSES}) for one "
-                         f"utterance, got shape {probs.shape}")
-    if probs.shape[0] == 0:
-        return probs.astype(np.float64)
-    if not np.all(np.isfinite(probs)):
-        raise ValueError(f"{what}: contains NaN or infinite values")
-    sums = probs.sum(axis=1)
-    if probs.min() < -ROW_SUM_TOLERANCE or np.abs(sums - 1).max() > ROW_SUM_TOLERANCE:
-        raise ValueError(f"{what}: expected softmax probabilities (non-negative, rows summing to 1)"
-                         f", got row sums from {sums.min():.3g} to {sums.max():.3g} and minimum "
-                         f"{probs.min():.3g}; were logits or log-probabilities passed?")
-    return probs.astype(np.float64)
 
 
 def greedy_indices(probs):
@@ -74,6 +61,59 @@ def greedy_indices(probs):
     keep[1:] = best[1:] != best[:-1]
     best = best[keep]
     return best[best != BLANK_INDEX]
+
+
+def parse_hotwords(specs, weight=None):
+    """Hot words as a user gives them ("boat:8", "river", "red boat") -> (words, weight).
+
+    pyctcdecode scores every hot word with one weight, so weights given per word must agree:
+    words without one share the weight stated elsewhere (the `weight` argument or another
+    word's), the default when none is stated, and two different stated weights are refused
+    rather than one of them silently applied. Words are normalised like transcripts (lower case,
+    punctuation dropped) and must be spelt in the alphabet, or they could never be decoded.
+    """
+    if isinstance(specs, str):
+        specs = [specs]
+    stated = {} if weight is None else {_check_weight(weight, "hotword_weight"): "hotword_weight"}
+    words = []
+    for spec in specs:
+        word, word_weight = _split_hotword(spec)
+        if word_weight is not None:
+            stated.setdefault(word_weight, repr(spec))
+        words.append(word)
+    if len(stated) > 1:
+        raise ValueError(f"hot words with different weights ({', '.join(stated.values())}): "
+                         "pyctcdecode scores all hot words with one weight; give them the same "
+                         "weight, or decode once per weight")
+    return tuple(words), next(iter(stated), DEFAULT_HOTWORD_WEIGHT)
+
+
+def _split_hotword(spec):
+    """"boat:8" -> ("boat", 8.0); "boat" -> ("boat", None)."""
+    if not isinstance(spec, str):
+        raise ValueError(f"hot word {spec!r}: expected a string such as 'boat' or 'boat:8'")
+    text, weight = spec, None
+    if HOTWORD_WEIGHT_SEPARATOR in spec:
+        text, weight_text = spec.rsplit(HOTWORD_WEIGHT_SEPARATOR, 1)
+        weight = _check_weight(weight_text, f"hot word {spec!r}")
+    word = normalize_text(text)
+    if not word:
+        raise ValueError(f"hot word {spec!r} is empty")
+    bad = sorted({ch for ch in word if ch not in char_map})
+    if bad:
+        raise ValueError(f"hot word {spec!r} has characters outside the alphabet {ALPHABET!r}: "
+                         f"{''.join(bad)!r}; the model cannot spell it")
+    return word, weight
+
+
+def _check_weight(value, what):
+    try:
+        weight = float(value)
+    except (TypeError, ValueError):
+        weight = float("nan")
+    if not np.isfinite(weight):
+        raise ValueError(f"{what}: the weight must be a finite number, got {value!r}")
+    return weight
 
 
 class Decoder(ABC):
@@ -95,6 +135,24 @@ class Decoder(ABC):
         if probs.shape[0] == 0:
             return ""
         return self._decode(probs)
+
+    def decode_words(self, probs, seconds_per_frame) -> list[Word]:
+        """The transcript as words with start and end times (seconds) and a confidence each.
+
+        seconds_per_frame: the model's output frame duration (0.01 * its total convolution
+        stride). The words' texts joined with spaces are `decode(probs)` (up to the extra
+        spaces greedy decoding can keep); confidences follow vui.decode.words.word_confidence
+        for every decoder, so they can be compared across decoders.
+        """
+        seconds_per_frame = check_seconds_per_frame(seconds_per_frame)
+        probs = check_probs(probs)
+        if probs.shape[0] == 0:
+            return []
+        return self._decode_words(probs, seconds_per_frame)
+
+    def _decode_words(self, probs, seconds_per_frame):
+        """Words of checked, non-empty float64 probabilities; decoders with word times override."""
+        raise NotImplementedError(f"{type(self).__name__} does not give word times")
 
     def decode_batch(self, probs_batch, lengths=None):
         """Decode a padded batch (batch, time, 29) or a list of (time_i, 29) arrays.
@@ -131,6 +189,9 @@ class GreedyDecoder(Decoder):
     def _decode(self, probs):
         return int_sequence_to_text(greedy_indices(probs))
 
+    def _decode_words(self, probs, seconds_per_frame):
+        return greedy_words(probs, seconds_per_frame)
+
 
 def _log_probs(probs):
     # float64 on purpose: under numpy 2 (NEP 50) float32 input would keep pyctcdecode's running
@@ -149,15 +210,22 @@ class BeamDecoder(Decoder):
     kind = "beam"
 
     def __init__(self, beam_width=DEFAULT_BEAM_WIDTH, beam_prune_logp=DEFAULT_BEAM_PRUNE_LOGP,
-                 token_min_logp=DEFAULT_TOKEN_MIN_LOGP, hotwords=None, hotword_weight=10.0):
+                 token_min_logp=DEFAULT_TOKEN_MIN_LOGP, hotwords=None, hotword_weight=None):
+        """hotwords: words to favour ("boat", or "boat:8" with its weight; see parse_hotwords);
+        hotword_weight: their common weight (pyctcdecode's default when neither states one).
+
+        With an LM, a hot word the LM lacks gets its bonus while being spelt but the LM's
+        unknown-word penalty only once complete; a beam_prune_logp narrower than the weight lets
+        the bonus push the competing beams out in between (the transcript can lose the words
+        after it), so widen beam_prune_logp by about the weight there."""
         from pyctcdecode import build_ctcdecoder
         if int(beam_width) < 1:
             raise ValueError(f"beam_width must be a positive integer, got {beam_width!r}")
         self.beam_width = int(beam_width)
         self.beam_prune_logp = float(beam_prune_logp)
         self.token_min_logp = float(token_min_logp)
-        self.hotwords = list(hotwords) if hotwords else None
-        self.hotword_weight = float(hotword_weight)
+        words, self.hotword_weight = parse_hotwords(hotwords or [], hotword_weight)
+        self.hotwords = list(words) or None
         self._decoder = self._build(build_ctcdecoder)
 
     def _build(self, build_ctcdecoder):
@@ -165,7 +233,12 @@ class BeamDecoder(Decoder):
 
     @property
     def name(self):
-        return f"beam (width {self.beam_width})"
+        return f"beam (width {self.beam_width}{self._hotwords_note()})"
+
+    def _hotwords_note(self):
+        if not self.hotwords:
+            return ""
+        return f", hot words {' '.join(self.hotwords)} weight {self.hotword_weight:g}"
 
     def decode_beams(self, probs):
         """pyctcdecode's beams for one utterance: (text, lm_state, word_frames, logit_score,
@@ -180,6 +253,12 @@ class BeamDecoder(Decoder):
 
     def _decode(self, probs):
         return self.decode_beams(probs)[0][0]
+
+    def _decode_words(self, probs, seconds_per_frame):
+        """The best beam's words at the frames pyctcdecode gives them (first character frame,
+        last character frame + 1: our convention), with greedy_words' confidence rule."""
+        word_frames = self.decode_beams(probs)[0][2]
+        return words_from_frames(probs, word_frames, seconds_per_frame)
 
 
 class BeamLMDecoder(BeamDecoder):
@@ -218,7 +297,7 @@ class BeamLMDecoder(BeamDecoder):
     @property
     def name(self):
         return (f"beam+LM (width {self.beam_width}, alpha {self.alpha:g}, beta {self.beta:g}, "
-                f"{os.path.basename(self.lm_path)})")
+                f"{os.path.basename(self.lm_path)}{self._hotwords_note()})")
 
     def close(self):
         """Free the LM (pyctcdecode keeps models in a class-level dict until told otherwise)."""
@@ -243,22 +322,36 @@ class DecoderConfig:
     lm_path: Optional[str] = None
     alpha: float = DEFAULT_ALPHA
     beta: float = DEFAULT_BETA
+    hotwords: Sequence[str] = ()          # as parse_hotwords takes them ("boat", "boat:8")
+    hotword_weight: Optional[float] = None
 
     def make(self) -> Decoder:
         return make_decoder(self.kind, beam_width=self.beam_width, lm_path=self.lm_path,
-                            alpha=self.alpha, beta=self.beta)
+                            alpha=self.alpha, beta=self.beta, hotwords=self.hotwords,
+                            hotword_weight=self.hotword_weight)
 
 
 def make_decoder(kind="greedy", beam_width=DEFAULT_BEAM_WIDTH, lm_path=None, alpha=DEFAULT_ALPHA,
-                 beta=DEFAULT_BETA, **kwargs) -> Decoder:
-    """kind in {"greedy", "beam", "beam_lm"}; beam_lm needs lm_path (ARPA or KenLM binary)."""
+                 beta=DEFAULT_BETA, hotwords=None, hotword_weight=None, **kwargs) -> Decoder:
+    """kind in {"greedy", "beam", "beam_lm"}; beam_lm needs lm_path (ARPA or KenLM binary).
+
+    hotwords ("boat", "boat:8"; see parse_hotwords) and hotword_weight bias the beam decoders
+    toward those words; greedy decoding has no search to bias, so it refuses them.
+    """
     if kind == "greedy":
+        if hotwords:
+            listed = ", ".join(map(str, hotwords))
+            raise ValueError(f"decoder 'greedy' cannot use hot words ({listed}): it takes the "
+                             "best frame-by-frame path and has no search to bias; use decoder "
+                             "'beam' or 'beam_lm'")
         return GreedyDecoder()
+    hot = {"hotwords": hotwords, "hotword_weight": hotword_weight}
     if kind == "beam":
-        return BeamDecoder(beam_width=beam_width, **kwargs)
+        return BeamDecoder(beam_width=beam_width, **hot, **kwargs)
     if kind == "beam_lm":
         if lm_path is None:
             raise ValueError("decoder 'beam_lm' needs lm_path (an ARPA or KenLM binary file)")
-        return BeamLMDecoder(lm_path, alpha=alpha, beta=beta, beam_width=beam_width, **kwargs)
+        return BeamLMDecoder(lm_path, alpha=alpha, beta=beta, beam_width=beam_width, **hot,
+                             **kwargs)
     raise ValueError(f"unknown decoder kind {kind!r}; expected one of {DECODER_KINDS}")
 
