@@ -16,6 +16,7 @@ import numpy as np
 import models
 from vui import results as R
 from vui.train import trained
+from vui.train.trained import model_info
 from vui.model.ctc import CTCLoss
 from vui.train.schedule import TimeBudgetSchedule, TrainingClock
 from vui.infer.inference import (Evaluation, evaluate, get_predictions,  # noqa: F401 (public API)
@@ -139,7 +140,7 @@ def _load_initial_weights(model, path, audio_gen):
     spectrogram of the same width)."""
     source = load_model(path)
     ours = asdict(audio_gen.feature_config)
-    theirs = source.vui_record.get("feature_config")
+    theirs = model_info(source).feature_settings
     if theirs != ours:
         raise ValueError(f"initial_weights {path}: trained on features {theirs}, but this "
                          f"generator computes {ours}")
@@ -255,7 +256,7 @@ def _new_record(name, audio_gen, builder, model, epochs, minibatch_size, seed):
 
 
 def _speaker_norm_record(audio_gen):
-    """The generator's training-time speaker shift as a dict (vui.features.speaker_norm.trained_with
+    """The generator's training-time speaker shift as a dict (vui.train.trained.model_info
     reads it back), or None."""
     config = getattr(audio_gen, "speaker_norm", None)
     return None if config is None else asdict(config)

@@ -86,13 +86,14 @@ def model_data(model_path, corpus, eval_index, max_utterances, speaker_norm=None
     `speaker_norm` ("speaker"/"utterance", vui.features.speaker_norm) the evaluation partition's
     features are shifted to the training mean; the validation partition, which only tunes
     the LM weights, stays as trained (shifted too for a model trained with a speaker shift:
-    vui.features.speaker_norm.trained_with)."""
+    vui.train.trained.model_info)."""
     import data_generator as DG
     import train_utils as T
     from vui.infer.inference import normalized_features, predict_probabilities
-    from vui.features.speaker_norm import as_config, normalize_speakers, trained_with
+    from vui.features.speaker_norm import as_config, normalize_speakers
+    from vui.train.trained import model_info
     model = T.load_model(str(model_path))
-    trained = trained_with(model)
+    trained = model_info(model).speaker_norm
     gen = DG.AudioGeneratorCached.for_corpus(model.vui_record["feature_config"], corpus,
                                              eval_index)
     out, acoustic_seconds = {}, 0.0

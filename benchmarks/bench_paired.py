@@ -36,7 +36,8 @@ def evaluate_models(model_paths, corpus, eval_index, partition, decoder, warp_se
     that same shift."""
     import data_generator as DG
     import train_utils as T
-    from vui.features.speaker_norm import as_config, trained_with
+    from vui.features.speaker_norm import as_config
+    from vui.train.trained import model_info
     from vui.research.strategies import strategy_for
     labels, evaluations = [], []
     for path in model_paths:
@@ -44,7 +45,7 @@ def evaluate_models(model_paths, corpus, eval_index, partition, decoder, warp_se
         gen = DG.AudioGeneratorCached.for_corpus(model.vui_record["feature_config"], corpus,
                                                  eval_index)
         label = os.path.relpath(Path(path).parent)
-        trained = trained_with(model)
+        trained = model_info(model).speaker_norm
         if trained is not None:
             label += f" (trained and tested with {trained.per} norm)"
         norms = (None, speaker_norm) if speaker_norm and as_config(speaker_norm) != trained \

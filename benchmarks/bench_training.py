@@ -29,8 +29,8 @@ def main(argv=None):
     from vui import results as R
     from vui.infer.transcribe import load_for_inference, transcribe_files
     model_path = R.default_model() if args.model is None else R.resolve_model_path(args.model)
-    model, config = load_for_inference(model_path)
-    rec = model.vui_record
+    model = load_for_inference(model_path)
+    rec = model.model.vui_record
     times = np.asarray(rec["epoch_times"])
     steady = R.steady_epoch_seconds(times)
     audio = rec["train_audio_seconds"]
@@ -42,9 +42,9 @@ def main(argv=None):
 
     index = Path(args.corpus) / "valid_corpus.json"
     files = [json.loads(line)["key"] for line in index.read_text().splitlines()[:args.n]]
-    transcribe_files(model, config, files[:2])          # warm-up: tracing is not transcription
+    transcribe_files(model, files[:2])          # warm-up: tracing is not transcription
     start = time.perf_counter()
-    rows = transcribe_files(model, config, files)
+    rows = transcribe_files(model, files)
     wall = time.perf_counter() - start
     seconds = sum(r["audio_seconds"] for r in rows if "audio_seconds" in r)
     print(f"transcription: {len(rows)} files, {seconds:.0f} audio s in {wall:.1f} s: "

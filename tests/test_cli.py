@@ -100,9 +100,9 @@ def test_transcribe_warp_search_per_file_and_for_one_speaker(trained_model, spee
     assert len({r["warp"] for r in shared}) == 1
     cli.main([*robust, "--one-speaker", *files])          # no warp search unless asked
     assert all("warp" not in json.loads(line) for line in capsys.readouterr().out.splitlines())
-    model, config = load_for_inference(trained_model)
-    plain = transcribe_files(model, config, files)
-    identity = transcribe_files(model, config, files,
+    model = load_for_inference(trained_model)
+    plain = transcribe_files(model, files)
+    identity = transcribe_files(model, files,
                                 strategy=WarpSearch(WarpSearchConfig(alphas=(1.0,))))
     assert [r["transcript"] for r in identity] == [r["transcript"] for r in plain]
 
@@ -134,9 +134,10 @@ def test_a_mean_normalised_model_is_served_its_own_features(speech_corpus, tmp_p
     import utils as U
     path = train_tiny(speech_corpus["index"], tmp_path, "CMN", evaluate_after=False,
                       spectrogram=False, mfcc_dim=26, utterance_mean=True)
-    model, config = load_for_inference(path)
-    assert model.vui_record["name"].startswith("MFCC-CMN ")
+    recognizer = load_for_inference(path)
+    assert recognizer.name.startswith("MFCC-CMN ")
     expected = U.FeatureConfig("mfcc", mfcc_dim=26, utterance_mean=True)
+    config = recognizer.feature_config
     assert config == expected
     wav = speech_corpus["entries"][0]["key"]
     served = U.compute_features(U.load_audio(wav, config.sample_rate), config)
@@ -147,7 +148,7 @@ def test_a_mean_normalised_model_is_served_its_own_features(speech_corpus, tmp_p
     corpus.mkdir()
     for index in ("train_corpus.json", "valid_corpus.json"):
         shutil.copy(speech_corpus["index"], corpus / index)
-    assert cli.corpus_generator(corpus, model.vui_record["feature_config"]).feature_config == expected
+    assert cli.corpus_generator(corpus, recognizer.info.feature_settings).feature_config == expected
 
 
 def test_evaluate_with_a_robust_model_reports_the_gate(trained_model, speech_corpus, tmp_path, capsys):
@@ -280,14 +281,14 @@ def test_transcribe_takes_the_speaker_norm(trained_model, speech_corpus, capsys)
     from vui.research.strategies import OneSpeaker, SpeakerShift, WarpSearch
     from vui.infer.transcribe import load_for_inference, transcribe_files
     files = [e["key"] for e in speech_corpus["entries"][:3]]
-    model, config = load_for_inference(trained_model)
-    expected = [r["transcript"] for r in transcribe_files(model, config, files,
+    model = load_for_inference(trained_model)
+    expected = [r["transcript"] for r in transcribe_files(model, files,
                                                           strategy=OneSpeaker(SpeakerShift(True)))]
     assert cli.main(["robust", "transcribe", "--model", str(trained_model), "--speaker-norm",
                      "--one-speaker", *files]) == 0
     assert capsys.readouterr().out.splitlines() == expected
     searched = [r["transcript"] for r in transcribe_files(
-        model, config, files, strategy=OneSpeaker(WarpSearch(shift=True)))]
+        model, files, strategy=OneSpeaker(WarpSearch(shift=True)))]
     assert cli.main(["robust", "transcribe", "--model", str(trained_model), "--speaker-norm",
                      "--one-speaker", "--warp-search", *files]) == 0
     assert capsys.readouterr().out.splitlines() == searched
@@ -319,7 +320,8 @@ def test_train_takes_the_speaker_norm_and_evaluate_applies_it(speech_corpus, tmp
     """`vui train --speaker-norm speaker` trains on shifted features and says so in the run's
     name and record; `vui evaluate` then shifts as trained, and `vui robust evaluate` does not
     when told `--speaker-norm off`."""
-    from vui.features.speaker_norm import SpeakerNormConfig, trained_with
+    from vui.features.speaker_norm import SpeakerNormConfig
+    from vui.train.trained import model_info
     from vui.research.strategies import SpeakerShift
     corpus = corpus_with_speakers(speech_corpus, tmp_path, "ab")
     monkeypatch.setattr(R, "RESULTS_DIR", tmp_path / "results")
@@ -331,7 +333,7 @@ def test_train_takes_the_speaker_norm_and_evaluate_applies_it(speech_corpus, tmp
     assert name.endswith(" SpkNorm(speaker)")
     path = R.run_paths(name)[1]
     model = T.load_model(str(path))
-    assert trained_with(model) == SpeakerNormConfig()
+    assert model_info(model).speaker_norm == SpeakerNormConfig()
     gen = DG.AudioGeneratorCached.for_corpus(model.vui_record["feature_config"], corpus)
     for command, norm in (["evaluate"], "speaker"), \
             (["robust", "evaluate", "--speaker-norm", "off"], False):

@@ -222,14 +222,14 @@ def test_transcribe_files_sends_the_files_the_model_is_unsure_of_to_the_robust_o
     from vui.research.warp_search import WarpSearchConfig
     files, config, feats, stats = three_files
     model, robust = CountingModel(26, stats, seed=0), CountingModel(26, stats, seed=1)
-    alone, augmented = (transcribe_files(m, config, files) for m in (model, robust))
+    alone, augmented = (transcribe_files(m, files) for m in (model, robust))
     assert [r["transcript"] for r in alone] != [r["transcript"] for r in augmented]
     probs = predict_probabilities(model, [(f - stats["mean"]) / stats["std"] for f in feats])
     scores = speaker_scores(probs, [0, 1, 2])
     unsure = min(scores, key=scores.get)
     gate = ModelGate(robust, float(np.median(list(scores.values()))))
     robust.calls = 0
-    rows = transcribe_files(model, config, files, strategy=Gate(gate))
+    rows = transcribe_files(model, files, strategy=Gate(gate))
     assert [r["routed"] for r in rows] == [i == unsure for i in range(3)]
     assert robust.calls == 1
     assert [r["transcript"] for r in rows] == [(augmented if i == unsure else alone)[i]["transcript"]
@@ -237,15 +237,15 @@ def test_transcribe_files_sends_the_files_the_model_is_unsure_of_to_the_robust_o
     # one speaker: one decision for all three, on their pooled score
     pooled = speaker_scores(probs, [0, 0, 0])[0]
     for threshold, expected in ((pooled + 1e-6, True), (pooled - 1e-6, False)):
-        rows = transcribe_files(model, config, files,
+        rows = transcribe_files(model, files,
                                 strategy=OneSpeaker(Gate(ModelGate(robust, threshold))))
         assert [r["routed"] for r in rows] == [expected] * 3
     with pytest.raises(ValueError, match="calibrated per utterance"):   # a clip's threshold
-        transcribe_files(model, config, files,
+        transcribe_files(model, files,
                          strategy=OneSpeaker(Gate(ModelGate(robust, pooled, per="utterance"))))
     model.calls = robust.calls = 0                       # kept, warp-searched: 3 passes a file
     search = WarpSearch(WarpSearchConfig(alphas=(0.9, 1.0, 1.1)))
-    rows = transcribe_files(model, config, files,
+    rows = transcribe_files(model, files,
                             strategy=Gate(ModelGate(robust, -np.inf), routed=search, kept=search))
     assert model.calls == 3 * 3 and robust.calls == 0
     assert all(r["warp"] in (0.9, 1.0, 1.1) for r in rows)

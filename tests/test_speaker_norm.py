@@ -143,7 +143,7 @@ def test_transcribe_shifts_each_file_or_one_speakers_files_together(speech_corpu
     normalised = [normalize_with(f, stats["mean"], stats["std"]) for f in raw]
 
     def transcripts(strategy=None):
-        return [r["transcript"] for r in transcribe_files(model, config, paths, strategy=strategy)]
+        return [r["transcript"] for r in transcribe_files(model, paths, strategy=strategy)]
     plain = transcripts()
     assert plain == greedy_hypotheses(model, normalised)
     each = transcripts(SpeakerShift(True))
@@ -158,7 +158,7 @@ def test_transcribe_shifts_each_file_or_one_speakers_files_together(speech_corpu
     assert transcripts(search) == greedy_hypotheses(model, normalize_speakers(warped, [0, 1, 2]))
     assert transcripts(OneSpeaker(search)) == \
         greedy_hypotheses(model, normalize_speakers(warped, [0, 0, 0]))
-    rows = transcribe_files(model, config, paths, strategy=OneSpeaker(
+    rows = transcribe_files(model, paths, strategy=OneSpeaker(
         WarpSearch(WarpSearchConfig(alphas=(0.85, 1.0, 1.15)), shift=True)))
     assert len({r["warp"] for r in rows}) == 1                # one warp for the one talker
 
@@ -229,21 +229,21 @@ def test_training_shift_refuses_augmentation_that_changes_the_voice(two_speaker_
 
 def test_a_model_trained_with_the_shift_is_evaluated_and_transcribed_with_it(two_speaker_gen):  # noqa: F811,E501
     from vui.infer.inference import evaluate
-    from vui.features.speaker_norm import trained_with
+    from vui.train.trained import model_info
     from vui.infer.transcribe import transcribe_files
     gen = two_speaker_gen
     model = linear(gen, 0)
     plain = evaluate(model, gen, "test", verbose=0)
     shifted = evaluate(model, gen, "test", verbose=0, strategy=SpeakerShift("speaker"))
     model.vui_record["speaker_norm"] = {"per": "speaker", "strength": 1.0}
-    assert trained_with(model) == SpeakerNormConfig()
+    assert model_info(model).speaker_norm == SpeakerNormConfig()
     assert evaluate(model, gen, "test", verbose=0).hypotheses == shifted.hypotheses
     assert evaluate(model, gen, "test", verbose=0, strategy=SpeakerShift(False)).hypotheses == \
         plain.hypotheses
     paths = gen.partition_data("test")[0][:2]
-    rows = transcribe_files(model, gen.feature_config, paths)
-    each = transcribe_files(model, gen.feature_config, paths, strategy=SpeakerShift(True))
-    unshifted = transcribe_files(model, gen.feature_config, paths, strategy=SpeakerShift(False))
+    rows = transcribe_files(model, paths)
+    each = transcribe_files(model, paths, strategy=SpeakerShift(True))
+    unshifted = transcribe_files(model, paths, strategy=SpeakerShift(False))
     assert [r["transcript"] for r in rows] == [r["transcript"] for r in each]
     assert [r["transcript"] for r in rows] != [r["transcript"] for r in unshifted]
     robust = linear(gen, 1)
@@ -267,7 +267,7 @@ def test_train_model_records_the_shift_and_names_the_run(two_speaker_gen, tmp_pa
     import train_utils as T
     from test_train_utils import tiny_builder
     from vui import results as R
-    from vui.features.speaker_norm import trained_with
+    from vui.train.trained import model_info
     gen = two_speaker_gen
     gen.speaker_norm = SpeakerNormConfig(strength=0.5)
     name = T.train_model(gen, tiny_builder(), epochs=1, minibatch_size=3, verbose=0,
@@ -276,4 +276,4 @@ def test_train_model_records_the_shift_and_names_the_run(two_speaker_gen, tmp_pa
     assert name.endswith(" SpkNorm(speaker 0.5)")
     model = T.load_model(str(R.run_paths(name, tmp_path)[1]))
     assert model.vui_record["speaker_norm"] == {"per": "speaker", "strength": 0.5}
-    assert trained_with(model) == SpeakerNormConfig(strength=0.5)
+    assert model_info(model).speaker_norm == SpeakerNormConfig(strength=0.5)

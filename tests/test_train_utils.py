@@ -272,6 +272,13 @@ def test_a_recognizer_opens_a_run_from_its_json_alone_and_transcribes_as_evaluat
     paths = [e["key"] for e in speech_corpus["entries"]]
     expected = T.evaluate(T.load_model(str(model_path)), gen, "validation", verbose=0)
     assert recognizer.transcribe(paths) == expected.hypotheses
+    assert T.evaluate(recognizer, gen, "validation", verbose=0).hypotheses == expected.hypotheses
+    from vui.infer.transcribe import transcribe_files
+    assert [r["transcript"] for r in transcribe_files(recognizer, paths)] == expected.hypotheses
+    # the output frames of 30 s of input span those 30 s, to within one output frame
+    frames = recognizer.model.output_length(3000)
+    spf = recognizer.seconds_per_frame
+    assert spf >= gen.feature_config.step_ms / 1000 and abs(frames * spf - 30.0) <= spf
     np.testing.assert_allclose(recognizer.features(paths[0]), gen.get_features("validation", 0),
                                atol=1e-5)
     with pytest.raises(ValueError, match="not the JSON a trained model's metadata"):

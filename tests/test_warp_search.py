@@ -1,6 +1,8 @@
 """Test-time warp search (vui.research.warp_search): its scores, its choice per utterance and per
 speaker, and that it finds the warp that undoes a talker's warp, with a model stand-in that
 is most confident on the features it was 'trained' on."""
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 
@@ -131,7 +133,8 @@ class LinearModel:
 
     def __init__(self, dim, stats, seed=0):
         self.w = np.random.default_rng(seed).normal(size=(dim, NUM_CLASSES)) * 3.0
-        self.vui_record = {"normalization": stats}
+        self.vui_record = {"normalization": stats,
+                           "feature_config": asdict(FeatureConfig("mfcc", mfcc_dim=dim))}
 
     def output_length(self, n):
         return n

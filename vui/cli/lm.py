@@ -35,8 +35,9 @@ def main(argv=None):
         return 0
     from vui.cli.common import corpus_generator, model_path
     import train_utils as T
+    from vui.train.trained import model_info
     model = T.load_model(model_path(args.model))
-    gen = corpus_generator(args.corpus, model.vui_record["feature_config"],
+    gen = corpus_generator(args.corpus, model_info(model).feature_settings,
                      partitions=("train", "validation", args.partition))
     T.tune_language_model(model, gen, lm_text=args.text, order=args.order)
     for kind, row in T.compare_decoders(model, gen, args.partition).items():

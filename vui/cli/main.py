@@ -62,8 +62,9 @@ def _optimizer(args):
 
 def cmd_evaluate(args, _):
     import train_utils as T
+    from vui.train.trained import model_info
     model = T.load_model(model_path(args.model))
-    gen = corpus_generator(args.corpus, model.vui_record["feature_config"],
+    gen = corpus_generator(args.corpus, model_info(model).feature_settings,
                            partitions=("train", args.partition))
     print_evaluation(T.evaluate(model, gen, args.partition, decoder=args.decoder), args.partition)
 
@@ -82,9 +83,8 @@ def cmd_compare(args, _):
 def cmd_transcribe(args, _):
     from vui.infer.transcribe import existing_files, load_for_inference, transcribe_files
     paths = existing_files(args.files)
-    model, config = load_for_inference(model_path(args.model))
-    return print_transcripts(transcribe_files(model, config, paths, decoder=args.decoder),
-                             args.json)
+    recognizer = load_for_inference(model_path(args.model))
+    return print_transcripts(transcribe_files(recognizer, paths, decoder=args.decoder), args.json)
 
 
 def cmd_lm(args, rest):

@@ -18,6 +18,7 @@ WARP_HELP = ("decode each speaker (in transcription: each file, or with --one-sp
 def cmd_evaluate(args):
     import train_utils as T
     from vui.research.strategies import strategy_for
+    from vui.train.trained import model_info
     if args.save_gate and not args.robust_model:
         raise SystemExit("--save-gate needs --robust-model: the gate is the pair of models")
     if args.robust_model and args.calibrate_on == args.partition:
@@ -25,7 +26,7 @@ def cmd_evaluate(args):
                          f"threshold must come from other speakers than the ones it is scored on")
     model = T.load_model(model_path(args.model))
     calibration = (args.calibrate_on,) if args.robust_model else ()
-    gen = corpus_generator(args.corpus, model.vui_record["feature_config"],
+    gen = corpus_generator(args.corpus, model_info(model).feature_settings,
                            partitions=("train", args.partition, *calibration))
     gate = _model_gate(model, gen, args) if args.robust_model else None
     strategy = strategy_for(args.warp_search, False if args.speaker_norm == "off"
@@ -62,20 +63,21 @@ def cmd_transcribe(args):
     from vui.research.strategies import strategy_for
     from vui.infer.transcribe import existing_files, transcribe_files
     paths = existing_files(args.files)
-    model, config, gate = _transcription_models(args)
+    recognizer, gate = _transcription_models(args)
     strategy = strategy_for(args.warp_search, args.speaker_norm, gate, args.one_speaker)
-    rows = transcribe_files(model, config, paths, decoder=args.decoder, strategy=strategy)
+    rows = transcribe_files(recognizer, paths, decoder=args.decoder, strategy=strategy)
     return print_transcripts(rows, args.json)
 
 
 def _transcription_models(args):
-    """(model, its feature settings, a ModelGate or None) from --model or --gate."""
-    from vui.infer.transcribe import feature_config_of, load_for_inference
+    """(the model's Recognizer, a ModelGate or None) from --model or --gate."""
+    from vui.infer.recognizer import Recognizer
+    from vui.infer.transcribe import load_for_inference
     if args.gate and args.model:
         raise SystemExit("give --model or --gate, not both: the gate's threshold belongs to "
                          "the model it was set with, which its file names")
     if not args.gate:
-        return (*load_for_inference(model_path(args.model)), None)
+        return load_for_inference(model_path(args.model)), None
     from vui.research.model_gate import gate_from_record, read_gate_file
     from vui.research.strategies import check_gate_for_one_speaker
     record = read_gate_file(args.gate)
@@ -84,7 +86,7 @@ def _transcription_models(args):
     except ValueError as error:
         raise SystemExit(f"{args.gate}: {error} (--one-speaker)") from None
     model, gate = gate_from_record(record)
-    return model, feature_config_of(model), gate
+    return Recognizer.from_model(model), gate
 
 
 def build_parser():

@@ -12,7 +12,7 @@ on the training voices, which is why behind a model gate only the speakers it se
 augmented model are shifted.
 
 Training with the shift (AudioGeneratorCached(speaker_norm=...); the model's record keeps it
-and `trained_with` reads it back, so evaluation shifts alike) removes that in-family cost: at
+and `vui.train.trained.model_info` reads it back, so evaluation shifts alike) removes that in-family cost: at
 the demo's 14 minutes, three seeds, held-out rms 43.6% against 51.5% and in family 18.5%
 against 18.9% (docs/experiments/holdout.md, 2026-12-05, afternoon); the demo trains this way.
 
@@ -96,10 +96,3 @@ def normalize_speakers(features, speakers, config=None) -> list:
     shifts = utterance_shifts(features, speakers, config)
     return [np.asarray(f, np.float32) - shift for f, shift in zip(features, shifts)]
 
-
-def trained_with(model) -> SpeakerNormConfig | None:
-    """The shift a model was trained with (its record's "speaker_norm", written by
-    train_utils.train_model from the generator's), which its inputs need at test time too;
-    None for a model trained on unshifted features."""
-    saved = (getattr(model, "vui_record", None) or {}).get("speaker_norm")
-    return SpeakerNormConfig(**saved).validate() if saved else None

@@ -1,7 +1,7 @@
 """From a trained model to transcripts and error rates.
 
-A model carries its training record (`model.vui_record`: feature settings and the training
-partition's normalisation statistics), so features are normalised with the statistics the model
+A model carries its training record, read through `vui.train.trained.model_info` (feature
+settings and the training partition's normalisation statistics), so features are normalised with the statistics the model
 was trained with, whichever generator supplies the audio.
 
 How the outputs are produced from those features is a Strategy (below): the default is the
@@ -14,7 +14,8 @@ from typing import Callable, Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
-from vui.features.speaker_norm import normalize_speakers, trained_with, utterance_shifts
+from vui.features.speaker_norm import normalize_speakers, utterance_shifts
+from vui.train.trained import keras_model, model_info
 
 PREDICT_BATCH = 32
 PAD_FRAMES_TO = 32          # pad batch lengths to a multiple of this: fewer distinct shapes to trace
@@ -79,7 +80,7 @@ def as_decoder(decoder, model=None):
         return decoder
     options = {}
     if decoder == "beam_lm":
-        lm = (getattr(model, "vui_record", None) or {}).get("lm")
+        lm = model_info(model).lm
         if not lm:
             raise ValueError("decoder 'beam_lm' needs a language model: this model's record has none; "
                              "run `vui lm tune` (or vui.decode.lm_tuning) first, or pass a decoder object")
@@ -89,7 +90,7 @@ def as_decoder(decoder, model=None):
 
 def normalized_features(model, audio_gen, partition, index):
     """The utterance's features normalised with the model's own training statistics."""
-    stats = (getattr(model, "vui_record", None) or {}).get("normalization")
+    stats = model_info(model).stats
     gen_stats = audio_gen.normalization_stats()
     if stats is None or _same_stats(stats, gen_stats):
         return audio_gen.get_features(partition, index)
@@ -129,13 +130,15 @@ def predict_probabilities(model, features, verbose=0):
 
 def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utterances=None,
              verbose=1, strategy=None):
-    """CER and WER (jiwer) of `decoder` over a whole partition (or its first `max_utterances`).
+    """CER and WER (jiwer) of `decoder` over a whole partition (or its first `max_utterances`);
+    `model` a Recognizer or a model from T.train_model / T.load_model.
 
     `strategy` (a Strategy, e.g. one of vui.research.strategies) says how the model's outputs are
     produced from the utterances' features, grouped by the partition's `speakers`; None: the
     model as trained (AsTrained). What it reports per utterance lands in `extras`.
     """
     from vui.decode.metrics import cer_wer
+    model = keras_model(model)
     main = as_decoder(decoder, model)
     paths, durations, texts = audio_gen.partition_data(partition)
     n = len(paths) if max_utterances is None else min(max_utterances, len(paths))
@@ -171,7 +174,7 @@ def decoder_for_model(name, decoder, other):
     """The decoder for another model's outputs (a strategy that hands some utterances to a
     second model): with "beam_lm", that model's own tuned LM weights when its record has
     them; else `decoder`, the main model's."""
-    if name == "beam_lm" and (getattr(other, "vui_record", None) or {}).get("lm"):
+    if name == "beam_lm" and model_info(other).lm:
         return as_decoder(name, other)
     return decoder
 
@@ -202,10 +205,9 @@ class Context:
     verbose: int = 0
 
     def stats(self, model):
-        stats = (getattr(model, "vui_record", None) or {}).get("normalization") \
-            or self.fallback_stats
+        stats = model_info(model).stats or self.fallback_stats
         if stats is None:
-            raise ValueError("the model carries no normalisation statistics (vui_record)")
+            raise ValueError("the model carries no normalisation statistics (no results record)")
         return stats
 
     def subset(self, rows, known=None):
@@ -231,10 +233,10 @@ class Outcome:
 
 class AsTrained:
     """The default strategy: the model's inputs shifted as its training inputs were
-    (vui.features.speaker_norm.trained_with: part of the model), nothing else."""
+    (its ModelInfo's speaker_norm: part of the model), nothing else."""
 
     def shift(self, model):
-        return trained_with(model)
+        return model_info(model).speaker_norm
 
     def apply(self, model, features, groups, context):
         return Outcome(shifted_probabilities(model, features, groups, context, self.shift(model)))
@@ -275,6 +277,7 @@ def get_predictions(audio_gen, model, partition, index, print_line=True, omit_tr
     Default: the seed's long form. With `print_line=False` or `omit_true=True`, the compact
     form the seed's side-by-side listing uses ("TRUE: ..." / "PRED SPEC: ...").
     """
+    model = keras_model(model)
     paths, _, texts = audio_gen.partition_data(partition)
     if not 0 <= index < len(paths):
         raise IndexError(f"index {index} is outside partition {partition!r} ({len(paths)} utterances)")
@@ -296,7 +299,7 @@ def _as_trained(model, audio_gen, partition, index):
     """One utterance's normalised features, shifted as the model's training inputs were (by
     its speaker's mean over the partition, as evaluate does), if they were."""
     features = normalized_features(model, audio_gen, partition, index)
-    config = trained_with(model)
+    config = model_info(model).speaker_norm
     if config is None:
         return features
     speakers = audio_gen.speakers(partition)

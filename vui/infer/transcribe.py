@@ -3,53 +3,48 @@ import time
 from pathlib import Path
 
 import utils
-from utils import normalize_with
 from vui.infer.inference import Context, as_decoder, decoder_for_model, regroup, run_strategy
+from vui.infer.recognizer import Recognizer
 
 
 def load_for_inference(model_path):
-    """The model (with its record) and the feature settings it was trained with."""
-    from vui.train.trained import load_model
-    model = load_model(model_path, history=False)   # its JSON metadata: nothing unpickled
-    return model, feature_config_of(model)
+    """The Recognizer of a saved model: its JSON metadata, nothing unpickled."""
+    return Recognizer.load(model_path)
 
 
-def feature_config_of(model):
-    """The feature settings a loaded model was trained with, from its record."""
-    return utils.FeatureConfig(**model.vui_record["feature_config"])
-
-
-def transcribe_files(model, feature_config, paths, decoder="greedy", strategy=None):
+def transcribe_files(recognizer, paths, decoder="greedy", strategy=None):
     """One dict per file: file, transcript, decoder, audio seconds, wall seconds (features +
-    model + decoder).
+    model + decoder). `recognizer`: a Recognizer, or a model from T.load_model.
 
-    `strategy` (a vui.infer.inference.Strategy, e.g. one of vui.research.strategies) produces the outputs;
-    None: the model as trained (a model trained with a speaker shift: each file shifted by its
-    own mean). Each file is its own speaker unless the strategy pools them
-    (vui.research.strategies.OneSpeaker: one talker's files, shifted, searched or routed together);
-    what it reports per file joins the file's dict ("warp", "routed").
+    `strategy` (a vui.infer.inference.Strategy, e.g. one of vui.research.strategies) produces
+    the outputs; None: the model as trained (a model trained with a speaker shift: each file
+    shifted by its own mean). Each file is its own speaker unless the strategy pools them
+    (vui.research.strategies.OneSpeaker: one talker's files, shifted, searched or routed
+    together); what it reports per file joins the file's dict ("warp", "routed").
     A file that cannot be read gives a dict with an "error" instead of stopping the others.
     """
-    main = as_decoder(decoder, model)
-    rows, feats = _read_features(paths, feature_config)
+    recognizer = Recognizer.from_model(recognizer)
+    main = as_decoder(decoder, recognizer.model)
+    rows, feats = _read_features(recognizer, paths)
     readable = sorted(feats)
     members = {}
     for index, label in zip(readable, regroup(strategy, readable)):
         members.setdefault(label, []).append(index)
     for label, indices in members.items():
-        _transcribe_group(model, strategy, decoder, main, indices, [label] * len(indices),
-                          feats, rows, feature_config)
+        _transcribe_group(recognizer, strategy, decoder, main, indices, [label] * len(indices),
+                          feats, rows)
     for row in rows:
         if "seconds" in row:
             row["seconds"] = round(row["seconds"], 4)
     return rows
 
 
-def _transcribe_group(model, strategy, name, main, indices, labels, feats, rows, feature_config):
+def _transcribe_group(recognizer, strategy, name, main, indices, labels, feats, rows):
     """One group's files through the strategy and their decoders; its time shared out evenly
     among them (one file a group: its own)."""
     start = time.perf_counter()
-    context = _files_context(indices, feats, feature_config, name, main)
+    model = recognizer.model
+    context = _files_context(indices, feats, recognizer.feature_config, name, main)
     outcome = run_strategy(strategy, model, context.features_for(model, range(len(indices))),
                            labels, context)
     for j, (i, d, probs) in enumerate(zip(indices, outcome.decoders_or(main), outcome.probs)):
@@ -64,25 +59,25 @@ def _files_context(indices, feats, feature_config, name, decoder):
     """The Context of files `indices` (`feats`: their un-normalised features), each model
     normalising them with its own training statistics (each side of a gate has its own)."""
     def features_for(other, rows):
-        stats = other.vui_record["normalization"]
-        return [normalize_with(feats[indices[j]], stats["mean"], stats["std"]) for j in rows]
+        normalize = Recognizer.from_model(other).normalize
+        return [normalize(feats[indices[j]]) for j in rows]
     return Context(feature_config, None, features_for,
                    lambda other: decoder_for_model(name, decoder, other))
 
 
-def _read_features(paths, feature_config):
+def _read_features(recognizer, paths):
     """(a row per file, {row index: its un-normalised features} for the files that read)."""
     rows, feats = [], {}
+    rate = recognizer.feature_config.sample_rate
     for path in paths:
         start = time.perf_counter()
         try:
-            audio = utils.load_audio(path, feature_config.sample_rate)
-            feats[len(rows)] = utils.compute_features(audio, feature_config, name=str(path))
+            audio = utils.load_audio(path, rate)
+            feats[len(rows)] = recognizer.raw_features(audio, name=str(path))
         except (ValueError, OSError) as err:
             rows.append({"file": str(path), "error": str(err)})
             continue
-        rows.append({"file": str(path),
-                     "audio_seconds": round(len(audio) / feature_config.sample_rate, 3),
+        rows.append({"file": str(path), "audio_seconds": round(len(audio) / rate, 3),
                      "seconds": time.perf_counter() - start})
     return rows, feats
 

@@ -19,7 +19,7 @@ this way.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -107,21 +107,21 @@ def check_same_features(model, robust):
     """Both models must read the same kind of features: the gate passes one generator's audio
     to both (each with its own normalisation statistics), unshifted: its threshold and its
     kept side are for models trained without a speaker shift (vui.features.speaker_norm)."""
-    from vui.features.speaker_norm import trained_with
+    from vui.train.trained import model_info
     ours, theirs = (_feature_config(m) for m in (model, robust))
     if ours != theirs:
         raise ValueError(f"model gate: the unaugmented model reads features {ours} but the "
                          f"augmented one reads {theirs}: expected the same feature settings")
     for side, m in (("unaugmented", model), ("augmented", robust)):
-        if trained_with(m) is not None:
+        if model_info(m).speaker_norm is not None:
             raise ValueError(f"model gate: the {side} model was trained with a speaker shift "
-                             f"({trained_with(m)}); the gate takes models trained without "
+                             f"({model_info(m).speaker_norm}); the gate takes models trained without "
                              "one (it shifts the routed side at test time with speaker_norm)")
 
 
 def _feature_config(model):
-    config = (getattr(model, "vui_record", None) or {}).get("feature_config")
-    return asdict(config) if is_dataclass(config) else config
+    from vui.train.trained import model_info
+    return model_info(model).feature_settings
 
 
 def save_gate(gate, path, model_path, robust_path, calibrated_on=None):

@@ -13,14 +13,15 @@ their speaker groups and a Context, and returns an Outcome: outputs per utteranc
 
 `shift` is everywhere a vui.features.speaker_norm setting: True, "speaker", "utterance" or a
 SpeakerNormConfig shifts; False shifts nothing, not even as the model was trained; None (the
-default) shifts as the model was trained (vui.features.speaker_norm.trained_with), which is what the
+default) shifts as the model was trained (its ModelInfo's speaker_norm), which is what the
 core does without a strategy.
 """
 import numpy as np
 
 from vui.infer.inference import AsTrained, Outcome, predict_probabilities, run_strategy
 from vui.research.model_gate import check_same_features
-from vui.features.speaker_norm import as_config, normalize_speakers, trained_with
+from vui.features.speaker_norm import as_config, normalize_speakers
+from vui.train.trained import model_info
 from vui.research.warp_search import WarpSearchConfig, best_warped_probabilities
 
 
@@ -34,7 +35,7 @@ class SpeakerShift(AsTrained):
         self.config = None if config is None else as_config(config)
 
     def shift(self, model):
-        return trained_with(model) if self.as_trained else self.config
+        return model_info(model).speaker_norm if self.as_trained else self.config
 
 
 class WarpSearch:

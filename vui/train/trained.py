@@ -1,10 +1,75 @@
-"""A trained model back from results/: the Keras model, its results record and its exact
-`output_length`. Below inference and training both, so neither has to import the other to
-load a model (the seed's `T.load_model` calls this).
+"""A trained model back from results/, and what it is: its `ModelInfo`.
+
+Below inference and training both, so neither has to import the other to load a model (the
+seed's `T.load_model` calls this). The Keras model carries its run's record (`vui_record`,
+the dict train_model keeps and saves); everything else reads that record through
+`model_info(model)`, a typed view, so one function knows the record's layout.
 """
+from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 
+import numpy as np
+
+import utils
 from vui import results as R
+from vui.features.speaker_norm import SpeakerNormConfig
+
+
+@dataclass(frozen=True, eq=False)
+class ModelInfo:
+    """What inference needs to know about a trained model besides its weights: the features
+    it was trained on, the training partition's normalisation statistics, the input shift it
+    was trained with (None: none), its tuned language model (None: none), its builder's
+    configuration. Every field is None for a bare Keras model without a record."""
+    name: str | None = None
+    feature_config: utils.FeatureConfig | None = None
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
+    speaker_norm: SpeakerNormConfig | None = None
+    lm: dict | None = None
+    model_config: dict | None = None
+
+    @classmethod
+    def from_record(cls, record):
+        stats = record.get("normalization") or {}
+        features = record.get("feature_config")
+        if is_dataclass(features):
+            features = asdict(features)
+        shift = record.get("speaker_norm")
+        return cls(name=record.get("name"),
+                   feature_config=utils.FeatureConfig(**features) if features else None,
+                   mean=_array(stats.get("mean")), std=_array(stats.get("std")),
+                   speaker_norm=SpeakerNormConfig(**shift).validate() if shift else None,
+                   lm=record.get("lm") or None, model_config=record.get("model_config"))
+
+    @property
+    def stats(self):
+        """The normalisation statistics as the generator gives them ({"mean", "std"}), or None."""
+        return None if self.mean is None else {"mean": self.mean, "std": self.std}
+
+    @property
+    def feature_settings(self):
+        """The feature settings as a plain dict (a generator's `for_features` takes it)."""
+        return None if self.feature_config is None else asdict(self.feature_config)
+
+
+def _array(values):
+    return None if values is None else np.asarray(values, np.float32)
+
+
+def model_info(model) -> ModelInfo:
+    """The ModelInfo of a model that carries its record (T.train_model's, T.load_model's), or
+    of a Recognizer; an empty one for a bare Keras model."""
+    info = getattr(model, "info", None)
+    if isinstance(info, ModelInfo):
+        return info
+    return ModelInfo.from_record(getattr(model, "vui_record", None) or {})
+
+
+def keras_model(model):
+    """The Keras model of a Recognizer (its `.model`), or `model` itself: evaluation and
+    transcription take either."""
+    return model.model if isinstance(getattr(model, "info", None), ModelInfo) else model
 
 
 def load_model(model_path, history=True):
