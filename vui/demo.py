@@ -12,7 +12,8 @@ DEMO_TRAIN_MINUTES = 14.0     # training budget; corpus generation and evaluatio
 # The demo's promise: done within DEMO_TOTAL_MINUTES, corpus generation included. Where making
 # the corpus and its features took so long that DEMO_TRAIN_MINUTES would break it (a slow or
 # busy machine), training gets what is left after keeping DEMO_REPORT_MINUTES for evaluation,
-# transcripts and the plot (0.3-0.5 minutes measured).
+# transcripts and the plot, with room to spare (docs/experiments/demo.md, "2026-12-02, later:
+# twice the sentences, a third BiGRU").
 DEMO_TOTAL_MINUTES = 20.0
 DEMO_REPORT_MINUTES = 1.0
 DEMO_MIN_TRAIN_MINUTES = 2.0
@@ -25,23 +26,25 @@ DEMO_LEARNING_RATE = 2e-3
 DEMO_LR_FLOOR = 0.05
 DEMO_CLIPNORM = 5.0
 DEMO_PREDICTIONS = 5
-# vui.augment.presets preset. "none": SpecAugment's masks slowed learning on 9,000 utterances (val CER
-# 22.8% without them against 25.4% with them, docs/experiments/demo.md, runs 14-16); where 26 epochs of
-# 9,000 overfit on a faster machine (run 22), twice the sentences were the cure (run 23).
-# "warp" (vocal-tract warps of the cached features) makes a voice family never heard far
-# easier (slt: 55.8% held-out CER against 76.1%) but cost 2.9 points of in-family CER in the
-# same 14 minutes (docs/experiments/holdout.md, 2026-12-02 night): the demo's target is in family.
+# vui.augment.presets preset. "none": SpecAugment's masks slowed learning on 9,000 utterances
+# (docs/experiments/demo.md, "2026-12-02: MFCC, stride 3, the clock schedule"), and where a
+# faster machine overfit 9,000, twice the sentences were the cure, not masks (demo.md,
+# "2026-12-02, later: twice the sentences, a third BiGRU"). "warp" (vocal-tract warps of the
+# cached features) makes a voice family never heard far easier but costs in-family CER within
+# the same budget (docs/experiments/holdout.md, "2026-12-02, night: vocal-tract warps on the
+# cached features"), and the demo's target is in family.
 DEMO_AUGMENT = "none"
-# vui.features.speaker_norm: train (and test) on features shifted by each speaker's pooled mean frame.
-# Over three training seeds on the corpus without rms, at this budget: held-out rms 43.6%
-# against 51.5% greedy CER, in family 18.5% against 18.9% (docs/experiments/holdout.md, 2026-12-05,
-# afternoon). `vui transcribe` has no speaker labels and shifts each file by its own mean
-# (in family 20.1%) unless --one-speaker pools the files.
+# vui.features.speaker_norm: train (and test) on features shifted by each speaker's pooled mean
+# frame, which at this budget hears a voice family never trained on better at no in-family
+# cost (docs/experiments/holdout.md, "2026-12-05, afternoon: training with the shift").
+# `vui transcribe` has no speaker labels and shifts each file by its own mean (less of the
+# gain, same section) unless --one-speaker pools the files.
 DEMO_SPEAKER_NORM = "speaker"
 # Feature choices of the benchmarks (AudioGeneratorCached arguments). The demo takes MFCC
 # (python_speech_features, 26 coefficients from 26 mel filters) rather than the 161-bin
 # spectrogram: a lower validation loss at equal epochs and shorter epochs (the first
-# convolution reads 26 values a frame instead of 161); docs/experiments/demo.md.
+# convolution reads 26 values a frame instead of 161); docs/experiments/demo.md, "2026-12-02:
+# MFCC, stride 3, the clock schedule".
 FEATURE_CHOICES = {
     "spec": dict(spectrogram=True),
     "mfcc13": dict(spectrogram=False, mfcc_dim=13),
@@ -85,7 +88,8 @@ def train(gen, builder, minutes=DEMO_TRAIN_MINUTES, epochs=DEMO_MAX_EPOCHS, batc
           learning_rate=DEMO_LEARNING_RATE, **train_options):
     """The demo's recipe, shared with the benchmarks: Adam with a cosine decay over the time
     budget of `minutes` (vui.train.schedule.CosineOverTime), jittered duration buckets (batches of
-    like lengths: ~2x less padding than random batches), and a stop at the end of the epoch
+    like lengths: far less padding than random batches, docs/experiments/demo.md, "2026-11-25:
+    spectrogram, step schedule"), and a stop at the end of the epoch
     after which another would overrun the budget. `batch` and the peak `learning_rate` are
     there for the benchmarks; `train_options` go to train_model (results_dir, augment, ...)."""
     import train_utils as T

@@ -10,16 +10,17 @@ sample_rate, rng)` and `Augmenter.features(feats, rng)`, with `rng` a numpy Gene
 seeds per (epoch, utterance); the same rng state gives the same output. Only the training
 partition is ever passed through it.
 
-Cost (benchmarks/bench_augment.py, 2 shared cores; the figures move by up to 2x with the
-other load): the default waveform chain costs 0.8-1.5 ms per audio second, and with reloading
-and re-featurising (spectrogram) 1.2-2.1 ms/s, i.e. 22-38% of training's ~5.6 ms/s: at the edge
-of the 30% budget, and far over it for MFCC (python_speech_features alone is 3.2-3.4 ms/s).
-`light()` on the fly stays at 13-23%. SpecAugment costs < 0.1 ms/s. For the default preset use
-vui.augment.precompute: K variants written once, then read back at ~0.03 ms/s per epoch through
-an optional third hook method, `variant_features(audio_path, rng) -> un-normalised feats or
-None` (None: use the clean cached features), implemented by PrecomputedAugmenter. The vocal-tract
-warp also runs on the cached features (vui.augment.feature_warp, preset "warp"): a fresh factor per
-utterance and epoch for one small matrix product; epochs took 1.04-1.09x as long at the demo's recipe.
+Cost: on the fly, the default waveform chain with reloading and re-featurising sits at the edge
+of issue 7's 30% epoch budget with the spectrogram and far over it with MFCC, whose extraction
+alone is costly; `light()` and SpecAugment cost much less (benchmarks/bench_augment.py;
+docs/experiments/holdout.md, "2026-11-24: cost of each augmentation per audio second"). For the
+default preset use vui.augment.precompute: K variants written once, then read back each epoch
+for a small fraction of that through an optional third hook method,
+`variant_features(audio_path, rng) -> un-normalised feats or None` (None: use the clean cached
+features), implemented by PrecomputedAugmenter. The vocal-tract warp also runs on the cached
+features (vui.augment.feature_warp, preset "warp"): a fresh factor per utterance and epoch for
+one small matrix product, which lengthens the demo's epochs only a little
+(docs/experiments/holdout.md, "2026-12-02, night: vocal-tract warps on the cached features").
 """
 from __future__ import annotations
 

@@ -4,12 +4,12 @@ Each function is the identity at its neutral strength (factor 1, alpha 1, SNR +i
 gain 0 dB) and returns float32. Randomness is passed in as a numpy Generator so the caller
 (`vui.augment.augmenter.Augmenter`) controls determinism.
 
-Why scipy / soxr and not audiomentations or pyroomacoustics: measured on a 4.2-s espeak-ng clip
-on the 2-core machine (benchmarks/bench_augment.py), audiomentations' noise and filters are
-thin wrappers with the same cost as scipy (0.2-0.45 ms per audio second), its PitchShift costs
-2.1 ms/s and its RoomSimulator 37 ms/s; a pyroomacoustics ShoeBox at RT60 0.5 s costs 25 ms/s,
-against 0.25 ms/s for the synthetic decaying-noise impulse response below. Training consumes a
-second of audio in about 5.5 ms, so the room simulators alone would triple an epoch.
+Why scipy / soxr and not audiomentations or pyroomacoustics: audiomentations' noise and filters
+are thin wrappers with the same cost as scipy, while its pitch shift and room simulator, and
+pyroomacoustics' rooms, cost many times the synthetic decaying-noise impulse response below;
+the room simulators alone would cost more than training spends on the same audio
+(benchmarks/bench_augment.py; docs/experiments/holdout.md, "2026-11-24: cost of each
+augmentation per audio second").
 """
 from __future__ import annotations
 
@@ -86,8 +86,9 @@ def _warped_phase(spec: np.ndarray, nearest: np.ndarray, sample_rate: int, alpha
                   boundary_hz: float) -> np.ndarray:
     """Phase-vocoder phases for the warped bins: each output bin takes its source bin's
     instantaneous frequency, warps it, and integrates it over the hops. (Copying the source
-    phase instead keeps the source frequency: a 1 kHz tone warped by 1.1 came out near 1.13
-    kHz, smeared between bins.) float32 throughout: the phase error stays below 1e-3 rad."""
+    phase instead keeps the source frequency: a warped tone comes out near its old pitch,
+    smeared between bins.) float32 throughout, which keeps the phase error small; both checked
+    in docs/experiments/holdout.md, "2026-11-24: cost of each augmentation per audio second"."""
     two_pi = np.float32(2.0 * np.pi)
     phase = np.angle(spec[nearest])
     bin_hz = (nearest.astype(np.float32) * np.float32(sample_rate / VTLP_NPERSEG))[:, None]
@@ -111,9 +112,10 @@ def vtlp_warp(audio: np.ndarray, sample_rate: int, alpha: float,
 
     Done on the waveform (not on features) so it serves every feature kind (spectrogram, MFCC,
     raw); the hand-written warp fills a gap: librosa and audiomentations offer only pitch shifts
-    (2 ms per audio second), which move all frequencies by one ratio and not along Jaitly &
-    Hinton's warp. Magnitudes are interpolated between neighbouring bins and phases are
-    re-integrated at the warped frequencies; the length is unchanged.
+    (timed in docs/experiments/holdout.md, "2026-11-24: cost of each augmentation per audio
+    second"), which move all frequencies by one ratio and not along Jaitly & Hinton's warp.
+    Magnitudes are interpolated between neighbouring bins and phases are re-integrated at the
+    warped frequencies; the length is unchanged.
     """
     if alpha <= 0:
         raise ValueError(f"VTLP alpha must be > 0, got {alpha}")
@@ -137,8 +139,8 @@ def vtlp_warp(audio: np.ndarray, sample_rate: int, alpha: float,
     if len(y) < len(x):
         y = np.pad(y, (0, len(x) - len(y)))
     # Re-integrated phases lose the coherence between neighbouring bins, and overlap-add then
-    # loses ~3-4 dB (measured on speech at alpha 1.02-1.1): restore the clip's level, since
-    # loudness is the gain augmentation's job.
+    # loses level (docs/experiments/holdout.md, "2026-11-24: cost of each augmentation per
+    # audio second"): restore the clip's level, since loudness is the gain augmentation's job.
     return _match_rms(y, x)
 
 
@@ -156,7 +158,8 @@ def coloured_noise(n: int, colour: str, rng: np.random.Generator) -> np.ndarray:
     if exponent == 0.0:
         noise = rng.standard_normal(n, dtype=np.float32)
     else:
-        # A fast FFT length: a prime-sized FFT of a 4-s clip costs 15x more.
+        # A fast FFT length: a prime-sized FFT of a clip costs many times more
+        # (docs/experiments/holdout.md, "2026-11-24: cost of each augmentation per audio second").
         size = sfft.next_fast_len(n, real=True)
         spectrum = sfft.rfft(rng.standard_normal(size, dtype=np.float32))
         k = np.arange(spectrum.shape[0], dtype=np.float32)

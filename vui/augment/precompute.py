@@ -1,10 +1,11 @@
 """Augmented feature variants computed once, read back each epoch.
 
-Why: measured by benchmarks/bench_augment.py on the 2-core machine, the default waveform chain
-plus reloading and re-featurising an utterance costs about 2.1 ms per audio second (MFCC: 5+),
-while training consumes an audio second in about 5.6 ms: on the fly that is 38% more per epoch,
-over the 30% budget. Writing K variants per training utterance once (two worker processes)
-costs K times that, once, and each epoch then reads a variant from disk (~0.1 ms per clip).
+Why: the default waveform chain plus reloading and re-featurising an utterance can cost, on
+the fly, more than issue 7's 30% epoch budget allows, and far more with MFCC
+(benchmarks/bench_augment.py; docs/experiments/holdout.md, "2026-11-24: cost of each
+augmentation per audio second"). Writing K variants per training utterance once (two worker
+processes) costs K times that, once, and each epoch then only reads a variant from disk, a
+small fraction of the budget (same section).
 
 `PrecomputedAugmenter` hands the variants to the data generator through the hook's optional
 `variant_features(audio_path, rng)` method (see the module docstring of vui.augment.augmenter).

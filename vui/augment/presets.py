@@ -50,9 +50,10 @@ def training_augmenter(audio_gen, preset: str = "default", n_variants: int = 4,
     `audio_gen`'s training partition (progress bar, two spawn workers, kept on disk beside the
     feature cache and resumed on a rerun), then returns a PrecomputedAugmenter that serves one
     of them per (epoch, utterance), the clean features with probability `clean_prob`, with the
-    preset's SpecAugment on top. On-the-fly waveform augmentation costs 22-38% of an epoch
-    (module docstring); reading a variant back costs ~1%. preset "none" returns None. The
-    object's `name` ("default x4") marks the run's name in train_utils ("Aug(default x4)").
+    preset's SpecAugment on top. On-the-fly waveform augmentation would take up that budget,
+    reading a variant back almost none of it (docs/experiments/holdout.md, "2026-11-24: cost of
+    each augmentation per audio second"). preset "none" returns None. The object's `name`
+    ("default x4") marks the run's name in train_utils ("Aug(default x4)").
     A preset without waveform kinds ("specaugment") needs no variants: a SpecAugmenter. One
     with a feature warp ("warp", or any preset + "+warp") comes wrapped in a
     vui.augment.feature_warp.FeatureWarpAugmenter ("voices x2+warp").

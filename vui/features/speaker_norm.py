@@ -5,21 +5,20 @@ Why: a voice the model never heard differs from the training voices partly by a 
 model's normalised feature space the training frames average to zero by construction, so
 subtracting a test speaker's own frame mean, pooled over all his utterances, moves him to where
 the training voices sit: cepstral mean normalisation (Kaldi's per-speaker CMN). Applied at test
-time to models trained without it, measured on the held-out families (docs/experiments/holdout.md,
-2026-12-05, morning): rms 33.6% -> 29.4% greedy CER (26.7% with the warp search, the shift
-taken after each warp), awb 34.5% -> 31.2%, kal 37.5% -> 36.8%, and 1.3-3.7 points *worse*
-on the training voices, which is why behind a model gate only the speakers it sends to the
-augmented model are shifted.
+time to models trained without it, it brings the held-out families closer (also after each
+warp of the warp search) but makes the training voices *worse*, which is why behind a model
+gate only the speakers it sends to the augmented model are shifted
+(docs/experiments/holdout.md, "2026-12-05, morning: test-time speaker mean normalisation").
 
 Training with the shift (AudioGeneratorCached(speaker_norm=...); the model's record keeps it
-and `vui.train.trained.model_info` reads it back, so evaluation shifts alike) removes that in-family cost: at
-the demo's 14 minutes, three seeds, held-out rms 43.6% against 51.5% and in family 18.5%
-against 18.9% (docs/experiments/holdout.md, 2026-12-05, afternoon); the demo trains this way.
+and `vui.train.trained.model_info` reads it back, so evaluation shifts alike) removes that
+in-family cost and keeps most of the held-out gain (docs/experiments/holdout.md, "2026-12-05,
+afternoon: training with the shift"); the demo trains this way.
 
-Per speaker, not per utterance: a speaker's pooled mean is steadier than one clip's (rms:
-29.4% against 30.1%), and needs the speaker labels a corpus index has; per utterance needs
-none. `strength` < 1 shifts part of the way. No library applies CMN to normalised features
-of a Keras model at test time; it is one subtraction per speaker.
+Per speaker, not per utterance: a speaker's pooled mean is steadier than one clip's and gains
+more (the "2026-12-05, morning" section above), but needs the speaker labels a corpus index
+has; per utterance needs none. `strength` < 1 shifts part of the way. No library applies CMN
+to normalised features of a Keras model at test time; it is one subtraction per speaker.
 """
 from __future__ import annotations
 

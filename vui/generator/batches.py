@@ -26,9 +26,9 @@ KERAS_PEEKED_BATCHES = 2
 DURATION_JITTER = 0.1
 # Batches are made by Keras' thread enqueuer (2 threads), not by its default single-worker path.
 # On the TensorFlow backend that path feeds tf.data with AUTOTUNE prefetching, and destroying the
-# finished epoch's iterator blocks on a tf.data thread: measured 15-19 s stalls at the start of
-# about half the epochs (batch 48, 2 cores; py-spy: ~IteratorResource waiting in
-# UnboundedThreadPool). The enqueuer path turns tf.data's autotuning off: no stall in 6 epochs.
+# finished epoch's iterator blocks on a tf.data thread, which stalled the start of many epochs.
+# The enqueuer path turns tf.data's autotuning off, and the stalls went (docs/experiments/demo.md,
+# "2026-11-25: spectrogram, step schedule").
 DATASET_WORKERS = 2
 
 
@@ -82,7 +82,8 @@ class UtteranceDataset(keras.utils.PyDataset):
     batches are made of utterances adjacent in duration order; with shuffle too, the order of
     those batches is permuted and the durations are jittered by `duration_jitter` (log scale)
     before sorting, so batch contents change from epoch to epoch. Random batches of the
-    embedded corpus are ~51% padding (the GRUs compute on it); jittered sorted ones ~9%.
+    embedded corpus carry much padding, which the GRUs compute on; jittered sorted ones little
+    (docs/experiments/demo.md, "2026-11-25: spectrogram, step schedule").
     """
 
     def __init__(self, generator, part, output_length=None, shuffle=False,

@@ -2,10 +2,11 @@
 voices, the augmented one for the speakers it is unsure of.
 
 Why: training-time augmentation buys an unseen voice family many points of CER and costs the
-training voices several (rms held out, 120 minutes: -13.2 points held out, +8.7 in family;
-docs/experiments/holdout.md), and the unaugmented model's confidence tells the two kinds of speaker
-apart: its per-speaker best-path score (vui.research.warp_search) for the unseen family sits below
-nearly every in-family speaker's. So each speaker is decoded by the unaugmented model unless
+training voices several (docs/experiments/holdout.md, "2026-12-04, midday: the unaugmented
+baseline for rms at 120 minutes"), and the unaugmented model's confidence tells the two kinds
+of speaker apart: its per-speaker best-path score (vui.research.warp_search) for the unseen
+family sits below nearly every in-family speaker's (holdout.md, "2026-12-04, afternoon: both
+models behind a confidence gate"). So each speaker is decoded by the unaugmented model unless
 that score falls below a low quantile of the in-family speakers' scores on a calibration
 partition, and then by the augmented one. Only in-family speakers set the threshold: nothing
 about an unseen family is looked at. Raw scores cannot choose between the two models

@@ -2,16 +2,18 @@
 
 Why: a model trained on male recorded voices and formant synthesis hears the embedded corpus's
 only female recorded talker (slt) as letter salad, and training-time warps buy held-out CER
-only at an in-family cost (docs/experiments/holdout.md). Classic VTLN (Lee & Rose, 1996) goes the other
-way: it leaves the model as it is and warps the *test* speaker's frequency axis by the factor
-under which the model finds her most likely. Here the likelihood is the CTC output's best-path
+only at an in-family cost (docs/experiments/holdout.md, "2026-12-02, night: vocal-tract warps on
+the cached features"). Classic VTLN (Lee & Rose, 1996) goes the other way: it leaves the model
+as it is and warps the *test* speaker's frequency axis by the factor under which the model
+finds her most likely. Here the likelihood is the CTC output's best-path
 log-probability per frame (what a greedy decoder reads off anyway), the warps are the cached
 features' linear maps (vui.augment.feature_warp: one small matrix product per factor), and the factor
 is chosen per utterance, or per speaker when an index says who spoke (several utterances
 average out one clip's noise). No library does this for Keras CTC models.
 
 Cost: one forward pass per candidate factor (9 by default), so the transcription real-time
-factor grows about 9x; the warps themselves are negligible.
+factor grows about 9x; the warps themselves are negligible (measured in
+docs/experiments/holdout.md, "2026-12-03: test-time warp search").
 """
 from __future__ import annotations
 
@@ -65,7 +67,8 @@ def group_scores(scores: np.ndarray, frames: np.ndarray, groups) -> dict:
 @dataclass(frozen=True)
 class WarpSearchConfig:
     """Which factors to try, how to score them, and whether one factor is chosen per
-    utterance or per speaker (measured in docs/experiments/holdout.md: per speaker is the better)."""
+    utterance or per speaker (per speaker is the better: docs/experiments/holdout.md,
+    "2026-12-03: test-time warp search")."""
     alphas: tuple = DEFAULT_ALPHAS
     score: str = "speech_frames"
     per: str = "speaker"
