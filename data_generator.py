@@ -141,7 +141,13 @@ class AudioGeneratorCached:
         errors = self.cache.fill([r[0] for r in rows], self.n_jobs,
                                  desc=f"{part} {self.feature_config.short_name} features")
         skipped += list(errors.items())
-        self._set_partition(part, [r for r in rows if r[0] not in errors])
+        kept = [r for r in rows if r[0] not in errors]
+        if skipped and not kept:
+            first = "; ".join(f"{key}: {reason}" for key, reason in skipped[:3])
+            raise ValueError(f"{part} partition from {os.fspath(desc_file)!r}: none of its "
+                             f"{len(skipped)} utterances can be used (first: {first}); expected "
+                             "a corpus index of JSON lines with key, duration and text")
+        self._set_partition(part, kept)
         self.skipped[part] = skipped
         if skipped:
             self._warn_skipped(part, desc_file, skipped, len(rows) + len(skipped) - len(errors))

@@ -7,15 +7,17 @@ more epochs, and otherwise does nothing.
 `plot_comparison` / `comparison_table` compare runs; `get_predictions` / `evaluate` decode.
 """
 import math
+import numbers
 import time
 from dataclasses import asdict
+from pathlib import Path
 
 import keras
 import numpy as np
 
 import models
 from vui import results as R
-from vui.train import trained
+from vui.train import guards, trained
 from vui.train.trained import model_info
 from vui.model.ctc import CTCLoss
 from vui.train.schedule import TimeBudgetSchedule, TrainingClock
@@ -28,6 +30,7 @@ DEFAULT_MINIBATCH = 20
 SEED_LEARNING_RATE = 0.02
 SEED_MOMENTUM = 0.9
 SEED_CLIPNORM = 5.0
+BACKUP_METADATA = "training_metadata.json"   # Keras' BackupAndRestore: the epoch reached
 
 
 def seed_optimizer(learning_rate=SEED_LEARNING_RATE):
@@ -61,7 +64,8 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
     its last epoch (its history grows); `retrain=True` starts over.
 
     `optimizer`: a Keras optimizer or a zero-argument factory; default the seed's SGD, a fresh one
-    per model. `loss_limit`: stop when the training loss exceeds it or turns NaN. `time_limit`:
+    per model. `loss_limit`: stop when the training loss exceeds it (a number, or "auto": 100x
+    the first batch's) or turns NaN, keeping the weights of the last good epoch. `time_limit`:
     seconds of training (a resumed run's earlier epochs count); training stops at the end of the
     epoch after which another would overrun it. `time_schedule`: a function of the fraction of
     `time_limit` spent (e.g. `vui.train.schedule.CosineOverTime`) that sets the learning rate before
@@ -72,9 +76,8 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
     random initialisation (a warm restart: a second learning-rate cycle on a finished run);
     give the new run its own `results_dir`, since its name is the same.
     """
-    if time_schedule is not None and not time_limit:
-        raise ValueError("time_schedule follows the fraction of time_limit spent: pass "
-                         "time_limit (seconds) too")
+    _check_arguments(epochs, minibatch_size, time_schedule, time_limit)
+    guards.check_loss_limit(loss_limit)
     name = model_name(audio_gen, model_builder, augment)
     pickle_path, model_path, backup_dir = R.run_paths(name, results_dir)
     finished = None if retrain else _finished_record(pickle_path, model_path)
@@ -83,43 +86,87 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
               "train again, or more epochs to continue it.")
         return name
     done = len(finished["loss"]) if finished else 0
-    if retrain:
-        _clear_backup(backup_dir)
+    guards.check_writable(pickle_path.parent)
+    with guards.RunLock(backup_dir, name):
+        if retrain:
+            _clear_backup(backup_dir)
+        keras.utils.set_random_seed(seed)
+        model = model_builder.build(audio_gen.input_dim)
+        if initial_weights is not None:
+            _load_initial_weights(model, initial_weights, audio_gen)
+        if verbose:
+            model.summary()
+        opt = _fresh_optimizer(optimizer)
+        setup = guards.training_setup(asdict(audio_gen.feature_config), audio_gen.train_audio_paths,
+                                      audio_gen.train_durations, opt, minibatch_size, time_schedule)
+        _check_resumable(name, pickle_path, backup_dir, finished if done else None, setup, epochs)
+        guards.check_space(pickle_path.parent, model.count_params())
+        model.compile(optimizer=opt, loss=CTCLoss(), jit_compile=keras.backend.backend() == "jax")
+        if done:
+            _continue_from(model, model_path, done)
+        train_data = _dataset(audio_gen, "train", model, minibatch_size, sort_by_duration, augment, True)
+        valid_data = _dataset(audio_gen, "validation", model, minibatch_size, sort_by_duration, None, False)
 
-    keras.utils.set_random_seed(seed)
-    model = model_builder.build(audio_gen.input_dim)
-    if initial_weights is not None:
-        _load_initial_weights(model, initial_weights, audio_gen)
-    if verbose:
-        model.summary()
-    model.compile(optimizer=_fresh_optimizer(optimizer), loss=CTCLoss(),
-                  jit_compile=keras.backend.backend() == "jax")
-    if done:
-        _continue_from(model, model_path, done)
-    train_data = _dataset(audio_gen, "train", model, minibatch_size, sort_by_duration, augment, True)
-    valid_data = _dataset(audio_gen, "validation", model, minibatch_size, sort_by_duration, None, False)
+        record = _new_record(name, audio_gen, model_builder, model, epochs, minibatch_size, seed)
+        record.update(setup=setup, initial_weights=None if initial_weights is None else str(initial_weights),
+                      time_schedule=setup["time_schedule"])
+        clock = TrainingClock(record)       # after HistoryRecorder, which restores a resumed record
+        schedule = [] if time_schedule is None else [TimeBudgetSchedule(time_schedule, time_limit, clock)]
+        loss_guard = guards.LossGuard(loss_limit)
+        stoppers = [loss_guard, TimeLimit(time_limit, clock)]
+        _fit(model, train_data, valid_data, epochs, verbose, backup_dir,
+             [guards.AtomicBackupAndRestore(backup_dir, name), DatasetEpochSync(train_data),
+              HistoryRecorder(record, pickle_path), clock, *schedule, *stoppers, *callbacks])
+        record["stopped"] = next((s.reason for s in stoppers if s.reason), None)
+        record["diverged"] = loss_guard.reason is not None
+        R.save_model_atomically(model, model_path)
+        _finish(model, record, pickle_path, audio_gen, evaluate_after, verbose)
+    return name
 
-    record = _new_record(name, audio_gen, model_builder, model, epochs, minibatch_size, seed)
-    record["time_schedule"] = None if time_schedule is None else repr(time_schedule)
-    record["initial_weights"] = None if initial_weights is None else str(initial_weights)
-    clock = TrainingClock(record)       # after HistoryRecorder, which restores a resumed record
-    schedule = [] if time_schedule is None else [TimeBudgetSchedule(time_schedule, time_limit, clock)]
-    stoppers = [LossLimit(loss_limit), TimeLimit(time_limit, clock)]
-    model.fit(train_data, validation_data=valid_data, epochs=epochs, verbose=verbose,
-              callbacks=[keras.callbacks.BackupAndRestore(str(backup_dir)),
-                         DatasetEpochSync(train_data), HistoryRecorder(record, pickle_path),
-                         clock, *schedule, *stoppers, *callbacks])
-    record["stopped"] = next((s.reason for s in stoppers if s.reason), None)
 
-    R.save_model_atomically(model, model_path)
+def _finish(model, record, pickle_path, audio_gen, evaluate_after, verbose):
+    """Evaluate the saved model on validation (if asked) and mark its record completed."""
     trained.attach_record(model, record, pickle_path)
     if evaluate_after:
         result = evaluate(model, audio_gen, "validation", verbose=verbose)
         record.update(cer=result.cer, wer=result.wer)
-        print(f"{name}: validation CER {result.cer:.2%}  WER {result.wer:.2%}")
+        print(f"{record['name']}: validation CER {result.cer:.2%}  WER {result.wer:.2%}")
     record["completed"] = True
     R.save_record(pickle_path, record)
-    return name
+
+
+def _check_arguments(epochs, minibatch_size, time_schedule, time_limit):
+    """Refuse impossible settings before any work (an untrained model saved as a finished run,
+    a batch of nothing)."""
+    for what, value in (("epochs", epochs), ("minibatch_size", minibatch_size)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{what} must be a whole number >= 1, got {value!r}")
+    if time_schedule is not None and not time_limit:
+        raise ValueError("time_schedule follows the fraction of time_limit spent: pass "
+                         "time_limit (seconds) too")
+    if time_limit is not None and not float(time_limit) > 0:
+        raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+
+
+def _check_resumable(name, pickle_path, backup_dir, finished, setup, epochs):
+    """An interrupted run resumes from its backup, and a finished one continues to more
+    epochs, only with the setup it was started with."""
+    if finished is not None:
+        guards.check_same_setup(name, finished, setup, f"continue to {epochs} epochs")
+    elif (Path(backup_dir) / BACKUP_METADATA).exists() and pickle_path.exists():
+        guards.check_same_setup(name, R.load_pickle(pickle_path), setup, "resume from its backup")
+
+
+def _fit(model, train_data, valid_data, epochs, verbose, backup_dir, callbacks):
+    """model.fit, with a failed write (a full disk, a folder gone read-only) told as what it
+    means for the run: the last good backup is kept and a rerun resumes from it."""
+    try:
+        model.fit(train_data, validation_data=valid_data, epochs=epochs, verbose=verbose,
+                  callbacks=callbacks)
+    except OSError as err:
+        raise guards.RunError(f"writing the run's files failed ({err}); the last good backup "
+                              f"is kept in {backup_dir}: fix the cause (free space, "
+                              "permissions) and run again to resume") from err
 
 
 def load_model(audio_gen_or_path, model_builder=None, results_dir=None):
@@ -312,23 +359,6 @@ def _current_learning_rate(optimizer):
         return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
     except Exception:  # a schedule object that is not evaluated as a variable
         return math.nan
-
-
-class LossLimit(keras.callbacks.Callback):
-    """Stops a run whose loss explodes past `limit` or turns NaN, and says so."""
-
-    def __init__(self, limit=None):
-        super().__init__()
-        self.limit = limit
-        self.reason = None
-
-    def on_train_batch_end(self, batch, logs=None):
-        loss = float((logs or {}).get("loss", 0.0))
-        if math.isnan(loss) or math.isinf(loss) or (self.limit is not None and loss > self.limit):
-            why = "is not finite" if not math.isfinite(loss) else f"exceeds loss_limit={self.limit}"
-            self.reason = f"training loss {loss} at batch {batch} {why}"
-            print(f"\nStopping: {self.reason}.")
-            self.model.stop_training = True
 
 
 class TimeLimit(keras.callbacks.Callback):

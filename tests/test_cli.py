@@ -74,7 +74,10 @@ def test_transcribe_prints_one_line_per_file(trained_model, speech_corpus, capsy
     files = [e["key"] for e in speech_corpus["entries"][:2]]
     assert cli.main(["transcribe", "--model", str(trained_model), *files]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2 and all(set(line) <= set("' abcdefghijklmnopqrstuvwxyz") for line in lines)
+    assert [line.split("\t")[0] for line in lines] == files       # labelled: several files
+    assert all(set(line.split("\t")[1]) <= set("' abcdefghijklmnopqrstuvwxyz") for line in lines)
+    assert cli.main(["transcribe", "--model", str(trained_model), files[0]]) == 0
+    assert capsys.readouterr().out.splitlines() == [lines[0].split("\t")[1]]   # one: text alone
 
 
 def test_transcribe_json_has_file_transcript_and_timing(trained_model, speech_corpus, capsys):
@@ -107,9 +110,9 @@ def test_transcribe_warp_search_per_file_and_for_one_speaker(trained_model, spee
     assert [r["transcript"] for r in identity] == [r["transcript"] for r in plain]
 
 
-def test_transcribe_names_a_missing_file(trained_model):
-    with pytest.raises(FileNotFoundError, match="nope.wav"):
-        cli.main(["transcribe", "--model", str(trained_model), "nope.wav"])
+def test_transcribe_names_a_missing_file(trained_model, capsys):
+    assert cli.main(["transcribe", "--model", str(trained_model), "nope.wav"]) == 1
+    assert 'nope.wav' in capsys.readouterr().err
 
 
 def test_transcribe_reports_a_corrupt_file_and_goes_on(trained_model, speech_corpus, tmp_path, capsys):
@@ -117,14 +120,16 @@ def test_transcribe_reports_a_corrupt_file_and_goes_on(trained_model, speech_cor
     bad.write_bytes(b"RIFF not really audio")
     good = speech_corpus["entries"][0]["key"]
     assert cli.main(["transcribe", "--model", str(trained_model), str(bad), good]) == 1
-    captured = capsys.readouterr()
-    assert "corrupt.wav" in captured.err and len(captured.out.splitlines()) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0] for line in lines] == [str(bad), good]
+    assert lines[0].split("\t")[1].startswith("error: ") and "corrupt.wav" in lines[0]
 
 
-def test_transcribe_without_a_default_model_says_what_to_do(tmp_path, monkeypatch, speech_corpus):
+def test_transcribe_without_a_default_model_says_what_to_do(tmp_path, monkeypatch, speech_corpus,
+                                                            capsys):
     monkeypatch.setattr(R, "RESULTS_DIR", tmp_path)
-    with pytest.raises(FileNotFoundError, match="vui demo"):
-        cli.main(["transcribe", speech_corpus["entries"][0]["key"]])
+    assert cli.main(["transcribe", speech_corpus["entries"][0]["key"]]) == 2
+    assert 'vui demo' in capsys.readouterr().err
 
 
 def test_a_mean_normalised_model_is_served_its_own_features(speech_corpus, tmp_path):
@@ -169,17 +174,17 @@ def test_evaluate_with_a_robust_model_reports_the_gate(trained_model, speech_cor
     gated, _, gate_line = capsys.readouterr().out.splitlines()[:3]
     assert gated.split("(")[0] == plain.split("(")[0] and "per utterance" in gate_line
     assert "1 of 6 utterances" in gate_line   # the 5% quantile of 6: only the lowest is below
-    with pytest.raises(SystemExit, match="--calibrate-on validation is --partition too"):
-        cli.main(["robust", "evaluate", "--model", str(trained_model), "--corpus", str(corpus),
-                  "--robust-model", str(trained_model), "--calibrate-on", "validation"])
+    assert cli.main(["robust", "evaluate", "--model", str(trained_model), "--corpus", str(corpus),
+                              "--robust-model", str(trained_model), "--calibrate-on", "validation"]) == 2
+    assert '--calibrate-on validation is --partition too' in capsys.readouterr().err
 
 
 def test_a_gate_saved_by_evaluate_serves_transcribe(trained_model, speech_corpus, tmp_path, capsys):
     corpus = corpus_with_speakers(speech_corpus, tmp_path, "ab")
     gate_file = tmp_path / "gate.json"
-    with pytest.raises(SystemExit, match="--save-gate needs --robust-model"):
-        cli.main(["robust", "evaluate", "--model", str(trained_model), "--corpus", str(corpus),
-                  "--save-gate", str(gate_file)])
+    assert cli.main(["robust", "evaluate", "--model", str(trained_model), "--corpus", str(corpus),
+                              "--save-gate", str(gate_file)]) == 2
+    assert '--save-gate needs --robust-model' in capsys.readouterr().err
     cli.main(["robust", "evaluate", "--model", str(trained_model), "--corpus", str(corpus),
               "--robust-model", str(trained_model), "--save-gate", str(gate_file)])
     assert f"gate saved to {gate_file}" in capsys.readouterr().out
@@ -192,14 +197,14 @@ def test_a_gate_saved_by_evaluate_serves_transcribe(trained_model, speech_corpus
     gated = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["transcript"] for r in gated] == [r["transcript"] for r in plain]
     assert all(isinstance(r["routed"], bool) for r in gated)
-    with pytest.raises(SystemExit, match="--model or --gate, not both"):
-        cli.main(["robust", "transcribe", "--gate", str(gate_file), "--model", str(trained_model),
-                  *files])
+    assert cli.main(["robust", "transcribe", "--gate", str(gate_file), "--model", str(trained_model),
+                              *files]) == 2
+    assert '--model or --gate, not both' in capsys.readouterr().err
     # The refusal comes before any model loads: these model paths do not exist.
     gate_file.write_text(json.dumps(dict(saved, per="utterance", model="nowhere.keras",
                                          robust_model="nowhere.keras")))
-    with pytest.raises(SystemExit, match="gate.json: the gate was calibrated per utterance"):
-        cli.main(["robust", "transcribe", "--gate", str(gate_file), "--one-speaker", *files])
+    assert cli.main(["robust", "transcribe", "--gate", str(gate_file), "--one-speaker", *files]) == 2
+    assert 'gate.json: the gate was calibrated per utterance' in capsys.readouterr().err
 
 
 def test_bench_paired_finds_no_difference_between_a_model_and_itself(trained_model, speech_corpus,
@@ -286,12 +291,12 @@ def test_transcribe_takes_the_speaker_norm(trained_model, speech_corpus, capsys)
                                                           strategy=OneSpeaker(SpeakerShift(True)))]
     assert cli.main(["robust", "transcribe", "--model", str(trained_model), "--speaker-norm",
                      "--one-speaker", *files]) == 0
-    assert capsys.readouterr().out.splitlines() == expected
+    assert capsys.readouterr().out.splitlines() == [f"{f}\t{t}" for f, t in zip(files, expected)]
     searched = [r["transcript"] for r in transcribe_files(
         model, files, strategy=OneSpeaker(WarpSearch(shift=True)))]
     assert cli.main(["robust", "transcribe", "--model", str(trained_model), "--speaker-norm",
                      "--one-speaker", "--warp-search", *files]) == 0
-    assert capsys.readouterr().out.splitlines() == searched
+    assert capsys.readouterr().out.splitlines() == [f"{f}\t{t}" for f, t in zip(files, searched)]
 
 
 def test_bench_model_gate_prints_a_row_per_decoding(trained_model, speech_corpus, tmp_path, capsys,

@@ -92,7 +92,18 @@ def load_records(paths):
     if missing:
         warnings.warn(f"{len(missing)} of {len(found)} runs have no results file, left out: "
                       f"{', '.join(missing)}", stacklevel=3)
-    return [load_pickle(real) for real in found.values() if real is not None]
+    records, unreadable = [], []
+    for real in (real for real in found.values() if real is not None):
+        try:
+            records.append(load_pickle(real))
+        except ValueError as err:        # truncated or unsafe: one bad file spoils no comparison
+            unreadable.append(str(err))
+    if unreadable and not records:
+        raise ValueError("no run could be read: " + "; ".join(unreadable))
+    if unreadable:
+        warnings.warn(f"{len(unreadable)} runs could not be read, left out: "
+                      + "; ".join(unreadable), stacklevel=3)
+    return records
 
 
 # What inference needs from a run's record, kept as JSON beside the model (NAME.json) so that a
@@ -136,12 +147,52 @@ def save_pickle(path, obj):
     atomic.write_bytes(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
 
 
+# What a results record is made of: containers, numbers and strings are pickle opcodes, not
+# globals; numpy arrays and scalars need these constructors. Anything else in a pickle is
+# refused, so opening a received results file cannot run its author's code.
+SAFE_GLOBALS = {
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+    ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "complex"),
+    ("collections", "OrderedDict"),
+}
+
+
+class UnsafePickleError(pickle.UnpicklingError, ValueError):
+    """A results pickle holds something other than plain data."""
+
+
+class _RecordUnpickler(pickle.Unpickler):
+    def __init__(self, file, path):
+        super().__init__(file)
+        self.path = path
+
+    def find_class(self, module, name):
+        if (module, name) in SAFE_GLOBALS:
+            return super().find_class(module, name)
+        raise UnsafePickleError(
+            f"{self.path}: refused to load {module}.{name}: a results file holds plain data "
+            "(dicts, lists, numbers, strings, numpy arrays) only, and loading anything else "
+            "could run code from whoever wrote the file")
+
+
 def load_pickle(path):
+    """A run's record from its pickle, through an unpickler that admits plain data only."""
     path = existing_run_file(path) or Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no results file {path}: train the model first (T.train_model)")
     with open(path, "rb") as f:
-        return pickle.load(f)
+        try:
+            return _RecordUnpickler(f, path).load()
+        except UnsafePickleError:
+            raise
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
+                IndexError, KeyError) as err:
+            raise ValueError(f"{path}: not a readable results pickle ({type(err).__name__}: "
+                             f"{err}); it may be truncated: retrain the run or delete the "
+                             "file") from None
 
 
 def steady_epoch_seconds(epoch_times):
@@ -178,6 +229,9 @@ def default_model(results_dir=None):
 def resolve_model_path(model):
     """A .keras path, its .pickle, or a run's name -> the .keras path (under either stem)."""
     path = Path(model)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; expected a trained model "
+                                "(results/NAME.keras) or a run's name")
     if path.suffix == ".pickle":
         path = path.with_suffix(".keras")
     elif path.suffix != ".keras":

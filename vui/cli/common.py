@@ -3,6 +3,8 @@
 Its own module so that command modules (vui.cli.main, vui.cli.lm) import it and never each other.
 Heavy imports (Keras) happen inside the functions so `--help` answers at once.
 """
+import argparse
+import math
 from pathlib import Path
 
 from vui.features.presets import FEATURE_PRESETS
@@ -36,9 +38,45 @@ def corpus_generator(corpus, features, minibatch_size=20, partitions=("train", "
     for part in ("train", *[p for p in partitions if p != "train"]):
         index = Path(corpus) / files[part]
         if not index.exists():
-            raise SystemExit(f"no {part} index {index}: build a corpus first (vui corpus embedded)")
+            raise FileNotFoundError(f"no {part} index {index}: build a corpus first (vui corpus embedded)")
         loaders[part](str(index))
     return gen
+
+
+def positive_int(text):
+    """An argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def positive_float(text):
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def loss_limit(text):
+    """An argparse type: a loss limit (a number > 0) or 'auto'."""
+    return "auto" if text == "auto" else positive_float(text)
+
+
+def is_user_error(err):
+    """An error a user can fix from its message (a file, a value, a run's state), as opposed
+    to a bug: the toolkit raises these with what was expected."""
+    import sys
+    guards = sys.modules.get("vui.train.guards")
+    run_error = (guards.RunError,) if guards else ()
+    return isinstance(err, (ValueError, OSError, *run_error))
 
 
 def add_evaluate_arguments(p):
@@ -76,14 +114,20 @@ def interval_line(result):
 
 
 def print_transcripts(rows, as_json):
-    """A transcript a line (or a JSON object a line), errors on stderr; the exit status."""
+    """Every input a line, in order: a JSON object, or (plain) the transcript, labelled
+    `FILE<TAB>` when there are several files so a failed one shifts no line; a failure is an
+    `error: ...` row. The exit status: 1 if any file failed."""
     import json
     import sys
+    labelled = len(rows) > 1
     for row in rows:
+        text = f"error: {row['error']}" if "error" in row else row["transcript"]
         if as_json:
             print(json.dumps(row))
+        elif labelled:
+            print(f"{row['file']}\t{text}")
         elif "error" in row:
-            print(f"error: {row['error']}", file=sys.stderr)
+            print(text, file=sys.stderr)
         else:
-            print(row["transcript"])
+            print(text)
     return 1 if any("error" in r for r in rows) else 0

@@ -15,8 +15,11 @@ Heavy imports (Keras) happen inside the commands so `--help` answers at once.
 import argparse
 import sys
 
+QUIET_TF_LOG_LEVEL = "3"        # TensorFlow's C++ logs: errors only
+
 from vui.cli.common import (DEFAULT_CORPUS, FEATURE_CHOICES, add_evaluate_arguments,
-                            add_transcribe_arguments, corpus_generator, model_path,
+                            add_transcribe_arguments, corpus_generator, is_user_error,
+                            loss_limit, model_path, positive_float, positive_int,
                             print_evaluation, print_transcripts)
 
 
@@ -24,7 +27,7 @@ def _preset(name):
     import models as M
     factory = getattr(M.presets, name, None)
     if factory is None or name.startswith("_"):
-        raise SystemExit(f"unknown preset {name!r}; try one of: demo, model_0 .. model_4, final")
+        raise ValueError(f"unknown preset {name!r}; try one of: demo, model_0 .. model_4, final")
     return factory()
 
 
@@ -38,6 +41,8 @@ def cmd_corpus(args, rest):
 
 def cmd_train(args, _):
     import train_utils as T
+    from vui import results as R
+    builder = _preset(args.preset)         # before any feature is computed
     gen = corpus_generator(args.corpus, args.features, args.batch_size)
     if args.speaker_norm:
         from vui.features.speaker_norm import as_config
@@ -46,11 +51,18 @@ def cmd_train(args, _):
     if args.augment != "none":
         from vui.augment.presets import training_augmenter
         augment = training_augmenter(gen, preset=args.augment, n_variants=args.augment_variants)
-    name = T.train_model(gen, _preset(args.preset), epochs=args.epochs,
+    name = T.train_model(gen, builder, epochs=args.epochs,
                          minibatch_size=args.batch_size, optimizer=_optimizer(args),
                          sort_by_duration=args.sort_by_duration, time_limit=args.time_limit,
-                         retrain=args.retrain, augment=augment)
+                         retrain=args.retrain, augment=augment, loss_limit=args.loss_limit,
+                         results_dir=args.results)
     print(name)
+    record = R.load_pickle(R.run_paths(name, args.results)[0])
+    if record.get("diverged"):
+        print(f"error: {record['stopped']}; the run keeps the weights of its last good epoch "
+              "(try a lower --lr)", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _optimizer(args):
@@ -81,10 +93,10 @@ def cmd_compare(args, _):
 
 
 def cmd_transcribe(args, _):
-    from vui.infer.transcribe import existing_files, load_for_inference, transcribe_files
-    paths = existing_files(args.files)
+    from vui.infer.transcribe import load_for_inference, transcribe_files
     recognizer = load_for_inference(model_path(args.model))
-    return print_transcripts(transcribe_files(recognizer, paths, decoder=args.decoder), args.json)
+    return print_transcripts(transcribe_files(recognizer, args.files, decoder=args.decoder),
+                             args.json)
 
 
 def cmd_lm(args, rest):
@@ -95,6 +107,11 @@ def cmd_lm(args, rest):
 def cmd_robust(args, rest):
     from vui.cli import robust as robust_cli
     return robust_cli.main(rest)
+
+
+def cmd_serve(args, rest):
+    from vui.cli import serve
+    return serve.main(rest)
 
 
 def cmd_demo(args, _):
@@ -116,13 +133,17 @@ def build_parser():
     p.add_argument("--preset", default="demo", help="demo, model_0 .. model_4, final")
     p.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="folder with *_corpus.json")
     p.add_argument("--features", default="spectrogram", choices=sorted(FEATURE_CHOICES))
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=20)
+    p.add_argument("--epochs", type=positive_int, default=20)
+    p.add_argument("--batch-size", type=positive_int, default=20)
     p.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
                    help="sgd: the seed's (lr 0.02, Nesterov, clipnorm 5)")
-    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--lr", type=positive_float, default=None)
     p.add_argument("--sort-by-duration", action="store_true")
-    p.add_argument("--time-limit", type=float, default=None, help="seconds")
+    p.add_argument("--time-limit", type=positive_float, default=None, help="seconds")
+    p.add_argument("--loss-limit", type=loss_limit, default="auto",
+                   help="stop when the training loss exceeds this (or turns NaN), keeping the "
+                        "last good epoch's weights; 'auto': 100x the first batch's loss")
+    p.add_argument("--results", default=None, help="results folder (default results/)")
     p.add_argument("--retrain", action="store_true")
     from vui.augment.presets import preset_names
     p.add_argument("--augment", default="none", choices=preset_names(),
@@ -130,7 +151,7 @@ def build_parser():
                    "waveform variants + SpecAugment (light, default, or voices: talker variation "
                    "without rooms or noise), or vocal-tract warps of the cached features (warp; "
                    "'+warp' adds them to another preset)")
-    p.add_argument("--augment-variants", type=int, default=4, help="variants per utterance")
+    p.add_argument("--augment-variants", type=positive_int, default=4, help="variants per utterance")
     from vui.features.speaker_norm import PER_CHOICES as NORM_CHOICES
     p.add_argument("--speaker-norm", default=None, choices=NORM_CHOICES,
                    help="train on features shifted by each speaker's (or utterance's) mean "
@@ -163,6 +184,10 @@ def build_parser():
                        description="vui lm build --help / vui lm tune --help")
     p.set_defaults(func=cmd_lm, passthrough=True)
 
+    p = sub.add_parser("serve", help="a transcription service and web page (vui serve --help)",
+                       description="vui serve --help")
+    p.set_defaults(func=cmd_serve, passthrough=True)
+
     p = sub.add_parser("demo", help="generate the embedded corpus, train the default model, report")
     p.add_argument("--minutes", type=float, default=None, help="training time budget")
     p.add_argument("--corpus", default=str(DEFAULT_CORPUS))
@@ -172,18 +197,41 @@ def build_parser():
 
 
 def main(argv=None):
+    """Run a command; a user's mistake (a missing file, a bad value, a locked run) is one
+    `error:` line and exit status 2, a traceback only for a bug or with --debug."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
+    try:
+        return _dispatch(argv)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        if debug or not is_user_error(err):
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(argv):
+    import os
+    # A command line tool does not print its backend's start-up logs (TensorFlow's C++ ones).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_TF_LOG_LEVEL)
     from vui import cpu_threads
     cpu_threads.configure()      # before any command starts TensorFlow's runtime
-    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if argv and argv[0] in ("corpus", "lm", "robust"):
+    if argv and argv[0] in PASSTHROUGH:
         # These hand everything after their first word to the module's own parser.
         if argv[0] == "corpus":
             args = parser.parse_args(argv[:2] if len(argv) > 1 else argv)
             return args.func(args, argv[2:]) or 0
-        return {"lm": cmd_lm, "robust": cmd_robust}[argv[0]](None, argv[1:]) or 0
+        return PASSTHROUGH[argv[0]](None, argv[1:]) or 0
     args = parser.parse_args(argv)
     return args.func(args, []) or 0
+
+
+PASSTHROUGH = {"corpus": cmd_corpus, "lm": cmd_lm, "robust": cmd_robust, "serve": cmd_serve}
 
 
 if __name__ == "__main__":

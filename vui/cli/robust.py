@@ -20,9 +20,9 @@ def cmd_evaluate(args):
     from vui.research.strategies import strategy_for
     from vui.train.trained import model_info
     if args.save_gate and not args.robust_model:
-        raise SystemExit("--save-gate needs --robust-model: the gate is the pair of models")
+        raise ValueError("--save-gate needs --robust-model: the gate is the pair of models")
     if args.robust_model and args.calibrate_on == args.partition:
-        raise SystemExit(f"--calibrate-on {args.calibrate_on} is --partition too: the gate's "
+        raise ValueError(f"--calibrate-on {args.calibrate_on} is --partition too: the gate's "
                          f"threshold must come from other speakers than the ones it is scored on")
     model = T.load_model(model_path(args.model))
     calibration = (args.calibrate_on,) if args.robust_model else ()
@@ -61,8 +61,8 @@ def _save_gate(gate, gen, args):
 
 def cmd_transcribe(args):
     from vui.research.strategies import strategy_for
-    from vui.infer.transcribe import existing_files, transcribe_files
-    paths = existing_files(args.files)
+    from vui.infer.transcribe import transcribe_files
+    paths = args.files
     recognizer, gate = _transcription_models(args)
     strategy = strategy_for(args.warp_search, args.speaker_norm, gate, args.one_speaker)
     rows = transcribe_files(recognizer, paths, decoder=args.decoder, strategy=strategy)
@@ -74,7 +74,7 @@ def _transcription_models(args):
     from vui.infer.recognizer import Recognizer
     from vui.infer.transcribe import load_for_inference
     if args.gate and args.model:
-        raise SystemExit("give --model or --gate, not both: the gate's threshold belongs to "
+        raise ValueError("give --model or --gate, not both: the gate's threshold belongs to "
                          "the model it was set with, which its file names")
     if not args.gate:
         return load_for_inference(model_path(args.model)), None
@@ -84,7 +84,7 @@ def _transcription_models(args):
     try:      # before two model loads
         check_gate_for_one_speaker(record["per"], args.one_speaker)
     except ValueError as error:
-        raise SystemExit(f"{args.gate}: {error} (--one-speaker)") from None
+        raise ValueError(f"{args.gate}: {error} (--one-speaker)") from None
     model, gate = gate_from_record(record)
     return Recognizer.from_model(model), gate
 

@@ -88,6 +88,16 @@ def as_decoder(decoder, model=None):
     return make_decoder(decoder, **options)
 
 
+def check_features(model, audio_gen):
+    """Refuse a generator whose features are not the model's: other kinds fail deep in numpy,
+    and other settings of the same width (CMN on or off) would pass silently, decoded wrong."""
+    theirs = model_info(model).feature_config
+    if theirs is not None and theirs != audio_gen.feature_config:
+        raise ValueError(f"model {model_info(model).name or ''} was trained on features {theirs}, "
+                         f"but this generator computes {audio_gen.feature_config}: make the "
+                         "generator with DG.AudioGeneratorCached.for_features(its feature_config)")
+
+
 def normalized_features(model, audio_gen, partition, index):
     """The utterance's features normalised with the model's own training statistics."""
     stats = model_info(model).stats
@@ -139,6 +149,7 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     """
     from vui.decode.metrics import cer_wer
     model = keras_model(model)
+    check_features(model, audio_gen)
     main = as_decoder(decoder, model)
     paths, durations, texts = audio_gen.partition_data(partition)
     n = len(paths) if max_utterances is None else min(max_utterances, len(paths))

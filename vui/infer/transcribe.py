@@ -72,6 +72,7 @@ def _read_features(recognizer, paths):
     for path in paths:
         start = time.perf_counter()
         try:
+            _check_audio_path(path)
             audio = utils.load_audio(path, rate)
             feats[len(rows)] = recognizer.raw_features(audio, name=str(path))
         except (ValueError, OSError) as err:
@@ -82,8 +83,9 @@ def _read_features(recognizer, paths):
     return rows, feats
 
 
-def existing_files(paths):
-    missing = [p for p in paths if not Path(p).is_file()]
-    if missing:
-        raise FileNotFoundError(f"no such audio file(s): {', '.join(map(str, missing))}")
-    return [Path(p) for p in paths]
+def _check_audio_path(path):
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; expected an audio file (WAV, FLAC, ...)")
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path}")

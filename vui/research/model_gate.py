@@ -147,8 +147,11 @@ def read_gate_file(path):
                                 f"evaluate --robust-model PATH --save-gate {path}`")
     try:
         record = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"model gate file {path} is not JSON ({err})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"model gate file {path} holds a {type(record).__name__}; expected a "
+                         "JSON object written by vui robust evaluate --save-gate")
     missing = [k for k in GATE_FILE_KEYS if k not in record]
     if missing:
         raise ValueError(f"model gate file {path} lacks {missing}: expected the keys "

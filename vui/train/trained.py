@@ -89,11 +89,27 @@ def load_model(model_path, history=True):
     pickle_path = model_path.with_suffix(".pickle")
     record = None if history else R.load_metadata(model_path)
     if record is None:
+        if R.existing_run_file(pickle_path) is None:
+            raise FileNotFoundError(
+                f"{model_path} has neither its metadata ({model_path.with_suffix('.json')}) "
+                f"nor its record ({pickle_path}) beside it; a model is saved with them "
+                "(copy all three files of a run)")
         record = R.load_pickle(pickle_path)
-    model = keras.saving.load_model(model_path, compile=False)
+    model = _read_keras(keras, model_path)
     model.output_length = models.RNNModel.from_config(record["model_config"]).output_length
     attach_record(model, record, R.existing_run_file(pickle_path) or pickle_path)
     return model
+
+
+def _read_keras(keras, model_path):
+    """The Keras model in `model_path`; a damaged archive is named as such (Keras reports a
+    truncated .keras as "File not found")."""
+    try:
+        return keras.saving.load_model(model_path, compile=False)
+    except Exception as err:   # Keras raises ValueError, OSError, zipfile errors...
+        raise ValueError(f"{model_path}: cannot be read as a Keras model ({type(err).__name__}: "
+                         f"{err}); the file may be truncated or not a .keras archive: copy or "
+                         "train it again") from None
 
 
 def attach_record(model, record, pickle_path):

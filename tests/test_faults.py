@@ -1,0 +1,300 @@
+"""Hostile but fair: faults done for real (kill -9 mid-backup, a full or read-only disk, two
+processes on one run, a malicious pickle, truncated files, exploding losses, bad arguments),
+each showing what the user now sees. Subprocesses and mounts are bounded in time and removed.
+"""
+import json
+import os
+import pickle
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+import train_utils as T
+from test_train_utils import adam, gen, results_dir, tiny_builder, train  # noqa: F401
+from vui import results as R
+from vui.cli import main as cli
+from vui.train import guards
+
+ROOT = Path(__file__).resolve().parents[1]
+WAIT_SECONDS = 180            # for a subprocess to reach the point a test kills it at
+
+WORKER = """
+import os, sys, time
+sys.path[:0] = [{root!r}, {tests!r}]
+import keras
+import data_generator as DG
+import train_utils as T
+from test_train_utils import adam, tiny_builder
+index, cache, results, epochs, mode, marker = sys.argv[1:7]
+gen = DG.AudioGeneratorCached(minibatch_size=3, cache_dir=cache)
+gen.load_train_data(index)
+gen.load_validation_data(index)
+
+class Started(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        open(marker + ".started", "w").close()
+    def on_train_batch_end(self, batch, logs=None):
+        if mode == "slow":
+            time.sleep(1.0)
+
+if mode == "pause-in-backup":          # stop between writing a backup and putting it in place
+    real = keras.Model.save_weights
+    calls = []
+    def save_weights(self, path, *args, **kwargs):
+        real(self, path, *args, **kwargs)
+        calls.append(path)
+        if ".partial" in str(path) and len(calls) == 2:
+            open(marker, "w").close()
+            time.sleep(600)
+    keras.Model.save_weights = save_weights
+
+T.train_model(gen, tiny_builder(), epochs=int(epochs), minibatch_size=3, optimizer=adam,
+              verbose=0, results_dir=results, evaluate_after=False, callbacks=[Started()])
+"""
+
+
+def _worker(tmp_path, speech_corpus, gen, results_dir, epochs, mode):  # noqa: F811
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER.format(root=str(ROOT), tests=str(ROOT / "tests")))
+    marker = tmp_path / f"marker-{mode}"
+    proc = subprocess.Popen([sys.executable, str(script), speech_corpus["index"],
+                             str(tmp_path / "cache"),      # the gen fixture's: features cached
+                             str(results_dir), str(epochs), mode, str(marker)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    return proc, marker
+
+
+def _wait_for(path, proc):
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not Path(path).exists():
+        if proc.poll() is not None:
+            raise AssertionError(f"the worker exited ({proc.returncode}) before {path}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"timed out waiting for {path}")
+        time.sleep(0.1)
+
+
+def _kill(proc):
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+# ---- kills, locks, restarts -----------------------------------------------------------------
+
+def test_kill_during_the_backup_write_then_a_restart_resumes(gen, results_dir, tmp_path,  # noqa: F811
+                                                              speech_corpus, capsys):
+    """kill -9 after the second epoch's backup is written but before it replaces the first:
+    the first stays readable, the stale lock is taken over, and the rerun resumes from it."""
+    proc, marker = _worker(tmp_path, speech_corpus, gen, results_dir, 3, "pause-in-backup")
+    _wait_for(marker, proc)
+    _kill(proc)
+    name = "Spec " + tiny_builder().describe()
+    _, model_path, backup_dir = R.run_paths(name, results_dir)
+    assert (backup_dir / "latest.weights.h5").exists()
+    assert json.loads((backup_dir / "training_metadata.json").read_text())["epoch"] == 1
+    assert backup_dir.with_suffix(guards.LOCK_SUFFIX).exists()      # left by the killed run
+    train(gen, results_dir, epochs=3, evaluate_after=False)
+    assert "Resuming" in capsys.readouterr().out
+    record = R.load_pickle(R.run_paths(name, results_dir)[0])
+    assert record["completed"] and len(record["loss"]) == 3 and model_path.exists()
+    assert not backup_dir.with_suffix(guards.LOCK_SUFFIX).exists()
+
+
+def test_a_second_process_on_the_same_run_is_refused(gen, results_dir, tmp_path,  # noqa: F811
+                                                     speech_corpus):
+    proc, marker = _worker(tmp_path, speech_corpus, gen, results_dir, 50, "slow")
+    try:
+        _wait_for(str(marker) + ".started", proc)
+        with pytest.raises(guards.RunLocked, match=rf"process {proc.pid} .*wait for it"):
+            train(gen, results_dir, epochs=1)
+    finally:
+        _kill(proc)
+
+
+def test_a_restart_with_another_optimizer_is_refused_unless_retrained(gen, results_dir):  # noqa: F811
+    name = train(gen, results_dir, epochs=1, evaluate_after=False)
+    other = dict(optimizer=lambda: keras.optimizers.SGD(learning_rate=0.01))
+    with pytest.raises(guards.RunError, match=r"optimizer: was 'Adam .*now 'SGD.*retrain=True"):
+        T.train_model(gen, tiny_builder(), epochs=2, minibatch_size=3, verbose=0,
+                      results_dir=results_dir, evaluate_after=False, **other)
+    T.train_model(gen, tiny_builder(), epochs=2, minibatch_size=3, verbose=0, retrain=True,
+                  results_dir=results_dir, evaluate_after=False, **other)
+    assert len(R.load_pickle(R.run_paths(name, results_dir)[0])["loss"]) == 2
+
+
+def test_an_unreadable_backup_says_what_to_do(gen, results_dir):  # noqa: F811
+    name = "Spec " + tiny_builder().describe()
+    backup_dir = R.run_paths(name, results_dir)[2]
+    backup_dir.mkdir(parents=True)
+    (backup_dir / "latest.weights.h5").write_bytes(b"\x89HDF\r\n half a file")
+    with pytest.raises(guards.RunError, match=r"cannot be read .*delete that folder.*retrain"):
+        train(gen, results_dir, epochs=1)
+
+
+def test_a_failed_write_mid_run_keeps_the_last_backup_and_a_rerun_resumes(
+        gen, results_dir, monkeypatch, capsys):  # noqa: F811
+    real = keras.Model.save_weights
+    calls = []
+
+    def full_disk(self, path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 2:
+            Path(path).write_bytes(b"partial")
+            raise OSError(28, "No space left on device", str(path))
+        return real(self, path, *args, **kwargs)
+    monkeypatch.setattr(keras.Model, "save_weights", full_disk)
+    with pytest.raises(guards.RunError, match=r"No space left.*last good backup is kept"):
+        train(gen, results_dir, epochs=3, evaluate_after=False)
+    monkeypatch.undo()
+    train(gen, results_dir, epochs=3, evaluate_after=False)
+    assert "Resuming" in capsys.readouterr().out
+    name = "Spec " + tiny_builder().describe()
+    assert len(R.load_pickle(R.run_paths(name, results_dir)[0])["loss"]) == 3
+
+
+# ---- the results folder ---------------------------------------------------------------------
+
+def _mount_tmpfs(target, options):
+    target.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)],
+                          capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.decode().strip()}): needs root")
+
+
+@pytest.fixture
+def mounted(tmp_path):
+    mounts = []
+
+    def mount(name, options):
+        target = tmp_path / name
+        _mount_tmpfs(target, options)
+        mounts.append(target)
+        return target
+    yield mount
+    for target in mounts:
+        subprocess.run(["umount", "-l", str(target)], capture_output=True)
+
+
+def test_a_full_disk_is_refused_before_the_first_epoch(gen, mounted):  # noqa: F811
+    small = mounted("small", "size=256k")
+    with pytest.raises(guards.RunError, match=r"has 0\.\d MB free; .* need about"):
+        train(gen, small / "results", epochs=1)
+
+
+def test_a_read_only_results_folder_is_refused_before_the_first_epoch(gen, mounted, tmp_path):  # noqa: F811
+    frozen = mounted("frozen", "ro,size=1m")
+    with pytest.raises(guards.RunError, match=r"frozen is not writable .*Read-only"):
+        train(gen, frozen, epochs=1)
+
+
+# ---- losses ---------------------------------------------------------------------------------
+
+class Poison(keras.callbacks.Callback):
+    """Turns the weights NaN in the second epoch, as an exploding update does."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.epoch == 1 and batch == 1:
+            self.model.set_weights([np.full_like(w, np.nan) for w in self.model.get_weights()])
+
+
+def test_a_diverging_run_keeps_its_last_good_weights(gen, results_dir, capsys):  # noqa: F811
+    name = train(gen, results_dir, epochs=3, callbacks=[Poison()])
+    record = R.load_pickle(R.run_paths(name, results_dir)[0])
+    assert record["diverged"] and "is not finite" in record["stopped"]
+    assert len(record["loss"]) == 2 and record["completed"]
+    assert "keeping the weights of epoch 1" in capsys.readouterr().out
+    model = T.load_model(str(R.run_paths(name, results_dir)[1]))
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+    assert T.evaluate(model, gen, verbose=0).cer >= 0          # decodes: no NaN outputs
+
+
+def test_impossible_training_arguments_are_refused_before_any_work(gen, results_dir):  # noqa: F811
+    for bad in (dict(epochs=0), dict(minibatch_size=0), dict(loss_limit=-1)):
+        with pytest.raises(ValueError, match="epochs|minibatch_size|loss_limit"):
+            T.train_model(gen, tiny_builder(), verbose=0, results_dir=results_dir,
+                          **{"minibatch_size": 3, **bad})
+    assert not Path(results_dir).exists()
+
+
+def test_the_cli_refuses_bad_numbers_and_presets_before_computing_features(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "corpus_generator", lambda *a, **k: pytest.fail("features made"))
+    for argv in (["--epochs", "0"], ["--batch-size", "0"], ["--lr", "inf"], ["--lr", "-1"],
+                 ["--loss-limit", "nan"]):
+        with pytest.raises(SystemExit) as stop:
+            cli.main(["train", *argv])
+        assert stop.value.code == 2
+    assert cli.main(["train", "--preset", "model_9"]) == 2
+    assert "error: unknown preset 'model_9'" in capsys.readouterr().err
+
+
+# ---- received files -------------------------------------------------------------------------
+
+class Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_malicious_pickle_is_refused_and_does_not_run(gen, results_dir, tmp_path, capsys):  # noqa: F811
+    name = train(gen, results_dir, epochs=1, evaluate_after=False)
+    pickle_path, model_path, _ = R.run_paths(name, results_dir)
+    marker = tmp_path / "pwned"
+    record = R.load_pickle(pickle_path)
+    record["loss"] = Payload(marker)
+    pickle_path.write_bytes(pickle.dumps(record))
+    with pytest.raises(ValueError, match=re.escape(f"{pickle_path.name}: refused to load posix.system")):
+        R.load_pickle(pickle_path)
+    with pytest.raises(ValueError, match="refused"):
+        T.load_model(str(model_path))
+    wav = gen.valid_audio_paths[0]
+    assert cli.main(["transcribe", "--model", str(model_path), wav]) == 0   # JSON: no pickle
+    assert not marker.exists()
+
+
+def test_truncated_files_are_named(gen, results_dir, capsys):  # noqa: F811
+    names = [train(gen, results_dir, tiny_builder(units), epochs=1, evaluate_after=False)
+             for units in (16, 24)]
+    bad_pickle, bad_model, _ = R.run_paths(names[0], results_dir)
+    bad_pickle.write_bytes(bad_pickle.read_bytes()[:50])
+    with pytest.warns(UserWarning, match=rf"1 runs could not be read.*{re.escape(bad_pickle.name)}.*truncated"):
+        table = T.comparison_table(model_names=names, results_dir=results_dir)
+    assert len(table) == 1
+    bad_model.write_bytes(bad_model.read_bytes()[:1000])
+    assert cli.main(["transcribe", "--model", str(bad_model), gen.valid_audio_paths[0]]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "cannot be read as a Keras model" in err \
+        and str(bad_model) in err and "Traceback" not in err
+    good_model = R.run_paths(names[1], results_dir)[1]
+    good_model.with_suffix(".json").unlink()
+    good_model.with_suffix(".pickle").unlink()
+    assert cli.main(["transcribe", "--model", str(good_model), gen.valid_audio_paths[0]]) == 2
+    assert "neither its metadata" in capsys.readouterr().err
+    assert cli.main(["transcribe", "--model", str(results_dir), gen.valid_audio_paths[0]]) == 2
+    assert "is a folder" in capsys.readouterr().err
+
+
+def test_transcribe_gives_every_input_a_row(gen, results_dir, tmp_path, capsys):  # noqa: F811
+    name = train(gen, results_dir, epochs=1, evaluate_after=False)
+    model = str(R.run_paths(name, results_dir)[1])
+    wav = gen.valid_audio_paths[0]
+    inputs = [str(tmp_path / "missing.wav"), str(tmp_path), wav]
+    assert cli.main(["transcribe", "--model", model, *inputs]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0] for line in lines] == inputs
+    assert "error: no such file" in lines[0] and "is a folder" in lines[1]
+    assert not lines[2].split("\t")[1].startswith("error")
