@@ -82,8 +82,8 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
     pickle_path, model_path, backup_dir = R.run_paths(name, results_dir)
     finished = None if retrain else _finished_record(pickle_path, model_path)
     if finished and epochs <= finished.get("epochs_requested", epochs):
-        print(f"'{name}' is already trained ({pickle_path}); loading it. Pass retrain=True to "
-              "train again, or more epochs to continue it.")
+        print(f"'{name}' is already trained ({pickle_path}); loading it. Pass retrain=True "
+              "(vui train --retrain) to train again, or more epochs to continue it.")
         return name
     done = len(finished["loss"]) if finished else 0
     guards.check_writable(pickle_path.parent)

@@ -33,6 +33,7 @@ SPECTROGRAM_EPS = 1e-14          # the course toolkit's log floor
 SILENCE_PEAK = 1e-4              # a clip whose peak stays below this is treated as silent
 MFCC_MIN_FILTERS = 26            # python_speech_features' default filter-bank size
 RESAMPLE_QUALITY = "HQ"
+WAV_HEADER_SCAN = 4096           # bytes read to find a WAV's data chunk and its declared size
 # Bump when the numbers a FeatureConfig produces change, so old disk caches are not reused.
 FEATURE_VERSION = 1
 
@@ -66,6 +67,7 @@ def load_audio(path, sample_rate=SAMPLE_RATE):
                          f"(expected a WAV, FLAC or OGG file readable by libsndfile)") from err
     if audio.shape[0] == 0:
         raise AudioError(f"audio file {path!r} is empty (0 samples); expected speech")
+    _warn_if_truncated(path, audio.shape[0], file_rate)
     if not np.all(np.isfinite(audio)):
         raise AudioError(f"audio file {path!r} holds NaN or infinite samples (corrupt file)")
     if audio.shape[1] > 1:
@@ -82,6 +84,34 @@ def load_audio(path, sample_rate=SAMPLE_RATE):
         raise AudioError(f"audio file {path!r} is silent (peak amplitude {peak:.2g} < "
                          f"{SILENCE_PEAK}); expected speech")
     return audio
+
+
+def _warn_if_truncated(path, frames_read, file_rate):
+    """libsndfile reads a WAV cut short (a copy or download that stopped) without a word, up
+    to where its data ends; its RIFF header still says how long it should be, so compare.
+    Hand-written because soundfile reports only the frames it found."""
+    with open(path, "rb") as f:
+        head = f.read(WAV_HEADER_SCAN)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return
+    at = 12
+    while at + 8 <= len(head):
+        chunk, size = head[at:at + 4], int.from_bytes(head[at + 4:at + 8], "little")
+        if chunk == b"data":
+            declared = size // max(1, _bytes_per_frame(head)) if size != 0xFFFFFFFF else 0
+            if declared > frames_read:
+                warnings.warn(f"audio file {path!r} is truncated: its header declares "
+                              f"{declared / file_rate:.2f} s, the file holds "
+                              f"{frames_read / file_rate:.2f} s; using what there is",
+                              stacklevel=3)
+            return
+        at += 8 + size + (size & 1)
+
+
+def _bytes_per_frame(head):
+    """Bytes of one frame (all channels), the WAV fmt chunk's block align."""
+    at = head.find(b"fmt ")
+    return int.from_bytes(head[at + 20:at + 22], "little") if at >= 0 else 2
 
 
 def normalize_with(feature, mean, std):

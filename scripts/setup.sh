@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(espeak-ng festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts flite
-              sox libsndfile1 wordnet-base fortunes-min)
+              sox libsndfile1 wordnet-base fortunes-min
+              chromium fonts-dejavu-core)   # chromium: vui serve's browser tests (Playwright)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -298,3 +299,19 @@ def test_transcribe_gives_every_input_a_row(gen, results_dir, tmp_path, capsys):
     assert [line.split("\t")[0] for line in lines] == inputs
     assert "error: no such file" in lines[0] and "is a folder" in lines[1]
     assert not lines[2].split("\t")[1].startswith("error")
+
+
+def test_a_truncated_wav_is_read_with_a_warning(tmp_path):
+    import soundfile
+    import utils
+    whole = tmp_path / "whole.wav"
+    soundfile.write(whole, 0.5 * np.sin(np.arange(32000) / 10.0), 16000, subtype="PCM_16")
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole.read_bytes()[:32044])            # the header + 1 s of 2 s
+    with pytest.warns(UserWarning, match=r"cut.wav' is truncated: its header declares 2.00 s, "
+                                         r"the file holds 1.00 s"):
+        audio = utils.load_audio(cut)
+    assert len(audio) == 16000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(utils.load_audio(whole)) == 32000

@@ -20,11 +20,11 @@ LAYERS = [   # lowest first: a package's modules all sit in its layer
     ("model", ["models", "vui.model"]),
     ("train", ["vui.train"]),
     ("decode", ["vui.decode"]),
-    ("infer", ["vui.infer"]),
+    ("infer", ["vui.infer", "vui.export"]),   # runtimes read exports; exports take a Recognizer
     ("research", ["vui.research"]),
     # train_utils is the seed's entry module: the training loop, and the evaluation and
     # comparison it re-exports (the seed calls T.evaluate, T.get_predictions).
-    ("entry", ["train_utils", "vui.demo", "vui.cli"]),
+    ("entry", ["train_utils", "vui.demo", "vui.cli", "vui.serve"]),
 ]
 # Upward imports still to remove (none left: the core takes the unseen-voice methods as
 # strategies, vui.infer.inference.Strategy, and imports none of them).

@@ -1,6 +1,6 @@
 """CTC decoders behind one interface: greedy, prefix beam search, and beam search with an n-gram LM.
 
-pyctcdecode and numpy 2 (README paragraph). pyctcdecode 0.5.0 declares numpy<2, but TensorFlow
+pyctcdecode and numpy 2 (docs/experiments/summary.md). pyctcdecode 0.5.0 declares numpy<2, but TensorFlow
 2.21 needs numpy 2, so scripts/setup.sh installs it with --no-deps and we checked what really
 breaks: nothing. Its own test suite (v0.5.0 tag: decoding with and without a KenLM model,
 hotwords, beam pruning, history pruning, decode_beams, batch decoding with a process pool,

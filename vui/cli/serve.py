@@ -1,0 +1,116 @@
+"""`vui serve`: the transcription service and web page (vui.serve) on this machine.
+
+    vui serve [--model results/NAME.keras] [--host 127.0.0.1] [--port 8000] [--results results]
+
+Prints one line with the URL, then serves until Ctrl-C. It binds 127.0.0.1 (this machine only)
+by default; `--host 0.0.0.0` exposes it to the network, with no authentication, so do that only
+on a network you trust (or put it behind a reverse proxy that authenticates). TensorFlow's
+start-up logs are silenced (TF_CPP_MIN_LOG_LEVEL=3, set before Keras is imported) so that the
+URL line is what the user sees.
+"""
+import argparse
+import os
+import socket
+import sys
+
+from vui.serve.limits import (DEFAULT_MAX_AUDIO_SECONDS, DEFAULT_MAX_LIVE_SECONDS,
+                              DEFAULT_MAX_UPLOAD_BYTES, MIB, Limits)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+TF_LOG_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
+TF_QUIET = "3"
+LISTEN_BACKLOG = 2048           # uvicorn's default
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="vui serve", description=(
+        "Serve a trained model: a web page to record or upload speech and see the transcript, "
+        "POST /transcribe, the WebSocket /live, and the runs under --results (GET /runs)."))
+    p.add_argument("--model", default=None,
+                   help="results/NAME.keras or a run's name (default: the demo's model, if any)")
+    p.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default 127.0.0.1: "
+                   "this machine only; 0.0.0.0 exposes it, unauthenticated, to the network)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
+    p.add_argument("--results", default="results", help="folder of the runs to show")
+    p.add_argument("--max-upload-mb", type=float, default=DEFAULT_MAX_UPLOAD_BYTES / MIB)
+    p.add_argument("--max-audio-seconds", type=float, default=DEFAULT_MAX_AUDIO_SECONDS,
+                   help="longest upload accepted")
+    p.add_argument("--max-live-seconds", type=float, default=DEFAULT_MAX_LIVE_SECONDS,
+                   help="longest live session")
+    p.add_argument("--log-level", default="warning",
+                   choices=("critical", "error", "warning", "info", "debug"))
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    os.environ.setdefault(TF_LOG_VARIABLE, TF_QUIET)   # before anything imports Keras
+    try:
+        limits = Limits(int(args.max_upload_mb * MIB), args.max_audio_seconds,
+                        args.max_live_seconds)
+    except ValueError as err:
+        print(f"vui serve: {err}", file=sys.stderr)
+        return 2
+    model = _model_path(args.model)
+    if model is not None and not model.exists():
+        print(f"vui serve: no trained model at {model}: pass --model results/NAME.keras "
+              "(vui train or vui demo writes one)", file=sys.stderr)
+        return 2
+    try:
+        sock = _bind(args.host, args.port)
+    except OSError as err:
+        print(f"vui serve: cannot listen on {args.host}:{args.port}: {err}", file=sys.stderr)
+        return 1
+    return _run(sock, args, model, limits)
+
+
+def _model_path(model):
+    if model is None:
+        return None    # create_app takes the default model of --results, if there is one
+    from vui import results as R
+    return R.resolve_model_path(model)
+
+
+def _bind(host, port):
+    """Bind and listen before starting uvicorn, so that a busy port is one clear error, port
+    0's real port can be printed, and a client that follows the printed URL at once is queued
+    (not refused) while uvicorn starts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _run(sock, args, model, limits):
+    import uvicorn
+    from vui import cpu_threads
+    from vui.serve.app import create_app
+    cpu_threads.configure()
+    app = create_app(model, args.results, limits)
+    server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level))
+    print(_banner(args.host, sock.getsockname()[1], app.state.engine.model_path), flush=True)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+    return 0
+
+
+def _banner(host, port, model_path):
+    shown = f"[{host}]" if ":" in host else host
+    where = ("this machine only; --host 0.0.0.0 exposes it" if host in LOOPBACK_HOSTS
+             else "exposed to the network, unauthenticated")
+    model = f"model {model_path} (loading)" if model_path else "no model: runs view only"
+    return f"vui serve: http://{shown}:{port}/  ({model}; {where}; Ctrl-C stops)"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

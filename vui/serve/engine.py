@@ -1,0 +1,171 @@
+"""The service's one model: loaded once in a background thread, then shared by every request.
+
+Loading a Keras model takes seconds (importing TensorFlow alone takes several), so the server
+starts listening at once and answers 503 with Retry-After until the model is ready, instead of
+leaving the user in front of a browser that cannot connect. A model that fails to load leaves
+the rest of the service (the runs view) working and its error on every transcription request.
+"""
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from vui.serve.batching import Batcher
+from vui.serve.errors import bad_request, model_loading, model_unavailable
+
+DECODER_KINDS = ("greedy", "beam", "beam_lm")
+DECODER_CACHE_SIZE = 16            # decoders built for (kind, hot words); an LM is loaded once
+WARM_UP_SECONDS = (1.0, 3.0)       # traced once at load, so the first request is not the slow one
+WARM_UP_NOISE = 0.01
+LOADING, READY, FAILED, NO_MODEL = "loading", "ready", "failed", "none"
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What POST /transcribe returns and the live session sends: the words with their times."""
+    transcript: str
+    words: list = field(default_factory=list)   # vui.decode.words.Word
+    audio_seconds: float = 0.0
+    model: str = ""
+    decoder: str = "greedy"
+    seconds: float = 0.0                        # server time from audio to words
+
+    def to_json(self):
+        out = asdict(self)
+        out["words"] = [dict(text=w.text, start=w.start, end=w.end,
+                             confidence=round(float(w.confidence), 4)) for w in self.words]
+        out["seconds"] = round(self.seconds, 4)
+        out["audio_seconds"] = round(self.audio_seconds, 3)
+        return out
+
+
+def default_loader(model_path):
+    """Recognizer.load, imported here so that importing the service does not import Keras."""
+    from vui.infer.recognizer import Recognizer
+    return Recognizer.load(model_path)
+
+
+def parse_hotword_field(text):
+    """The form's hot words, comma-separated ("boat:8, red boat") -> a tuple of specs."""
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+class Engine:
+    """The model of one server: `start()` loads it in a thread; `transcribe` (blocking, call
+    it from a worker thread) raises ServeError 503 until it is ready."""
+
+    def __init__(self, model_path, loader=default_loader):
+        self.model_path = model_path
+        self.status = LOADING if model_path is not None else NO_MODEL
+        self.error = None
+        self.recognizer = None
+        self.name = str(model_path) if model_path is not None else None
+        self._loader = loader
+        self._ready = threading.Event()
+        self._batcher = None
+        self._decoders = OrderedDict()
+        self._decoders_lock = threading.Lock()
+        self._seconds_per_frame = None
+
+    def start(self):
+        if self.status == LOADING:
+            threading.Thread(target=self._load, name="vui-serve-load", daemon=True).start()
+        else:
+            self._ready.set()
+
+    def wait(self, timeout=None):
+        """True once loading has ended (ready or failed)."""
+        return self._ready.wait(timeout)
+
+    def close(self):
+        if self._batcher is not None:
+            self._batcher.close()
+
+    def _load(self):
+        try:
+            recognizer = self._loader(self.model_path)
+            self._seconds_per_frame = recognizer.seconds_per_frame
+            self._warm_up(recognizer)
+            self._batcher = Batcher(recognizer.probabilities)
+            self.recognizer, self.name = recognizer, recognizer.name
+            self.status = READY
+        except Exception as err:   # any failure is reported on every request, not raised here
+            self.error = f"the model {self.model_path} failed to load: {type(err).__name__}: {err}"
+            self.status = FAILED
+        finally:
+            self._ready.set()
+
+    def _warm_up(self, recognizer):
+        rng = np.random.default_rng(0)
+        rate = recognizer.feature_config.sample_rate
+        feats = [recognizer.features((WARM_UP_NOISE * rng.standard_normal(int(s * rate)))
+                                     .astype(np.float32)) for s in WARM_UP_SECONDS]
+        for batch in ([feats[0]], [feats[1]], feats):
+            recognizer.probabilities(batch)
+
+    def require(self):
+        """The recognizer, or the ServeError that says why there is none yet."""
+        if self.status == READY:
+            return self.recognizer
+        if self.status == LOADING:
+            raise model_loading(self.name)
+        if self.status == FAILED:
+            raise model_unavailable(self.error)
+        raise model_unavailable("no model is loaded: start the server with --model "
+                                "results/NAME.keras (or run `vui demo` to make a default model)")
+
+    def health(self):
+        return {"status": self.status, "model": self.name, "error": self.error}
+
+    @property
+    def sample_rate(self):
+        return self.require().feature_config.sample_rate
+
+    def decoder(self, kind="greedy", hotwords=()):
+        """A decoder for (kind, hot words), built once and kept (an LM loads only once)."""
+        if kind not in DECODER_KINDS:
+            raise bad_request(f"unknown decoder {kind!r}; expected one of "
+                              f"{', '.join(DECODER_KINDS)}")
+        key = (kind, tuple(hotwords))
+        with self._decoders_lock:
+            if key in self._decoders:
+                self._decoders.move_to_end(key)
+                return self._decoders[key]
+        try:
+            built = self._build_decoder(kind, tuple(hotwords))
+        except ValueError as err:   # hot words with greedy, beam_lm without an LM, bad spelling
+            raise bad_request(str(err)) from None
+        with self._decoders_lock:
+            self._decoders[key] = built
+            while len(self._decoders) > DECODER_CACHE_SIZE:
+                self._decoders.popitem(last=False)
+        return built
+
+    def _build_decoder(self, kind, hotwords):
+        from vui.decode.decoders import make_decoder
+        recognizer = self.require()
+        if not hotwords:
+            return recognizer.decoder(kind)
+        if kind == "beam_lm":      # the model's tuned LM and weights, with the hot words
+            lm = recognizer.decoder("beam_lm")
+            return make_decoder("beam_lm", lm_path=lm.lm_path, alpha=lm.alpha, beta=lm.beta,
+                                hotwords=list(hotwords))
+        return make_decoder(kind, hotwords=list(hotwords))
+
+    def transcribe(self, audio, decoder="greedy", hotwords=()):
+        """Words of a float32 waveform at the model's sample rate (blocking)."""
+        started = time.perf_counter()
+        recognizer = self.require()
+        chosen = self.decoder(decoder, hotwords)
+        try:
+            feats = recognizer.features(audio)
+        except ValueError as err:   # too short for one analysis window, and the like
+            raise bad_request(f"cannot compute features: {err}") from None
+        probs = self._batcher.submit(feats).result()
+        words = chosen.decode_words(probs, self._seconds_per_frame)
+        return Transcript(transcript=" ".join(w.text for w in words), words=words,
+                          audio_seconds=len(audio) / recognizer.feature_config.sample_rate,
+                          model=recognizer.name, decoder=decoder,
+                          seconds=time.perf_counter() - started)
