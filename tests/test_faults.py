@@ -285,8 +285,11 @@ def test_truncated_files_are_named(gen, results_dir, capsys):  # noqa: F811
     good_model.with_suffix(".pickle").unlink()
     assert cli.main(["transcribe", "--model", str(good_model), gen.valid_audio_paths[0]]) == 2
     assert "neither its metadata" in capsys.readouterr().err
+    # a folder is taken for an export, and named as not being one
     assert cli.main(["transcribe", "--model", str(results_dir), gen.valid_audio_paths[0]]) == 2
-    assert "is a folder" in capsys.readouterr().err
+    assert "vui_bundle.json: missing; an export folder holds" in capsys.readouterr().err
+    with pytest.raises(IsADirectoryError, match="is a folder; expected a trained model"):
+        T.load_model(str(results_dir))
 
 
 def test_transcribe_gives_every_input_a_row(gen, results_dir, tmp_path, capsys):  # noqa: F811

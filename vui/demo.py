@@ -101,6 +101,21 @@ def train(gen, builder, minutes=DEMO_TRAIN_MINUTES, epochs=DEMO_MAX_EPOCHS, batc
                          verbose=2, **train_options)
 
 
+def _export_onnx(model_path):
+    """The model as ONNX beside it, so `vui transcribe` starts on the fastest runtime (no
+    TensorFlow import); the demo's model stays usable through Keras if the export fails."""
+    from vui.export.writers import export
+    from vui.infer.recognizer import Recognizer
+    from vui.infer.runtimes import default_export_dir
+    out = default_export_dir(model_path, "onnx")
+    try:
+        export(Recognizer.load(model_path), out, "onnx")
+    except (ValueError, OSError, RuntimeError) as err:
+        print(f"[demo] ONNX export failed ({err}); `vui transcribe` will use Keras")
+        return
+    print(f"[demo] exported to {out}: `vui transcribe` uses it by default")
+
+
 def run(minutes=None, corpus_root=None, fresh=False):
     start = time.perf_counter()
     from vui.data import tts_corpus
@@ -143,6 +158,7 @@ def run(minutes=None, corpus_root=None, fresh=False):
     model_path = R.run_paths(name)[1]
     R.set_default_model(model_path)
     print(f"[demo] model: {model_path} (now the default of `vui transcribe`)")
+    _export_onnx(model_path)
     print(f"[demo] plot: {R.RESULTS_DIR / 'comparison.png'}")
     print(f"[demo] done in {(time.perf_counter() - start) / 60:.1f} minutes")
     return 0

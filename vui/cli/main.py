@@ -16,6 +16,7 @@ import argparse
 import sys
 
 QUIET_TF_LOG_LEVEL = "3"        # TensorFlow's C++ logs: errors only
+RUNTIME_CHOICES = ("auto", "keras", "onnx", "litert", "savedmodel")
 
 from vui.cli.common import (DEFAULT_CORPUS, FEATURE_CHOICES, add_evaluate_arguments,
                             add_transcribe_arguments, corpus_generator, is_user_error,
@@ -93,10 +94,16 @@ def cmd_compare(args, _):
 
 
 def cmd_transcribe(args, _):
-    from vui.infer.transcribe import load_for_inference, transcribe_files
-    recognizer = load_for_inference(model_path(args.model))
-    return print_transcripts(transcribe_files(recognizer, args.files, decoder=args.decoder),
-                             args.json)
+    from vui.infer.runtimes import transcribe_with_runtime
+    # --model as given (an export folder is welcome); None: the default model and its exports
+    rows = transcribe_with_runtime(args.files, args.model, runtime=args.runtime,
+                                   decoder=args.decoder, json=args.json)
+    return print_transcripts(rows, args.json)
+
+
+def cmd_export(args, rest):
+    from vui.cli import export as export_cli
+    return export_cli.main(rest)
 
 
 def cmd_lm(args, rest):
@@ -173,7 +180,13 @@ def build_parser():
 
     p = sub.add_parser("transcribe", help="transcribe audio files, one line each")
     add_transcribe_arguments(p)
+    p.add_argument("--runtime", default="auto", choices=RUNTIME_CHOICES,
+                   help="auto: the fastest up-to-date export of the model (vui export), else Keras")
     p.set_defaults(func=cmd_transcribe)
+
+    p = sub.add_parser("export", help="a model as savedmodel / onnx / litert (vui export --help)",
+                       description="vui export --help")
+    p.set_defaults(func=cmd_export, passthrough=True)
 
     p = sub.add_parser("robust", help="evaluate / transcribe with the unseen-voice methods: warp "
                        "search, speaker shift, model gate (vui robust --help)",
@@ -231,7 +244,8 @@ def _dispatch(argv):
     return args.func(args, []) or 0
 
 
-PASSTHROUGH = {"corpus": cmd_corpus, "lm": cmd_lm, "robust": cmd_robust, "serve": cmd_serve}
+PASSTHROUGH = {"corpus": cmd_corpus, "lm": cmd_lm, "robust": cmd_robust, "serve": cmd_serve,
+               "export": cmd_export}
 
 
 if __name__ == "__main__":
