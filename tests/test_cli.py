@@ -80,6 +80,15 @@ def test_transcribe_prints_one_line_per_file(trained_model, speech_corpus, capsy
     assert capsys.readouterr().out.splitlines() == [lines[0].split("\t")[1]]   # one: text alone
 
 
+def test_transcribe_takes_hot_words_for_beam_search_only(trained_model, speech_corpus, capsys):
+    wav = speech_corpus["entries"][0]["key"]
+    base = ["transcribe", "--model", str(trained_model), "--json"]
+    assert cli.main([*base, "--decoder", "beam", "--hotword", "zebra:5", wav]) == 0
+    assert "words" in json.loads(capsys.readouterr().out)
+    assert cli.main([*base, "--hotword", "zebra", wav]) == 2          # greedy has no search
+    assert "error: " in capsys.readouterr().err
+
+
 def test_transcribe_json_has_file_transcript_and_timing(trained_model, speech_corpus, capsys):
     wav = speech_corpus["entries"][0]["key"]
     cli.main(["transcribe", "--json", "--model", str(trained_model), wav])

@@ -97,7 +97,7 @@ def cmd_transcribe(args, _):
     from vui.infer.runtimes import transcribe_with_runtime
     # --model as given (an export folder is welcome); None: the default model and its exports
     rows = transcribe_with_runtime(args.files, args.model, runtime=args.runtime,
-                                   decoder=args.decoder, json=args.json)
+                                   decoder=args.decoder, json=args.json, hotwords=args.hotword)
     return print_transcripts(rows, args.json)
 
 
@@ -182,6 +182,8 @@ def build_parser():
     add_transcribe_arguments(p)
     p.add_argument("--runtime", default="auto", choices=RUNTIME_CHOICES,
                    help="auto: the fastest up-to-date export of the model (vui export), else Keras")
+    p.add_argument("--hotword", action="append", default=None, metavar="WORD[:WEIGHT]",
+                   help="boost a word in beam search (repeatable; one weight for all)")
     p.set_defaults(func=cmd_transcribe)
 
     p = sub.add_parser("export", help="a model as savedmodel / onnx / litert (vui export --help)",
