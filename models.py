@@ -16,6 +16,7 @@ Backend-agnostic: only keras.layers / keras.ops / numpy; no tensorflow import.
 """
 import dataclasses
 import enum
+import warnings
 
 import keras
 import numpy as np
@@ -35,6 +36,14 @@ CUDNN_RECURRENT_ACTIVATION = "sigmoid"
 RETIRED_FIELDS = {"frames_per_step": 1, "rnn_residual": False}
 INPUT_NAME = "the_input"
 OUTPUT_NAME = "softmax"
+# The output Dense and softmax compute in float32 under any mixed-precision policy: a bfloat16
+# softmax rounds small probabilities to zero, and the CTC loss takes their logarithm.
+OUTPUT_DTYPE = "float32"
+NO_CUDNN_UNDER_JAX = (
+    "Keras' JAX backend has no cuDNN GRU: this model's GRU layers run as a lax.scan loop, several "
+    "times slower on a GPU ('CuDNN' in its name says only that the layers qualify). LSTM, or "
+    "KERAS_BACKEND=tensorflow / torch, run on cuDNN.")
+_SAID_NO_CUDNN = False
 
 
 # String-valued enums compared with ==, never `is`: a notebook that reloads this module (the
@@ -276,11 +285,25 @@ class RNNModel:
             x = _apply_block(x, self._tdd_steps(), self.activation, self.dropout_rate, names)
             # A plain Dense on the 3-D tensor is the per-time-step dense layer; Keras 3.15.1's
             # TimeDistributed(Dense) mis-maps a variable time axis on TensorFlow (NOTES.md).
-            x = keras.layers.Dense(NUM_CLASSES, name="time_distributed_dense")(x)
-        outputs = keras.layers.Activation("softmax", name=OUTPUT_NAME)(x)
+            x = keras.layers.Dense(NUM_CLASSES, name="time_distributed_dense",
+                                   dtype=OUTPUT_DTYPE)(x)
+        outputs = keras.layers.Activation("softmax", name=OUTPUT_NAME, dtype=OUTPUT_DTYPE)(x)
         model = keras.Model(inputs, outputs, name=safe_filename(self.describe()))
         model.output_length = self.output_length
+        self._say_if_no_cudnn()
         return model
+
+    def _say_if_no_cudnn(self):
+        """Keras' JAX backend runs a GRU as a lax.scan loop, never cuDNN: say so once on a GPU,
+        since the model's name (which must not change with the backend) says 'CuDNN'."""
+        global _SAID_NO_CUDNN
+        if _SAID_NO_CUDNN or keras.backend.backend() != "jax" or not self.rnn_layers \
+                or self.rnn_type != RNNType.GRU or not self.cudnn_eligible:
+            return
+        import jax
+        if jax.default_backend() == "gpu":
+            _SAID_NO_CUDNN = True
+            warnings.warn(NO_CUDNN_UNDER_JAX, stacklevel=3)
 
 
 class _Presets:

@@ -17,10 +17,12 @@ import numpy as np
 
 import models
 from vui import results as R
-from vui.train import guards, trained
+from vui.train import distribute, guards, trained
+from vui.train import precision as precision_
+from vui.train.precision import dtype_policy  # noqa: F401 (public: T.dtype_policy)
 from vui.train.trained import model_info
 from vui.model.ctc import CTCLoss
-from vui.train.schedule import TimeBudgetSchedule, TrainingClock
+from vui.train.schedule import TimeBudgetSchedule, TimeLimit, TrainingClock
 from vui.infer.inference import (Evaluation, evaluate, get_predictions,  # noqa: F401 (public API)
                            normalized_features, predict_probabilities)
 from vui.train.comparison import comparison_table, plot_comparison  # noqa: F401
@@ -39,13 +41,16 @@ def seed_optimizer(learning_rate=SEED_LEARNING_RATE):
                                 nesterov=True, clipnorm=SEED_CLIPNORM)
 
 
-def model_name(audio_gen, model_builder, augment=None):
+def model_name(audio_gen, model_builder, augment=None, precision=None):
     """The seed's naming: feature prefix ("Spec", "MFCC", "Raw") + the builder's description,
-    + "Aug(<name>)" when trained with augmentation and "SpkNorm(<per>)" with the generator's
-    speaker_norm (so neither ever shares files with the plain run)."""
+    + "Aug(<name>)" when trained with augmentation, "MP(bf16)" / "MP(fp16)" in mixed precision
+    and "SpkNorm(<per>)" with the generator's speaker_norm (so none ever shares files with the
+    plain run)."""
     name = f"{audio_gen.feature_config.short_name} {model_builder.describe()}"
     if augment is not None:
         name += f" Aug({getattr(augment, 'name', None) or type(augment).__name__})"
+    if precision in precision_.PRECISION_TAGS:
+        name += f" {precision_.PRECISION_TAGS[precision]}"
     speaker_norm = getattr(audio_gen, "speaker_norm", None)
     if speaker_norm is not None:
         strength = "" if speaker_norm.strength == 1 else f" {speaker_norm.strength:g}"
@@ -56,7 +61,8 @@ def model_name(audio_gen, model_builder, augment=None):
 def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=DEFAULT_MINIBATCH,
                 optimizer=None, loss_limit=None, sort_by_duration=False, verbose=1,
                 results_dir=None, retrain=False, time_limit=None, augment=None, seed=0,
-                evaluate_after=True, callbacks=(), time_schedule=None, initial_weights=None):
+                evaluate_after=True, callbacks=(), time_schedule=None, initial_weights=None,
+                precision=None, distribution=None):
     """Train `model_builder` on `audio_gen`'s training partition; returns the model's name.
 
     The files are `results/<name>.pickle` and `.keras`. A completed run of the same name is
@@ -75,10 +81,22 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
     trained `.keras` model of the same architecture and features to start from instead of a
     random initialisation (a warm restart: a second learning-rate cycle on a finished run);
     give the new run its own `results_dir`, since its name is the same.
+    `precision`: None or "float32", "mixed_bfloat16" or "mixed_float16" (Keras mixed
+    precision: float32 weights, low-precision arithmetic; the softmax and the CTC loss in
+    float32, loss scaling for float16, whose small gradients would underflow). The model is
+    saved as float32 layers with the trained weights, so it loads and transcribes in float32;
+    its record keeps the precision it was trained in.
+    `distribution`: "data_parallel" trains one model on every device JAX sees, all processes
+    together (vui.train.distribute; KERAS_BACKEND=jax): the variables are replicated and each
+    global batch of `minibatch_size` (a multiple of the devices) is split across them; only
+    process 0 writes the run's files.
     """
     _check_arguments(epochs, minibatch_size, time_schedule, time_limit)
     guards.check_loss_limit(loss_limit)
-    name = model_name(audio_gen, model_builder, augment)
+    precision_.check_precision(precision)
+    plan = distribute.prepare(distribution, minibatch_size, time_limit)   # before the model
+    name = model_name(audio_gen, model_builder, augment, precision)
+    results_dir = distribute.results_dir_for(plan, results_dir, name)    # process 0's or a scratch copy
     pickle_path, model_path, backup_dir = R.run_paths(name, results_dir)
     finished = None if retrain else _finished_record(pickle_path, model_path)
     if finished and epochs <= finished.get("epochs_requested", epochs):
@@ -91,7 +109,7 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
         if retrain:
             _clear_backup(backup_dir)
         keras.utils.set_random_seed(seed)
-        model = model_builder.build(audio_gen.input_dim)
+        model = precision_.build(model_builder, audio_gen.input_dim, precision)
         if initial_weights is not None:
             _load_initial_weights(model, initial_weights, audio_gen)
         if verbose:
@@ -101,15 +119,18 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
                                       audio_gen.train_durations, opt, minibatch_size, time_schedule)
         _check_resumable(name, pickle_path, backup_dir, finished if done else None, setup, epochs)
         guards.check_space(pickle_path.parent, model.count_params())
-        model.compile(optimizer=opt, loss=CTCLoss(), jit_compile=keras.backend.backend() == "jax")
+        model.compile(optimizer=precision_.loss_scaled(opt, precision), loss=CTCLoss(),
+                      jit_compile=keras.backend.backend() == "jax")
         if done:
             _continue_from(model, model_path, done)
         train_data = _dataset(audio_gen, "train", model, minibatch_size, sort_by_duration, augment, True)
         valid_data = _dataset(audio_gen, "validation", model, minibatch_size, sort_by_duration, None, False)
+        train_data, valid_data = (distribute.split_batches(d, plan) for d in (train_data, valid_data))
 
         record = _new_record(name, audio_gen, model_builder, model, epochs, minibatch_size, seed)
         record.update(setup=setup, initial_weights=None if initial_weights is None else str(initial_weights),
                       time_schedule=setup["time_schedule"])
+        record["precision"] = precision or precision_.FLOAT32
         clock = TrainingClock(record)       # after HistoryRecorder, which restores a resumed record
         schedule = [] if time_schedule is None else [TimeBudgetSchedule(time_schedule, time_limit, clock)]
         loss_guard = guards.LossGuard(loss_limit)
@@ -117,11 +138,29 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
         _fit(model, train_data, valid_data, epochs, verbose, backup_dir,
              [guards.AtomicBackupAndRestore(backup_dir, name), DatasetEpochSync(train_data),
               HistoryRecorder(record, pickle_path), clock, *schedule, *stoppers, *callbacks])
+        distribute.release(plan)          # saving and evaluating run in this process alone
         record["stopped"] = next((s.reason for s in stoppers if s.reason), None)
         record["diverged"] = loss_guard.reason is not None
+        model = precision_.float32_model(model, model_builder, audio_gen.input_dim, precision)
         R.save_model_atomically(model, model_path)
         _finish(model, record, pickle_path, audio_gen, evaluate_after, verbose)
     return name
+
+
+def sweep(*args, **kwargs):
+    """Train many builders at once, each `train_model` call a Ray Tune trial (vui.sweep).
+
+    `T.sweep(builders_or_configs, gen_spec, epochs=..., minibatch_size=..., optimizer=...,
+    cpus_per_trial=1, gpus_per_trial=None, address=None, asha=False, ...)`: builders are
+    RNNModels, preset names or config dicts; `gen_spec` a vui.sweep.spec.GenSpec or its fields
+    as a dict (features, corpus or index files, cache folder), since a generator cannot be
+    sent to another process. Every trial writes results/ as train_model does, so
+    plot_comparison and comparison_table read a sweep's runs, and running the sweep again
+    loads the finished runs and resumes those that died. Returns (names, table).
+    The runner takes train_model as an argument: vui.sweep never imports this module.
+    """
+    from vui.sweep.runner import run_sweep
+    return run_sweep(train_model, *args, **kwargs)
 
 
 def _finish(model, record, pickle_path, audio_gen, evaluate_after, verbose):
@@ -169,15 +208,16 @@ def _fit(model, train_data, valid_data, epochs, verbose, backup_dir, callbacks):
                               "permissions) and run again to resume") from err
 
 
-def load_model(audio_gen_or_path, model_builder=None, results_dir=None):
+def load_model(audio_gen_or_path, model_builder=None, results_dir=None, precision=None):
     """Load a trained model with its results record and exact `output_length`.
 
     `T.load_model(audio_gen, builder)` as in the seed (the name follows from both), or
-    `T.load_model("results/NAME.keras")` (vui.train.trained.load_model).
+    `T.load_model("results/NAME.keras")` (vui.train.trained.load_model); `precision` as
+    the run was trained (it is part of the name).
     """
     if model_builder is None:
         return trained.load_model(audio_gen_or_path)
-    name = model_name(audio_gen_or_path, model_builder)
+    name = model_name(audio_gen_or_path, model_builder, precision=precision)
     return trained.load_model(R.run_paths(name, results_dir)[1])
 
 
@@ -359,23 +399,3 @@ def _current_learning_rate(optimizer):
         return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
     except Exception:  # a schedule object that is not evaluated as a variable
         return math.nan
-
-
-class TimeLimit(keras.callbacks.Callback):
-    """Stops at the end of the epoch after which another epoch would overrun `seconds` of
-    training as `clock` (a vui.train.schedule.TrainingClock, listed before this callback) counts it."""
-
-    def __init__(self, seconds=None, clock=None):
-        super().__init__()
-        self.seconds, self.clock = seconds, clock
-        self.reason = None
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.seconds is None:
-            return
-        elapsed = self.clock.elapsed()
-        per_epoch = elapsed / max(1, self.clock.finished_epochs())
-        if elapsed + per_epoch > self.seconds:
-            self.reason = f"time limit of {self.seconds:.0f} s reached after epoch {epoch + 1}"
-            print(f"\nStopping: {self.reason}.")
-            self.model.stop_training = True

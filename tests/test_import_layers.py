@@ -24,7 +24,7 @@ LAYERS = [   # lowest first: a package's modules all sit in its layer
     ("research", ["vui.research"]),
     # train_utils is the seed's entry module: the training loop, and the evaluation and
     # comparison it re-exports (the seed calls T.evaluate, T.get_predictions).
-    ("entry", ["train_utils", "vui.demo", "vui.cli", "vui.serve"]),
+    ("entry", ["train_utils", "vui.demo", "vui.cli", "vui.serve", "vui.sweep"]),
 ]
 # Upward imports still to remove (none left: the core takes the unseen-voice methods as
 # strategies, vui.infer.inference.Strategy, and imports none of them).

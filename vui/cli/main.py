@@ -56,7 +56,8 @@ def cmd_train(args, _):
                          minibatch_size=args.batch_size, optimizer=_optimizer(args),
                          sort_by_duration=args.sort_by_duration, time_limit=args.time_limit,
                          retrain=args.retrain, augment=augment, loss_limit=args.loss_limit,
-                         results_dir=args.results)
+                         results_dir=args.results, precision=args.precision,
+                         distribution="data_parallel" if args.data_parallel else None)
     print(name)
     record = R.load_pickle(R.run_paths(name, args.results)[0])
     if record.get("diverged"):
@@ -99,6 +100,11 @@ def cmd_transcribe(args, _):
     rows = transcribe_with_runtime(args.files, args.model, runtime=args.runtime,
                                    decoder=args.decoder, json=args.json, hotwords=args.hotword)
     return print_transcripts(rows, args.json)
+
+
+def cmd_sweep(args, rest):
+    from vui.cli import sweep as sweep_cli
+    return sweep_cli.main(rest)
 
 
 def cmd_export(args, rest):
@@ -151,6 +157,11 @@ def build_parser():
                    help="stop when the training loss exceeds this (or turns NaN), keeping the "
                         "last good epoch's weights; 'auto': 100x the first batch's loss")
     p.add_argument("--results", default=None, help="results folder (default results/)")
+    p.add_argument("--data-parallel", action="store_true",
+                   help="one model on every device JAX sees (KERAS_BACKEND=jax; keras.distribution)")
+    p.add_argument("--precision", choices=("float32", "mixed_bfloat16", "mixed_float16"),
+                   default="float32", help="mixed precision (float32 weights, softmax and CTC "
+                   "loss; float16 is loss-scaled); the model is saved in float32")
     p.add_argument("--retrain", action="store_true")
     from vui.augment.presets import preset_names
     p.add_argument("--augment", default="none", choices=preset_names(),
@@ -185,6 +196,10 @@ def build_parser():
     p.add_argument("--hotword", action="append", default=None, metavar="WORD[:WEIGHT]",
                    help="boost a word in beam search (repeatable; one weight for all)")
     p.set_defaults(func=cmd_transcribe)
+
+    p = sub.add_parser("sweep", help="train many models at once on Ray Tune (vui sweep --help)",
+                       description="vui sweep --help")
+    p.set_defaults(func=cmd_sweep, passthrough=True)
 
     p = sub.add_parser("export", help="a model as savedmodel / onnx / litert (vui export --help)",
                        description="vui export --help")
@@ -247,7 +262,7 @@ def _dispatch(argv):
 
 
 PASSTHROUGH = {"corpus": cmd_corpus, "lm": cmd_lm, "robust": cmd_robust, "serve": cmd_serve,
-               "export": cmd_export}
+               "export": cmd_export, "sweep": cmd_sweep}
 
 
 if __name__ == "__main__":

@@ -59,6 +59,11 @@ def _round_up(n, multiple):
     return int(math.ceil(max(int(n), 1) / multiple) * multiple)
 
 
+def _filled(lengths, width):
+    """(rows, width) mask of the first lengths[row] places of each row."""
+    return np.arange(width) < np.asarray(lengths)[:, None]
+
+
 def apply_output_length(output_length, frames):
     """Model output frames for each utterance's input frames (identity when None)."""
     frames = np.asarray(frames, dtype=np.int64)
@@ -184,7 +189,8 @@ class UtteranceDataset(keras.utils.PyDataset):
         Augmented audio that no longer fits the label in the model's output frames falls back
         to the clean features.
         """
-        path, rng = self.paths[i], self.augment_rng(i)
+        path = self.paths[i]
+        rng = None if self.augment is None else self.augment_rng(i)   # seeding costs ~20 us
         feats = self.gen.featurize(path)
         variant = getattr(self.augment, "variant_features", None)
         augmented = variant(path, rng) if variant is not None else None
@@ -222,19 +228,49 @@ class UtteranceDataset(keras.utils.PyDataset):
         if not 0 <= index < len(self.batches):
             raise IndexError(f"batch {index} out of range for {len(self.batches)} batches")
         batch = self.batches[index]
-        feats = [self._features(i) for i in batch]
+        plain = self.augment is None and self.shifts is None
+        feats = [self.gen.featurize(self.paths[i]) if plain else self._features(i)
+                 for i in batch]
         frames = np.array([f.shape[0] for f in feats])
         lengths = np.array([len(self.labels[i]) for i in batch])
-        x = np.zeros((len(batch), self._padded(frames.max(), index), self.gen.input_dim),
-                     np.float32)
+        x = self._padded_x(feats, frames, self._padded(frames.max(), index), plain)
         y = np.full((len(batch), 2 + self._padded(lengths.max(), index)),
                     char_map.BLANK_INDEX, np.int32)
         y[:, 0] = apply_output_length(self.output_length, frames)
         y[:, 1] = lengths
-        for row, (i, f) in enumerate(zip(batch, feats)):
-            x[row, :f.shape[0]] = f
-            y[row, 2:2 + lengths[row]] = self.labels[i]
+        labels = np.concatenate([self.labels[i] for i in batch])
+        y[:, 2:][_filled(lengths, y.shape[1] - 2)] = labels   # row-major: concatenation order
         return x, y
+
+    def _padded_x(self, feats, frames, width, normalize):
+        """x: each utterance's frames, normalised if asked (plain batches take the cached,
+        un-normalised arrays), then zeros to `width`.
+
+        Normalising straight into x is one pass over the data where a normalised copy and then
+        a copy into x were two, with their temporary arrays; and without augmentation no
+        per-utterance random generator is seeded.
+        """
+        bad = next((f for f in feats if f.ndim != 2 or f.shape[1] != self.gen.input_dim), None)
+        if bad is not None:
+            self.gen.normalize(bad)                   # raises, naming the expected width
+        x = np.empty((len(feats), width, self.gen.input_dim), np.float32)
+        mean, std = self._normalization() if normalize else (None, None)
+        for row, (f, n) in enumerate(zip(feats, frames)):
+            out = x[row, :n]
+            if normalize:     # utils.normalize_with's float32 operations: the same numbers
+                np.subtract(np.asarray(f, np.float32), mean, out=out)
+                np.divide(out, std, out=out)
+            else:
+                out[...] = f
+            x[row, n:] = 0
+        return x
+
+    def _normalization(self):
+        """The generator's (mean, floored std) as float32, as utils.normalize_with uses them."""
+        self.gen._require_stats()
+        mean = np.asarray(self.gen.feats_mean, np.float32)
+        return mean, np.maximum(np.asarray(self.gen.feats_std, np.float32),
+                                np.float32(U.STD_FLOOR))
 
     def _padded(self, n, index):
         """n rounded up to the padding multiple; batch 0 to an even and batch 1 to an odd

@@ -75,3 +75,23 @@ class TimeBudgetSchedule(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         self.model.optimizer.learning_rate = self.schedule(self.clock.elapsed() / self.seconds)
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stops at the end of the epoch after which another epoch would overrun `seconds` of
+    training as `clock` (a vui.train.schedule.TrainingClock, listed before this callback) counts it."""
+
+    def __init__(self, seconds=None, clock=None):
+        super().__init__()
+        self.seconds, self.clock = seconds, clock
+        self.reason = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.seconds is None:
+            return
+        elapsed = self.clock.elapsed()
+        per_epoch = elapsed / max(1, self.clock.finished_epochs())
+        if elapsed + per_epoch > self.seconds:
+            self.reason = f"time limit of {self.seconds:.0f} s reached after epoch {epoch + 1}"
+            print(f"\nStopping: {self.reason}.")
+            self.model.stop_training = True
