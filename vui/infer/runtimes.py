@@ -33,6 +33,7 @@ import utils
 from vui.export.bundle import BUNDLE_FILE, ExportError, read_bundle
 from vui.export.networks import open_network
 from vui.features.speaker_norm import utterance_shifts
+from vui.infer.transcribe import read_inputs
 
 RUNTIMES = ("onnx", "litert", "savedmodel", "keras")
 # Fastest first for a fresh process transcribing files (load time + first pass), as measured
@@ -137,20 +138,7 @@ class Runtime:
 
     def _read(self, paths):
         """(a row per file, {row index: normalised features} for the files that read)."""
-        rows, feats = [], {}
-        for path in paths:
-            start = time.perf_counter()
-            try:
-                _check_audio_path(path)
-                rate = self.bundle.feature_config.sample_rate
-                audio = utils.load_audio(str(path), rate)
-                feats[len(rows)] = self.features(audio, name=str(path))
-            except (ValueError, OSError) as err:
-                rows.append({"file": str(path), "error": str(err)})
-                continue
-            rows.append({"file": str(path), "audio_seconds": round(len(audio) / rate, 3),
-                         "seconds": time.perf_counter() - start})
-        return rows, feats
+        return read_inputs(paths, self.bundle.feature_config.sample_rate, self.features)
 
 
 def batch_plan(lengths, max_batch, pad_to):
@@ -184,14 +172,6 @@ def _threadpool_controller():
 def _word_json(word):
     return {"text": word.text, "start": word.start, "end": word.end,
             "confidence": round(float(word.confidence), 4)}
-
-
-def _check_audio_path(path):
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a folder; expected an audio file (WAV, FLAC, ...)")
-    if not path.exists():
-        raise FileNotFoundError(f"no such file: {path}")
 
 
 # ---- opening a runtime ----

@@ -67,18 +67,24 @@ def _files_context(indices, feats, feature_config, name, decoder):
 
 def _read_features(recognizer, paths):
     """(a row per file, {row index: its un-normalised features} for the files that read)."""
+    return read_inputs(paths, recognizer.feature_config.sample_rate, recognizer.raw_features)
+
+
+def read_inputs(paths, sample_rate, featurize):
+    """(a row per input, {row index: featurize(audio, name=path)} for the inputs that read):
+    a missing, folder or unreadable input gets an "error" row and stops no other. Every
+    transcription path (Keras, the exported runtimes) reads its files here."""
     rows, feats = [], {}
-    rate = recognizer.feature_config.sample_rate
     for path in paths:
         start = time.perf_counter()
         try:
             _check_audio_path(path)
-            audio = utils.load_audio(path, rate)
-            feats[len(rows)] = recognizer.raw_features(audio, name=str(path))
+            audio = utils.load_audio(path, sample_rate)
+            feats[len(rows)] = featurize(audio, name=str(path))
         except (ValueError, OSError) as err:
             rows.append({"file": str(path), "error": str(err)})
             continue
-        rows.append({"file": str(path), "audio_seconds": round(len(audio) / rate, 3),
+        rows.append({"file": str(path), "audio_seconds": round(len(audio) / sample_rate, 3),
                      "seconds": time.perf_counter() - start})
     return rows, feats
 
