@@ -551,3 +551,21 @@ def test_the_command_names_a_missing_model(tmp_path, capsys):
     from vui.cli.serve import main
     assert main(["--model", str(tmp_path / "nope.keras"), "--port", "0"]) == 2
     assert "no trained model at" in capsys.readouterr().err
+
+
+def test_the_service_runs_the_models_onnx_export_when_it_has_one(served_model, recognizer, clip,
+                                                                tmp_path):
+    """The default loader takes the fastest up-to-date runtime: the ONNX export beside the
+    model, with the Keras model's transcript."""
+    import shutil
+    from vui.export.writers import export
+    from vui.infer.runtimes import default_export_dir
+    for suffix in (".keras", ".json", ".pickle"):
+        shutil.copy(served_model.with_suffix(suffix), tmp_path / f"m{suffix}")
+    model = tmp_path / "m.keras"
+    export(recognizer, default_export_dir(model, "onnx"), "onnx")
+    app = create_app(model_path=str(model), results_dir=tmp_path)
+    with ready_client(app) as client:
+        assert app.state.engine.recognizer.kind == "onnx"
+        body = post_audio(client, wav_bytes(clip, subtype="FLOAT")).json()
+    assert body["transcript"].split() == recognizer.transcribe([clip])[0].split()

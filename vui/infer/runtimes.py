@@ -65,6 +65,10 @@ class Runtime:
     def seconds_per_frame(self):
         return self.bundle.seconds_per_frame
 
+    @property
+    def feature_config(self):
+        return self.bundle.feature_config
+
     def output_length(self, frames):
         return self.bundle.output_length(frames)
 

@@ -42,9 +42,11 @@ class Transcript:
 
 
 def default_loader(model_path):
-    """Recognizer.load, imported here so that importing the service does not import Keras."""
-    from vui.infer.recognizer import Recognizer
-    return Recognizer.load(model_path)
+    """The model's fastest up-to-date runtime (its ONNX export when `vui export` or `vui demo`
+    wrote one, else Keras): the same features, probabilities and decoders as a Recognizer.
+    Imported here so that importing the service does not import Keras."""
+    from vui.infer.runtimes import load_runtime
+    return load_runtime(model_path, "auto")
 
 
 def parse_hotword_field(text):
