@@ -7,22 +7,13 @@ import numpy as np
 import pytest
 
 import char_map
-import data_generator as DG
 import train_utils as T
 from vui.train.precision import loss_scaled
-from test_train_utils import adam, tiny_builder
+from test_train_utils import adam, gen, tiny_builder  # noqa: F401 (gen: the fixture)
 from vui import results as R
 from vui.infer.recognizer import Recognizer
 
 LOW_PRECISION = {"mixed_bfloat16", "mixed_float16", "bfloat16", "float16"}
-
-
-@pytest.fixture
-def gen(speech_corpus, tmp_path):
-    g = DG.AudioGeneratorCached(minibatch_size=3, cache_dir=tmp_path / "cache")
-    g.load_train_data(speech_corpus["index"])
-    g.load_validation_data(speech_corpus["index"])
-    return g
 
 
 def train(gen, results_dir, precision, epochs=1):

@@ -132,6 +132,23 @@ def cmd_demo(args, _):
     return demo.run(minutes=args.minutes, corpus_root=args.corpus, fresh=args.fresh)
 
 
+# Commands that hand everything after their name to their own module's parser:
+# name -> (function, help line, description).
+PASSTHROUGH_HELP = {
+    "robust": (cmd_robust, "evaluate / transcribe with the unseen-voice methods: warp search, "
+               "speaker shift, model gate (vui robust --help)",
+               "vui robust evaluate --help / vui robust transcribe --help"),
+    "lm": (cmd_lm, "n-gram language model: build, tune (vui lm --help)",
+           "vui lm build --help / vui lm tune --help"),
+    "serve": (cmd_serve, "a transcription service and web page (vui serve --help)",
+              "vui serve --help"),
+    "sweep": (cmd_sweep, "train many models at once on Ray Tune (vui sweep --help)",
+              "vui sweep --help"),
+    "export": (cmd_export, "a model as savedmodel / onnx / litert (vui export --help)",
+               "vui export --help"),
+}
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="vui", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -197,26 +214,9 @@ def build_parser():
                    help="boost a word in beam search (repeatable; one weight for all)")
     p.set_defaults(func=cmd_transcribe)
 
-    p = sub.add_parser("sweep", help="train many models at once on Ray Tune (vui sweep --help)",
-                       description="vui sweep --help")
-    p.set_defaults(func=cmd_sweep, passthrough=True)
-
-    p = sub.add_parser("export", help="a model as savedmodel / onnx / litert (vui export --help)",
-                       description="vui export --help")
-    p.set_defaults(func=cmd_export, passthrough=True)
-
-    p = sub.add_parser("robust", help="evaluate / transcribe with the unseen-voice methods: warp "
-                       "search, speaker shift, model gate (vui robust --help)",
-                       description="vui robust evaluate --help / vui robust transcribe --help")
-    p.set_defaults(func=cmd_robust, passthrough=True)
-
-    p = sub.add_parser("lm", help="n-gram language model: build, tune (vui lm --help)",
-                       description="vui lm build --help / vui lm tune --help")
-    p.set_defaults(func=cmd_lm, passthrough=True)
-
-    p = sub.add_parser("serve", help="a transcription service and web page (vui serve --help)",
-                       description="vui serve --help")
-    p.set_defaults(func=cmd_serve, passthrough=True)
+    for name, (func, help_text, description) in PASSTHROUGH_HELP.items():
+        p = sub.add_parser(name, help=help_text, description=description)
+        p.set_defaults(func=func, passthrough=True)
 
     p = sub.add_parser("demo", help="generate the embedded corpus, train the default model, report")
     p.add_argument("--minutes", type=float, default=None, help="training time budget")
@@ -261,8 +261,7 @@ def _dispatch(argv):
     return args.func(args, []) or 0
 
 
-PASSTHROUGH = {"corpus": cmd_corpus, "lm": cmd_lm, "robust": cmd_robust, "serve": cmd_serve,
-               "export": cmd_export, "sweep": cmd_sweep}
+PASSTHROUGH = {"corpus": cmd_corpus, **{name: entry[0] for name, entry in PASSTHROUGH_HELP.items()}}
 
 
 if __name__ == "__main__":
