@@ -44,6 +44,8 @@ class AudioGeneratorCached:
 
     raw=True overrides spectrogram; spectrogram=False selects MFCC with `mfcc_dim` coefficients;
     utterance_mean=True subtracts each utterance's own mean (utils.FeatureConfig).
+    n_jobs: processes for the first featurisation (vui.features.cache.FeatureCache.fill; None:
+    every core for a large corpus).
     speaker_norm (vui.features.speaker_norm: "speaker", "utterance" or a SpeakerNormConfig) shifts every
     batch's features by their speaker's mean frame in the normalised space, every partition
     alike: per-speaker CMN in training, matched to the same shift at test time (the trained
@@ -53,7 +55,7 @@ class AudioGeneratorCached:
     def __init__(self, step=10, window=20, max_freq=8000, mfcc_dim=U.DEFAULT_MFCC_DIM, minibatch_size=20,
                  desc_file=None, spectrogram=True, raw=False, max_duration=10.0,
                  sort_by_duration=False, shuffle_data=True, cache_dir=None, seed=0,
-                 pad_to_multiple=PAD_TO_MULTIPLE, n_jobs=1, utterance_mean=False,
+                 pad_to_multiple=PAD_TO_MULTIPLE, n_jobs=None, utterance_mean=False,
                  speaker_norm=None):
         kind = "raw" if raw else ("spectrogram" if spectrogram else "mfcc")
         self.feature_config = U.FeatureConfig(kind, mfcc_dim=mfcc_dim, step_ms=step,
@@ -65,7 +67,7 @@ class AudioGeneratorCached:
         self.max_duration = float(max_duration)
         self.sort_by_duration, self.shuffle_data = bool(sort_by_duration), bool(shuffle_data)
         self.speaker_norm = as_config(speaker_norm)
-        self.seed, self.pad_to_multiple, self.n_jobs = seed, int(pad_to_multiple), int(n_jobs)
+        self.seed, self.pad_to_multiple, self.n_jobs = seed, int(pad_to_multiple), n_jobs
         self.cache = FeatureCache(self.feature_config, cache_dir)
         self.feats_mean = self.feats_std = None
         self.skipped = {}

@@ -2,9 +2,11 @@
 
 Makes its own espeak-ng clips (16 kHz), decodes them once, then times each feature function on
 the same in-memory waveforms on one core (BLAS/OpenMP threads pinned to 1). Also times the
-disk feature cache (hit vs compute) and the loading pool with 1 and 2 workers.
+disk feature cache (hit vs compute) and its cold path: one process against the pool on every
+core, on the clips or, with --corpus, on a real corpus's files (a pool pays only on many files).
 
     .venv/bin/python benchmarks/bench_features.py [--clips 24] [--repeats 3]
+    .venv/bin/python benchmarks/bench_features.py --corpus data/bench-2k/train_corpus.json
 """
 import os
 
@@ -12,6 +14,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
     os.environ.setdefault(_var, "1")
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -53,12 +56,20 @@ def librosa_spectrogram(audio):
     return np.log(power[:161].T + 1e-14)
 
 
+def psf_mfcc26(audio):
+    """What utils.mfcc computed before it was hand-written: the library on the same frames."""
+    n = 1 + (len(audio) - 320) // 160
+    return psf.mfcc(audio[:(n - 1) * 160 + 320].astype(np.float64), samplerate=16000,
+                    winlen=0.02, winstep=0.01, numcep=26, nfilt=26, nfft=512).astype(np.float32)
+
+
 def contenders():
-    spec, mfcc13 = U.FeatureConfig(), U.FeatureConfig("mfcc")
+    spec, mfcc26 = U.FeatureConfig(), U.FeatureConfig("mfcc")
     return [
         ("ours spectrogram (numpy strides)", lambda a: U.spectrogram(a, spec)),
         ("librosa.stft spectrogram", librosa_spectrogram),
-        ("ours MFCC-13 (psf, 20 ms)", lambda a: U.mfcc(a, mfcc13)),
+        ("ours MFCC-26 (psf's values, 20 ms)", lambda a: U.mfcc(a, mfcc26)),
+        ("python_speech_features.mfcc, same settings", psf_mfcc26),
         ("python_speech_features.mfcc (defaults)", lambda a: psf.mfcc(a, 16000)),
         ("librosa.feature.mfcc (13, n_fft 512)",
          lambda a: librosa.feature.mfcc(y=a, sr=16000, n_mfcc=13, n_fft=512, win_length=320,
@@ -84,13 +95,17 @@ def bench_functions(audios, seconds, repeats, label):
 
 
 def bench_cache(paths, seconds):
-    """FeatureCache.fill serial vs a spawn pool of 2, and a warm disk cache, per feature kind."""
+    """FeatureCache.fill in this process vs its pool on every core, and a warm disk cache,
+    per feature kind (the cold path: a corpus's first featurisation)."""
     from data_generator import FeatureCache
-    print(f"\nfeature cache on the same files ({os.cpu_count()} cores visible):")
+    from vui.features.cache import pool_workers
+    cores = pool_workers(None, len(paths))
+    print(f"\nfeature cache on {len(paths)} files, {seconds:.0f} audio s "
+          f"(pool of {cores} when n_jobs=None):")
     for config in (U.FeatureConfig(), U.FeatureConfig("mfcc")):
         with tempfile.TemporaryDirectory() as cache_dir:
             walls = {}
-            for n_jobs in (1, 2):
+            for n_jobs in (1, cores):
                 cache = FeatureCache(config, os.path.join(cache_dir, f"jobs{n_jobs}"))
                 start = time.perf_counter()
                 cache.fill(paths, n_jobs=n_jobs, desc=f"{config.kind} n_jobs={n_jobs}")
@@ -103,7 +118,7 @@ def bench_cache(paths, seconds):
         for name, wall in walls.items():
             print(f"  {name:42s} {seconds / wall:9.0f} audio s / wall s  ({wall:.2f} s)")
         serial, pooled, hit = walls.values()
-        print(f"  {config.kind}: pool of 2 vs serial {serial / pooled:.2f}x; "
+        print(f"  {config.kind}: pool of {cores} vs serial {serial / pooled:.2f}x; "
               f"cache hit vs compute {serial / hit:.1f}x")
 
 
@@ -111,7 +126,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--corpus", help="a corpus index (JSON lines): time the cache's cold "
+                        "path on its files instead of the clips")
+    parser.add_argument("--files", type=int, default=1000, help="files read from --corpus")
     args = parser.parse_args()
+    if args.corpus:
+        with open(args.corpus) as index:
+            rows = [json.loads(line) for line in index][:args.files]
+        bench_cache([r["key"] for r in rows], sum(r["duration"] for r in rows))
+        return
     with tempfile.TemporaryDirectory() as folder:
         paths = make_clips(folder, args.clips)
         start = time.perf_counter()
@@ -125,6 +148,9 @@ def main():
         for name, results in (("short", short), ("long", long)):
             ratio = results["librosa.stft spectrogram"] / results["ours spectrogram (numpy strides)"]
             print(f"ours / librosa spectrogram speed, {name} clips: {ratio:.2f}x")
+            ratio = (results["python_speech_features.mfcc, same settings"]
+                     / results["ours MFCC-26 (psf's values, 20 ms)"])
+            print(f"ours / python_speech_features MFCC speed, {name} clips: {ratio:.2f}x")
         bench_cache(paths, seconds)
 
 

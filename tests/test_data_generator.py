@@ -302,6 +302,27 @@ def test_process_pool_gives_the_same_features(gen_factory, speech_corpus, tmp_pa
         np.testing.assert_array_equal(serial.featurize(path), pooled.featurize(path))
 
 
+def test_the_pool_names_a_bad_file_and_keeps_every_other(speech_corpus, tmp_path):
+    config = U.FeatureConfig("mfcc")
+    bad = tmp_path / "not-audio.wav"
+    bad.write_bytes(b"RIFF but not a wave file at all")
+    good = [e["key"] for e in speech_corpus["entries"]]
+    cache = DG.FeatureCache(config, str(tmp_path / "cache"))
+    errors = cache.fill(good[:3] + [str(bad)] + good[3:], n_jobs=2)
+    assert list(errors) == [str(bad)] and "not-audio.wav" in errors[str(bad)]
+    reread = DG.FeatureCache(config, str(tmp_path / "cache"))   # from disk, not memory
+    for path in good:
+        np.testing.assert_array_equal(reread.lookup(path), U.features_from_file(path, config))
+
+
+def test_a_large_corpus_is_featurised_on_every_core_by_default():
+    from vui.features.cache import POOL_MIN_FILES, pool_workers
+    from vui.cpu_threads import usable_cores
+    assert pool_workers(None, POOL_MIN_FILES - 1) == 1       # a pool's start-up would cost more
+    assert pool_workers(None, POOL_MIN_FILES) == usable_cores()
+    assert pool_workers(4, 2) == 2 and pool_workers(1, 10_000) == 1
+
+
 def test_seed_helpers(speech_corpus, tmp_path, capsys):
     cache = str(tmp_path / "cache")
     lines = DG.test_gen(desc_file=speech_corpus["index"], cache_dir=cache)

@@ -26,7 +26,6 @@ import scipy.fft
 
 from vui.augment.dsp import VTLP_BOUNDARY_HZ, uniform_draw, vtlp_forward
 
-MFCC_CEPLIFTER = 22        # python_speech_features.mfcc's default lifter, which utils.mfcc uses
 ALPHA_STEP = 1e-3          # warp factors are rounded to this, so their matrices can be cached
 INVERSION_GRID = 2049      # points on which the monotonic warp is inverted
 
@@ -77,7 +76,9 @@ def _cepstral_maps(n_filters: int, n_ceps: int):
     """(to_log_mel, to_cepstrum): python_speech_features' DCT-II (orthonormal, first n_ceps
     rows) and lifter, and their (pseudo-)inverse."""
     dct = scipy.fft.dct(np.eye(n_filters), type=2, norm="ortho", axis=0)[:n_ceps]
-    lift = 1.0 + (MFCC_CEPLIFTER / 2.0) * np.sin(np.pi * np.arange(n_ceps) / MFCC_CEPLIFTER)
+    import utils
+    ceplifter = utils.MFCC_LIFTER       # utils.mfcc's lifter
+    lift = 1.0 + (ceplifter / 2.0) * np.sin(np.pi * np.arange(n_ceps) / ceplifter)
     return dct.T / lift, lift[:, None] * dct
 
 

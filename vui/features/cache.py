@@ -13,9 +13,14 @@ import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
+import threadpoolctl
 from tqdm.auto import tqdm
 
 import utils as U
+from vui import cpu_threads
+
+POOL_MIN_FILES = 200      # fewer missing files are computed in this process (see fill)
+POOL_CHUNK = 16           # files per pool task: one round trip per file cost more than a clip
 
 # Where features are cached when no cache_dir is passed: a per-user cache folder, because
 # the old default (.cache/features beside data_generator.py) put gigabytes into the source tree
@@ -103,29 +108,58 @@ class FeatureCache:
             self.store(audio_path, feats)
         return feats
 
-    def fill(self, audio_paths, n_jobs=1, desc="features"):
+    def fill(self, audio_paths, n_jobs=None, desc="features"):
         """Compute every missing file once (tqdm bar); returns {path: error text} of failures.
 
-        n_jobs > 1 uses a process pool started with "spawn" (forking a process that has
-        loaded TensorFlow can deadlock); workers import only utils.
+        n_jobs=None uses every usable core when at least POOL_MIN_FILES files are missing (a
+        pool's start-up costs more than it saves on fewer), else one; an int forces that many.
+        Workers are "spawn" processes (forking one that has loaded TensorFlow can deadlock)
+        that import only utils, compute POOL_CHUNK files per task and run BLAS on one thread
+        each, since two pools of threads on the same cores slow each other down.
         """
         missing = [p for p in dict.fromkeys(audio_paths) if self.lookup(p) is None]
         errors = {}
-        if not missing:
+        workers = pool_workers(n_jobs, len(missing))
+        if workers <= 1:
+            for path in tqdm(missing, desc=desc, disable=not missing):
+                try:
+                    self.store(path, U.features_from_file(path, self.config))
+                except U.AudioError as err:
+                    errors[path] = str(err)
             return errors
-        if n_jobs > 1 and len(missing) > 1:
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(n_jobs, mp_context=context) as pool:
-                futures = {pool.submit(U.features_from_file, p, self.config): p for p in missing}
-                for future in tqdm(as_completed(futures), total=len(missing), desc=desc):
-                    self._collect(futures[future], future.result, errors)
-        else:
-            for path in tqdm(missing, desc=desc):
-                self._collect(path, lambda: U.features_from_file(path, self.config), errors)
+        chunks = [missing[i:i + POOL_CHUNK] for i in range(0, len(missing), POOL_CHUNK)]
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context,
+                                 initializer=_one_blas_thread) as pool, \
+                tqdm(total=len(missing), desc=desc) as bar:
+            futures = [pool.submit(_features_of_files, chunk, self.config) for chunk in chunks]
+            for future in as_completed(futures):
+                for path, feats, error in future.result():
+                    if error is None:
+                        self.store(path, feats)
+                    else:
+                        errors[path] = error
+                    bar.update()
         return errors
 
-    def _collect(self, path, compute, errors):
+
+def pool_workers(n_jobs, missing):
+    """Processes FeatureCache.fill uses for `missing` files (see fill)."""
+    if n_jobs is None:
+        return cpu_threads.usable_cores() if missing >= POOL_MIN_FILES else 1
+    return max(1, min(int(n_jobs), missing))
+
+
+def _one_blas_thread():
+    threadpoolctl.threadpool_limits(1)
+
+
+def _features_of_files(paths, config):
+    """A pool task: (path, features, None) or (path, None, the AudioError's text) per file."""
+    results = []
+    for path in paths:
         try:
-            self.store(path, compute())
+            results.append((path, U.features_from_file(path, config), None))
         except U.AudioError as err:
-            errors[path] = str(err)
+            results.append((path, None, str(err)))
+    return results
