@@ -192,12 +192,32 @@ def _free_port():
         return s.getsockname()[1]
 
 
+AGENT_PORT_OPTIONS = ("--dashboard-agent-grpc-port", "--dashboard-agent-listen-port",
+                      "--metrics-export-port", "--runtime-env-agent-port")
+
+
 def _ray_node(args, temp_dir):
-    """`ray start --block ...` in its own session, so its processes can be ended together."""
+    """`ray start --block ...` in its own session, so its processes can be ended together.
+
+    Its agents get fixed free ports: a raylet given none waits at most 15 s for the agents to
+    write theirs to files and aborts when they are slower (ray-project/ray#65983), which
+    happens on a busy 2-core machine."""
     ray_cli = str(Path(sys.executable).with_name("ray"))
+    ports = [f"{option}={_free_port()}" for option in AGENT_PORT_OPTIONS]
     return subprocess.Popen([ray_cli, "start", "--block", "--disable-usage-stats",
-                             f"--temp-dir={temp_dir}", *args], start_new_session=True,
+                             f"--temp-dir={temp_dir}", *ports, *args], start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _check_alive(nodes, temp_dir):
+    """Fail at once, with the raylet's last words, when a node's `ray start` has exited
+    (ray.init would otherwise wait on a dead head for ever)."""
+    for proc in nodes:
+        if proc.poll() is not None:
+            logs = sorted(Path(temp_dir).glob("session_*/logs/raylet*.out"))
+            fatal = [line for log in logs for line in log.read_text(errors="replace")
+                     .splitlines() if " C " in line or "FATAL" in line]
+            raise RuntimeError(f"a Ray node exited with {proc.returncode}: {fatal[-1:]}")
 
 
 def _end(proc, grace=10):
@@ -217,9 +237,10 @@ def _end(proc, grace=10):
                 os.kill(pid, signal.SIGKILL)
 
 
-def _wait_for_port(port):
+def _wait_for_port(port, nodes, temp_dir):
     start = time.monotonic()
     while time.monotonic() - start < RAY_START_TIMEOUT:
+        _check_alive(nodes, temp_dir)
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -227,10 +248,11 @@ def _wait_for_port(port):
     raise TimeoutError(f"no Ray head listening on port {port}")
 
 
-def _wait_for_nodes(address, count):
+def _wait_for_nodes(address, count, nodes, temp_dir):
     """Until `count` nodes are alive (a head's port opens before it takes drivers)."""
     start = time.monotonic()
     while time.monotonic() - start < RAY_START_TIMEOUT:
+        _check_alive(nodes, temp_dir)
         try:
             ray.init(address=address)
         except ConnectionError:
@@ -269,9 +291,9 @@ def test_a_two_node_cluster_on_localhost_runs_a_sweep_with_asha(spec, tmp_path):
     try:
         head = _ray_node(["--head", f"--port={port}", "--num-cpus=1", "--include-dashboard=false"],
                          temp_dir)
-        _wait_for_port(port)
+        _wait_for_port(port, [head], temp_dir)
         worker = _ray_node([f"--address={address}", "--num-cpus=1"], temp_dir)
-        _wait_for_nodes(address, 2)
+        _wait_for_nodes(address, 2, [head, worker], temp_dir)
         with deadline(SWEEP_DEADLINE):
             names, table = sweep(spec, tmp_path / "results", address=address, asha=True,
                                  callbacks=[record_node(nodes_dir)], epochs=3)
