@@ -1,6 +1,10 @@
 """Load test of `vui serve` on localhost: latency, throughput, failures, and the live delay.
 
     .venv/bin/python benchmarks/bench_serve.py [--model results/NAME.keras | --preset demo|tiny]
+        [--runtimes keras onnx]
+
+Each runtime in --runtimes (default keras and onnx; exports are made first) is served in turn
+and measured on the same clips, so their figures come from one run.
 
 Starts `vui serve` (python -m vui.cli.serve) in its own process on a free port and drives it
 from this one, so client and server share the machine's cores (as on a researcher's laptop):
@@ -119,10 +123,10 @@ def train_preset(preset, folder):
     return R.run_paths(name, folder / "results")[1]
 
 
-def start_server(model, results):
+def start_server(model, results, runtime):
     """`vui serve` on a free port in its own process; returns (process, base URL)."""
     command = [sys.executable, "-m", "vui.cli.serve", "--model", str(model), "--port", "0",
-               "--results", str(results)]
+               "--results", str(results), "--runtime", runtime]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
@@ -266,7 +270,19 @@ def parse_args(argv):
     p.add_argument("--max-seconds", type=float, default=10.0)
     p.add_argument("--target-clients", type=int, default=4)
     p.add_argument("--target-requests", type=int, default=100)
+    p.add_argument("--runtimes", nargs="+", default=["keras", "onnx"],
+                   choices=("keras", "onnx", "litert", "savedmodel"),
+                   help="each is served and measured in turn, on the same clips (exports made "
+                   "first when missing)")
     return p.parse_args(argv)
+
+
+def export_for(model, runtimes):
+    """`vui export` the model to each format the runtimes need that it lacks."""
+    for fmt in (r for r in runtimes if r != "keras"):
+        command = [sys.executable, "-m", "vui.cli.main", "export", str(model), "--format", fmt]
+        subprocess.run(command, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                       check=True, capture_output=True)
 
 
 def main(argv=None):
@@ -276,14 +292,17 @@ def main(argv=None):
         folder = Path(tmp)
         track = speech_track(folder)
         model = Path(args.model) if args.model else train_preset(args.preset, folder)
+        export_for(model, args.runtimes)
         print(f"machine: {os.cpu_count()} cores (client and server share them); "
               f"server: vui serve, uvicorn, one process")
-        proc, url = start_server(model, folder / "results")
-        try:
-            asyncio.run(bench(args, url, track))
-        finally:
-            proc.terminate()
-            proc.wait(30)
+        for runtime in args.runtimes:
+            print(f"\n== runtime {runtime}")
+            proc, url = start_server(model, folder / "results", runtime)
+            try:
+                asyncio.run(bench(args, url, track))
+            finally:
+                proc.terminate()
+                proc.wait(30)
     return 0
 
 

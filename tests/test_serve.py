@@ -4,6 +4,7 @@ One tiny model is trained once per test session (shared with test_serve_browser.
 the session's temporary folder) and loaded once per module; apps get it through `loader`, so
 each app starts in a fraction of a second. Servers started here are always shut down.
 """
+import functools
 import io
 import json
 import math
@@ -30,6 +31,7 @@ import train_utils as T
 from vui import results as R
 from vui.serve.app import create_app
 from vui.serve.batching import Batcher
+from vui.serve.engine import default_loader
 from vui.serve.limits import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -569,3 +571,9 @@ def test_the_service_runs_the_models_onnx_export_when_it_has_one(served_model, r
         assert app.state.engine.recognizer.kind == "onnx"
         body = post_audio(client, wav_bytes(clip, subtype="FLOAT")).json()
     assert body["transcript"].split() == recognizer.transcribe([clip])[0].split()
+    keras_app = create_app(model_path=str(model), results_dir=tmp_path,   # vui serve --runtime
+                           loader=functools.partial(default_loader, runtime="keras"))
+    with ready_client(keras_app) as client:
+        assert keras_app.state.engine.recognizer.kind == "keras"
+        assert post_audio(client, wav_bytes(clip, subtype="FLOAT")).json() \
+            ["transcript"] == body["transcript"]

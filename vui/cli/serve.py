@@ -1,6 +1,7 @@
 """`vui serve`: the transcription service and web page (vui.serve) on this machine.
 
     vui serve [--model results/NAME.keras] [--host 127.0.0.1] [--port 8000] [--results results]
+              [--runtime auto|keras|onnx|litert|savedmodel]
 
 Prints one line with the URL, then serves until Ctrl-C. It binds 127.0.0.1 (this machine only)
 by default; `--host 0.0.0.0` exposes it to the network, with no authentication, so do that only
@@ -9,10 +10,12 @@ start-up logs are silenced (TF_CPP_MIN_LOG_LEVEL=3, set before Keras is imported
 URL line is what the user sees.
 """
 import argparse
+import functools
 import os
 import socket
 import sys
 
+from vui.infer.runtimes import RUNTIMES
 from vui.serve.limits import (DEFAULT_MAX_AUDIO_SECONDS, DEFAULT_MAX_LIVE_SECONDS,
                               DEFAULT_MAX_UPLOAD_BYTES, MIB, Limits)
 
@@ -34,6 +37,9 @@ def parser():
                    "this machine only; 0.0.0.0 exposes it, unauthenticated, to the network)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
     p.add_argument("--results", default="results", help="folder of the runs to show")
+    p.add_argument("--runtime", default="auto", choices=("auto", *RUNTIMES),
+                   help="what runs the network (default auto: the model's fastest up-to-date "
+                   "export, else Keras; as in vui transcribe)")
     p.add_argument("--max-upload-mb", type=float, default=DEFAULT_MAX_UPLOAD_BYTES / MIB)
     p.add_argument("--max-audio-seconds", type=float, default=DEFAULT_MAX_AUDIO_SECONDS,
                    help="longest upload accepted")
@@ -93,8 +99,10 @@ def _run(sock, args, model, limits):
     import uvicorn
     from vui import cpu_threads
     from vui.serve.app import create_app
+    from vui.serve.engine import default_loader
     cpu_threads.configure()
-    app = create_app(model, args.results, limits)
+    app = create_app(model, args.results, limits,
+                     loader=functools.partial(default_loader, runtime=args.runtime))
     server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level))
     print(_banner(args.host, sock.getsockname()[1], app.state.engine.model_path), flush=True)
     try:

@@ -41,12 +41,13 @@ class Transcript:
         return out
 
 
-def default_loader(model_path):
+def default_loader(model_path, runtime="auto"):
     """The model's fastest up-to-date runtime (its ONNX export when `vui export` or `vui demo`
-    wrote one, else Keras): the same features, probabilities and decoders as a Recognizer.
-    Imported here so that importing the service does not import Keras."""
+    wrote one, else Keras), or the named one (`vui serve --runtime`): the same features,
+    probabilities and decoders as a Recognizer. Imported here so that importing the service
+    does not import Keras."""
     from vui.infer.runtimes import load_runtime
-    return load_runtime(model_path, "auto")
+    return load_runtime(model_path, runtime)
 
 
 def parse_hotword_field(text):
