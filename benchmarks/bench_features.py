@@ -99,9 +99,9 @@ def bench_cache(paths, seconds):
     per feature kind (the cold path: a corpus's first featurisation)."""
     from data_generator import FeatureCache
     from vui.features.cache import pool_workers
-    cores = pool_workers(None, len(paths))
-    print(f"\nfeature cache on {len(paths)} files, {seconds:.0f} audio s "
-          f"(pool of {cores} when n_jobs=None):")
+    cores = max(2, pool_workers(None, len(paths)))
+    print(f"\nfeature cache on {len(paths)} files, {seconds:.0f} audio s (n_jobs=None pools "
+          f"{pool_workers(None, len(paths))} here; timed: one process and a pool of {cores}):")
     for config in (U.FeatureConfig(), U.FeatureConfig("mfcc")):
         with tempfile.TemporaryDirectory() as cache_dir:
             walls = {}
