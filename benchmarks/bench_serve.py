@@ -124,9 +124,12 @@ def train_preset(preset, folder):
 
 
 def start_server(model, results, runtime):
-    """`vui serve` on a free port in its own process; returns (process, base URL)."""
+    """`vui serve` on a free port in its own process; returns (process, base URL).
+    `runtime` is NAME or NAME:THREADS (vui serve --runtime NAME --threads THREADS)."""
+    name, _, threads = runtime.partition(":")
     command = [sys.executable, "-m", "vui.cli.serve", "--model", str(model), "--port", "0",
-               "--results", str(results), "--runtime", runtime]
+               "--results", str(results), "--runtime", name] + \
+        (["--threads", threads] if threads else [])
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
@@ -271,15 +274,15 @@ def parse_args(argv):
     p.add_argument("--target-clients", type=int, default=4)
     p.add_argument("--target-requests", type=int, default=100)
     p.add_argument("--runtimes", nargs="+", default=["keras", "onnx"],
-                   choices=("keras", "onnx", "litert", "savedmodel"),
-                   help="each is served and measured in turn, on the same clips (exports made "
+                   help="each of keras, onnx, litert, savedmodel, optionally with :THREADS "
+                   "(onnx:2) is served and measured in turn on the same clips (exports made "
                    "first when missing)")
     return p.parse_args(argv)
 
 
 def export_for(model, runtimes):
     """`vui export` the model to each format the runtimes need that it lacks."""
-    for fmt in (r for r in runtimes if r != "keras"):
+    for fmt in {r.partition(":")[0] for r in runtimes} - {"keras"}:
         command = [sys.executable, "-m", "vui.cli.main", "export", str(model), "--format", fmt]
         subprocess.run(command, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
                        check=True, capture_output=True)

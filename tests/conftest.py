@@ -89,3 +89,30 @@ def corpus_copy(speech_corpus, tmp_path):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+# ------------------------------------------------ tests that need the machine to themselves
+# The suite runs on pytest-xdist workers (pyproject's addopts). A test marked `exclusive`
+# waits until no other worker is inside a test and keeps the others out until it ends: Ray's
+# raylet aborts when its agents start slower than it allows (ray-project/ray#65983), which a
+# second worker's training on 2 cores can cause. Two flock files make a lock with writer
+# priority: every test passes the turnstile; an exclusive test holds it while it waits for and
+# then holds the room alone, so no other test starts meanwhile.
+@pytest.fixture(autouse=True)
+def _machine_share(request, tmp_path_factory):
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        yield
+        return
+    import fcntl
+    shared = tmp_path_factory.getbasetemp().parent     # the same folder for every worker
+    exclusive = request.node.get_closest_marker("exclusive") is not None
+    with open(shared / "turnstile.lock", "w") as turnstile, open(shared / "room.lock", "w") as room:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        fcntl.flock(room, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        if not exclusive:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(room, fcntl.LOCK_UN)
+            fcntl.flock(turnstile, fcntl.LOCK_UN)

@@ -40,6 +40,9 @@ def parser():
     p.add_argument("--runtime", default="auto", choices=("auto", *RUNTIMES),
                    help="what runs the network (default auto: the model's fastest up-to-date "
                    "export, else Keras; as in vui transcribe)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads of an ONNX or LiteRT runtime (default: 1 on machines of 4 cores "
+                   "or fewer, else the library's choice)")
     p.add_argument("--max-upload-mb", type=float, default=DEFAULT_MAX_UPLOAD_BYTES / MIB)
     p.add_argument("--max-audio-seconds", type=float, default=DEFAULT_MAX_AUDIO_SECONDS,
                    help="longest upload accepted")
@@ -102,7 +105,8 @@ def _run(sock, args, model, limits):
     from vui.serve.engine import default_loader
     cpu_threads.configure()
     app = create_app(model, args.results, limits,
-                     loader=functools.partial(default_loader, runtime=args.runtime))
+                     loader=functools.partial(default_loader, runtime=args.runtime,
+                                              threads=args.threads))
     server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level))
     print(_banner(args.host, sock.getsockname()[1], app.state.engine.model_path), flush=True)
     try:

@@ -41,13 +41,13 @@ class Transcript:
         return out
 
 
-def default_loader(model_path, runtime="auto"):
+def default_loader(model_path, runtime="auto", threads=None):
     """The model's fastest up-to-date runtime (its ONNX export when `vui export` or `vui demo`
     wrote one, else Keras), or the named one (`vui serve --runtime`): the same features,
     probabilities and decoders as a Recognizer. Imported here so that importing the service
     does not import Keras."""
     from vui.infer.runtimes import load_runtime
-    return load_runtime(model_path, runtime)
+    return load_runtime(model_path, runtime, threads=threads)
 
 
 def parse_hotword_field(text):
