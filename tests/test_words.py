@@ -12,7 +12,8 @@ import pytest
 from char_map import BLANK_INDEX, NUM_CLASSES, char_map
 from vui.decode import decoders as D
 from vui.decode.lm import build_arpa
-from vui.decode.words import Word, align_word, greedy_words, words_from_frames
+from vui.decode.words import (Word, align_word, greedy_words, snap_to_speech, speech_frames,
+                              words_from_frames)
 
 SPF = 0.04                         # seconds per output frame: 10 ms features, stride 4
 BLANK = {"": 0.9}
@@ -322,3 +323,49 @@ def test_bad_word_frames():
         words_from_frames(probs, [("hi", (3, 40))], SPF)
     with pytest.raises(ValueError, match="character ' ' is not a letter"):
         words_from_frames(probs, [("h i", (3, 7))], SPF)
+
+
+# ------------------------------------------------------------- edges at the speech (audio)
+
+def speech_mask(*spans, frames=21):
+    mask = np.zeros(frames, bool)
+    for start, end in spans:
+        mask[start:end] = True
+    return mask
+
+
+def test_word_edges_move_to_the_speech_around_their_letters():
+    """'hi' has letters on frames 3-6 and 'there' on 10-18; the sound of 'hi' is 1-7 (letters
+    late and early), that of 'there' 12-19 (its first letter on silence)."""
+    words = greedy_words(hi_there(), SPF)
+    assert [(w.start, w.end) for w in words] == [(0.12, 0.28), (0.4, 0.76)]
+    speech = speech_mask((1, 8), (12, 20))
+    snapped = D.make_decoder("greedy").decode_words(hi_there(), SPF, speech=speech)
+    assert [(w.text, w.start, w.end) for w in snapped] == [("hi", 0.04, 0.32),
+                                                          ("there", 0.48, 0.8)]
+    assert [w.confidence for w in snapped] == [w.confidence for w in words]
+
+
+def test_a_word_never_grows_into_its_neighbours_letters():
+    """Speech without a pause from frame 0 to the end: 'hi' reaches back to the start and on
+    to the frame before the first letter of 'there', which keeps its own start."""
+    snapped = snap_to_speech(greedy_words(hi_there(), SPF), np.ones(21, bool), SPF)
+    assert [(w.start, w.end) for w in snapped] == [(0.0, 0.4), (0.4, 0.84)]
+
+
+def test_letters_on_no_speech_keep_their_frames():
+    words = greedy_words(hi_there(), SPF)
+    assert snap_to_speech(words, np.zeros(21, bool), SPF) == words
+
+
+def test_speech_frames_are_loud_frames_above_the_background():
+    rate, spf = 16000, 0.04
+    hop = int(rate * spf)
+    rng = np.random.default_rng(0)
+    audio = 1e-3 * rng.standard_normal(10 * hop)             # a steady background: not speech
+    audio[3 * hop + hop // 2:6 * hop] += 0.3 * np.sin(np.arange(int(2.5 * hop)) / 3)
+    mask = speech_frames(audio, rate, spf, 12)               # two frames past the audio's end
+    assert mask.tolist() == [False] * 3 + [True] * 3 + [False] * 6
+    assert speech_frames(np.zeros(5 * hop), rate, spf, 5).tolist() == [False] * 5
+    with pytest.raises(ValueError, match="speech has 20 frames; expected one per output frame"):
+        D.make_decoder("greedy").decode_words(hi_there(), SPF, speech=np.ones(20, bool))

@@ -27,8 +27,8 @@ import numpy as np
 from char_map import (ALPHABET, BLANK_INDEX, NUM_CLASSES, char_map, int_sequence_to_text,
                       normalize_text)
 # check_probs lives in words (which cannot import this module): one contract for both.
-from vui.decode.words import (Word, check_seconds_per_frame, greedy_words, words_from_frames,
-                              check_softmax as check_probs)
+from vui.decode.words import (Word, check_seconds_per_frame, greedy_words, snap_to_speech,
+                              words_from_frames, check_softmax as check_probs)
 
 DECODER_KINDS = ("greedy", "beam", "beam_lm")
 DEFAULT_BEAM_WIDTH = 32           # see benchmarks/bench_decoding.py for width vs speed
@@ -136,19 +136,27 @@ class Decoder(ABC):
             return ""
         return self._decode(probs)
 
-    def decode_words(self, probs, seconds_per_frame) -> list[Word]:
+    def decode_words(self, probs, seconds_per_frame, speech=None) -> list[Word]:
         """The transcript as words with start and end times (seconds) and a confidence each.
 
         seconds_per_frame: the model's output frame duration (0.01 * its total convolution
         stride). The words' texts joined with spaces are `decode(probs)` (up to the extra
         spaces greedy decoding can keep); confidences follow vui.decode.words.word_confidence
-        for every decoder, so they can be compared across decoders.
+        for every decoder, so they can be compared across decoders. speech: one bool per
+        output frame (vui.decode.words.speech_frames of the audio) moves each word's edges to
+        the speech around its letters (snap_to_speech); None keeps the letters' frames.
         """
         seconds_per_frame = check_seconds_per_frame(seconds_per_frame)
         probs = check_probs(probs)
         if probs.shape[0] == 0:
             return []
-        return self._decode_words(probs, seconds_per_frame)
+        words = self._decode_words(probs, seconds_per_frame)
+        if speech is None:
+            return words
+        if len(speech) != probs.shape[0]:
+            raise ValueError(f"speech has {len(speech)} frames; expected one per output frame "
+                             f"({probs.shape[0]})")
+        return snap_to_speech(words, speech, seconds_per_frame)
 
     def _decode_words(self, probs, seconds_per_frame):
         """Words of checked, non-empty float64 probabilities; decoders with word times override."""

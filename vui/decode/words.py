@@ -11,19 +11,29 @@ confidences can be compared.
 Times: a word starts at its first character frame and ends after its last one. Blank frames
 between two characters of a word belong to the word; blank and space frames around it do not,
 because CTC emits a character on one or a few frames and fills the rest with blanks, so the
-frames around a word carry no evidence of where its sound begins or ends.
+frames around a word carry no evidence of where its sound begins or ends. The posteriors are
+near 0 or 1 there, so nothing finer can be read from them either; the audio can tell more. With
+the audio's speech frames (`speech_frames`), `snap_to_speech` moves each word's edges to the
+speech around its letters: back and forward over frames of speech to the silence on either
+side, never into the next word's letters, and off silent frames its letters were put on. A
+model's letters can sit a frame or more from the sound they stand for (docs/design.md,
+Contracts, "Word times"); the sound's edges are where a listener hears the word begin and end.
 
 The input check (`check_softmax`) lives here and decoders uses it as `check_probs`: one
 contract for every consumer of a model's outputs.
 """
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from char_map import BLANK_INDEX, NUM_CLASSES, index_map
 
 SPACE_INDEX = 1                   # char_map's space: the word delimiter
+SPEECH_RANGE_DB = 35.0            # a frame this far below the loudest one is silence ...
+NOISE_MARGIN_DB = 6.0             # ... as is one within this of the quiet frames' level
+NOISE_PERCENTILE = 10             # the quiet frames' level: this percentile of all levels
+POWER_FLOOR = 1e-20               # digital silence, kept finite in decibels
 TIME_DECIMALS = 3                 # times are rounded to milliseconds
 ROW_SUM_TOLERANCE = 1e-2          # softmax rows of a float16 model still sum within this
 PROB_FLOOR = 1e-300               # exact zeros are floored before the log, so paths still rank
@@ -252,3 +262,56 @@ def words_from_frames(probs, word_frames, seconds_per_frame):
         runs = align_word(probs, text, int(start_frame), int(end_frame))
         words.append(make_word(probs, runs, seconds_per_frame))
     return words
+
+
+def speech_frames(audio, sample_rate, seconds_per_frame, num_frames):
+    """Which of an utterance's `num_frames` output frames hold speech, from its waveform.
+
+    A frame is the samples of its output frame's time span; it is speech when its mean power
+    is within SPEECH_RANGE_DB of the loudest frame's and NOISE_MARGIN_DB above the quiet
+    frames' level (a steady background noise is not speech). Frames past the audio's end are
+    silence.
+    """
+    hop = int(round(check_seconds_per_frame(seconds_per_frame) * sample_rate))
+    samples = np.zeros(num_frames * hop, np.float64)
+    audio = np.asarray(audio, np.float64)[:len(samples)]
+    samples[:len(audio)] = audio
+    if num_frames == 0:
+        return np.zeros(0, bool)
+    power = np.square(samples).reshape(num_frames, hop).mean(axis=1)
+    level = 10 * np.log10(np.maximum(power, POWER_FLOOR))
+    threshold = max(level.max() - SPEECH_RANGE_DB,
+                    np.percentile(level, NOISE_PERCENTILE) + NOISE_MARGIN_DB)
+    return level > threshold
+
+
+def snap_to_speech(words, speech, seconds_per_frame):
+    """Words with their edges moved to the speech around their letters (see the module's
+    docstring); `speech` is one bool per output frame (speech_frames). A word whose letters lie
+    on no speech frame keeps its times."""
+    seconds_per_frame = check_seconds_per_frame(seconds_per_frame)
+    speech = np.asarray(speech, bool)
+    spans = [(round(w.start / seconds_per_frame), round(w.end / seconds_per_frame))
+             for w in words]
+    snapped, previous_end = [], 0
+    for i, (word, (start, end)) in enumerate(zip(words, spans)):
+        next_start = spans[i + 1][0] if i + 1 < len(spans) else len(speech)
+        start, end = _speech_edges(speech, start, end, previous_end, next_start)
+        snapped.append(replace(word, start=round(start * seconds_per_frame, TIME_DECIMALS),
+                               end=round(end * seconds_per_frame, TIME_DECIMALS)))
+        previous_end = end
+    return snapped
+
+
+def _speech_edges(speech, start, end, lowest, highest):
+    """[start, end) moved onto the speech frames under it, then out over adjacent speech to
+    the silence on either side, within [lowest, highest)."""
+    voiced = np.flatnonzero(speech[start:end])
+    if not voiced.size:
+        return start, end
+    first, last = start + voiced[0], start + voiced[-1] + 1
+    while first > lowest and speech[first - 1]:
+        first -= 1
+    while last < highest and speech[last]:
+        last += 1
+    return int(first), int(last)

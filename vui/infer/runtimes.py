@@ -20,10 +20,8 @@ export needed TensorFlow's ops, which the bundle says); that is what makes a fre
 whose library is installed and which was exported from the model file as it is now (the
 bundle keeps the file's sha256); without one, the Keras model itself.
 """
-import functools
 import importlib.util
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +29,7 @@ import numpy as np
 
 import utils
 from vui.export.bundle import BUNDLE_FILE, ExportError, read_bundle
+from vui.decode.words import speech_frames
 from vui.export.networks import open_network
 from vui.features.speaker_norm import utterance_shifts
 from vui.infer.transcribe import read_inputs
@@ -45,9 +44,6 @@ RUNTIME_PACKAGES = {"onnx": "onnxruntime", "litert": "ai_edge_litert",
                     "savedmodel": "tensorflow", "keras": "keras"}
 EXPORTS_SUFFIX = ".exports"       # results/NAME.keras -> results/NAME.exports/<format>/
 TIME_DECIMALS = 4
-# Features run with one BLAS thread: their matrix products (python_speech_features' filter
-# bank) are small, and OpenBLAS's threads made them several times slower on 2 busy cores.
-FEATURE_BLAS_THREADS = 1
 
 
 @dataclass(eq=False)
@@ -82,8 +78,7 @@ class Runtime:
     def features(self, audio, name=None):
         """Normalised features, shifted by their own mean when the model was trained with an
         input shift (one file is its own speaker), as Recognizer.features."""
-        with _blas_threads(FEATURE_BLAS_THREADS):
-            raw = self.raw_features(audio, name)
+        raw = self.raw_features(audio, name)
         feats = utils.normalize_with(raw, self.bundle.mean, self.bundle.std)
         if self.bundle.input_shift is None:
             return feats
@@ -125,7 +120,8 @@ class Runtime:
         decoder, audio_seconds, seconds (features + network + decoder), and with words=True
         "words" (text, start, end seconds, confidence). An unreadable file gets "error"."""
         chosen = self.decoder(decoder, hotwords)
-        rows, feats = self._read(paths)
+        audios = {}                   # kept for the word times' speech frames
+        rows, feats = self._read(paths, audios if words else None)
         readable = sorted(feats)
         start = time.perf_counter()
         probs = self.probabilities([feats[i] for i in readable])
@@ -134,15 +130,27 @@ class Runtime:
             start = time.perf_counter()
             rows[i].update(transcript=chosen.decode(p), decoder=chosen.name, runtime=self.kind)
             if words:
-                rows[i]["words"] = [_word_json(w) for w in
-                                    chosen.decode_words(p, self.seconds_per_frame)]
+                rows[i]["words"] = [_word_json(w) for w in self.words(
+                    chosen, p, audios[rows[i]["file"]])]
             rows[i]["seconds"] = round(rows[i]["seconds"] + share + time.perf_counter() - start,
                                        TIME_DECIMALS)
         return rows
 
-    def _read(self, paths):
-        """(a row per file, {row index: normalised features} for the files that read)."""
-        return read_inputs(paths, self.bundle.feature_config.sample_rate, self.features)
+    def words(self, decoder, probs, audio):
+        """The words of one utterance's probabilities, their edges at the speech in `audio`
+        (vui.decode.words.snap_to_speech)."""
+        speech = speech_frames(audio, self.bundle.feature_config.sample_rate,
+                               self.seconds_per_frame, len(probs))
+        return decoder.decode_words(probs, self.seconds_per_frame, speech=speech)
+
+    def _read(self, paths, audios=None):
+        """(a row per file, {row index: normalised features} for the files that read); each
+        file's waveform goes into `audios` (by path) when it is given."""
+        def featurize(audio, name=None):
+            if audios is not None:
+                audios[name] = audio
+            return self.features(audio, name)
+        return read_inputs(paths, self.bundle.feature_config.sample_rate, featurize)
 
 
 def batch_plan(lengths, max_batch, pad_to):
@@ -155,22 +163,6 @@ def batch_plan(lengths, max_batch, pad_to):
         longest = max(lengths[i] for i in batch)
         plan.append((batch, -(-longest // pad_to) * pad_to))
     return plan
-
-
-def _blas_threads(limit):
-    """A context limiting numpy's BLAS threads (threadpoolctl); none when it is missing."""
-    controller = _threadpool_controller()
-    return nullcontext() if controller is None else controller.limit(limits=limit,
-                                                                     user_api="blas")
-
-
-@functools.lru_cache(maxsize=1)
-def _threadpool_controller():
-    try:
-        import threadpoolctl
-    except ImportError:
-        return None
-    return threadpoolctl.ThreadpoolController()
 
 
 def _word_json(word):

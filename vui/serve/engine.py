@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from vui.decode.words import speech_frames
 from vui.serve.batching import Batcher
 from vui.serve.errors import bad_request, model_loading, model_unavailable
 
@@ -167,7 +168,9 @@ class Engine:
         except ValueError as err:   # too short for one analysis window, and the like
             raise bad_request(f"cannot compute features: {err}") from None
         probs = self._batcher.submit(feats).result()
-        words = chosen.decode_words(probs, self._seconds_per_frame)
+        speech = speech_frames(audio, recognizer.feature_config.sample_rate,
+                               self._seconds_per_frame, len(probs))
+        words = chosen.decode_words(probs, self._seconds_per_frame, speech=speech)
         return Transcript(transcript=" ".join(w.text for w in words), words=words,
                           audio_seconds=len(audio) / recognizer.feature_config.sample_rate,
                           model=recognizer.name, decoder=decoder,
