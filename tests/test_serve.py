@@ -555,10 +555,9 @@ def test_the_command_names_a_missing_model(tmp_path, capsys):
     assert "no trained model at" in capsys.readouterr().err
 
 
-def test_the_service_runs_the_models_onnx_export_when_it_has_one(served_model, recognizer, clip,
-                                                                tmp_path):
-    """The default loader takes the fastest up-to-date runtime: the ONNX export beside the
-    model, with the Keras model's transcript."""
+def test_the_service_runs_the_runtime_it_is_given(served_model, recognizer, clip, tmp_path):
+    """--runtime auto takes the fastest up-to-date export (the ONNX one beside the model),
+    keras (the default) the Keras model, with the same transcript."""
     import shutil
     from vui.export.writers import export
     from vui.infer.runtimes import default_export_dir
@@ -566,13 +565,13 @@ def test_the_service_runs_the_models_onnx_export_when_it_has_one(served_model, r
         shutil.copy(served_model.with_suffix(suffix), tmp_path / f"m{suffix}")
     model = tmp_path / "m.keras"
     export(recognizer, default_export_dir(model, "onnx"), "onnx")
-    app = create_app(model_path=str(model), results_dir=tmp_path)
+    app = create_app(model_path=str(model), results_dir=tmp_path,
+                     loader=functools.partial(default_loader, runtime="auto"))
     with ready_client(app) as client:
         assert app.state.engine.recognizer.kind == "onnx"
         body = post_audio(client, wav_bytes(clip, subtype="FLOAT")).json()
     assert body["transcript"].split() == recognizer.transcribe([clip])[0].split()
-    keras_app = create_app(model_path=str(model), results_dir=tmp_path,   # vui serve --runtime
-                           loader=functools.partial(default_loader, runtime="keras"))
+    keras_app = create_app(model_path=str(model), results_dir=tmp_path)
     with ready_client(keras_app) as client:
         assert keras_app.state.engine.recognizer.kind == "keras"
         assert post_audio(client, wav_bytes(clip, subtype="FLOAT")).json() \

@@ -16,6 +16,7 @@ import socket
 import sys
 
 from vui.infer.runtimes import RUNTIMES
+from vui.serve.engine import DEFAULT_RUNTIME
 from vui.serve.limits import (DEFAULT_MAX_AUDIO_SECONDS, DEFAULT_MAX_LIVE_SECONDS,
                               DEFAULT_MAX_UPLOAD_BYTES, MIB, Limits)
 
@@ -37,9 +38,10 @@ def parser():
                    "this machine only; 0.0.0.0 exposes it, unauthenticated, to the network)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
     p.add_argument("--results", default="results", help="folder of the runs to show")
-    p.add_argument("--runtime", default="auto", choices=("auto", *RUNTIMES),
-                   help="what runs the network (default auto: the model's fastest up-to-date "
-                   "export, else Keras; as in vui transcribe)")
+    p.add_argument("--runtime", default=DEFAULT_RUNTIME, choices=("auto", *RUNTIMES),
+                   help=f"what runs the network (default {DEFAULT_RUNTIME}: the fastest under "
+                   "concurrent requests here; auto: the model's fastest up-to-date export, "
+                   "else Keras, as in vui transcribe)")
     p.add_argument("--threads", type=int, default=None,
                    help="threads of an ONNX or LiteRT runtime (default: 1 on machines of 4 cores "
                    "or fewer, else the library's choice)")

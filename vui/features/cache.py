@@ -19,7 +19,9 @@ from tqdm.auto import tqdm
 import utils as U
 from vui import cpu_threads
 
-POOL_MIN_FILES = 200      # fewer missing files are computed in this process (see fill)
+# Fewer missing files are computed in this process: the pool's start-up (about 1.2 s on 2 cores)
+# costs more than it saves below about this many (docs/experiments/scale.md, "Cold cache").
+POOL_MIN_FILES = 1000
 POOL_CHUNK = 16           # files per pool task: one round trip per file cost more than a clip
 
 # Where features are cached when no cache_dir is passed: a per-user cache folder, because

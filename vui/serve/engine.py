@@ -21,6 +21,11 @@ DECODER_CACHE_SIZE = 16            # decoders built for (kind, hot words); an LM
 WARM_UP_SECONDS = (1.0, 3.0)       # traced once at load, so the first request is not the slow one
 WARM_UP_NOISE = 0.01
 LOADING, READY, FAILED, NO_MODEL = "loading", "ready", "failed", "none"
+# Keras serves concurrent requests faster than the ONNX export on a small machine: the service
+# batches requests that arrive together, and TensorFlow runs a batch's two GRU directions on
+# two threads (docs/experiments/serving.md, "Runtimes under load"); ONNX stays the one-shot
+# `vui transcribe` default, where its 0.6 s load beats TensorFlow's 7-10 s.
+DEFAULT_RUNTIME = "keras"
 
 
 @dataclass(frozen=True)
@@ -42,11 +47,10 @@ class Transcript:
         return out
 
 
-def default_loader(model_path, runtime="auto", threads=None):
-    """The model's fastest up-to-date runtime (its ONNX export when `vui export` or `vui demo`
-    wrote one, else Keras), or the named one (`vui serve --runtime`): the same features,
-    probabilities and decoders as a Recognizer. Imported here so that importing the service
-    does not import Keras."""
+def default_loader(model_path, runtime=DEFAULT_RUNTIME, threads=None):
+    """The model in the named runtime (`vui serve --runtime`; "auto": its fastest up-to-date
+    export, else Keras): the same features, probabilities and decoders as a Recognizer.
+    Imported here so that importing the service does not import Keras."""
     from vui.infer.runtimes import load_runtime
     return load_runtime(model_path, runtime, threads=threads)
 
