@@ -3,6 +3,8 @@
 Audio generation is session-scoped (espeak-ng takes ~0.1 s per sentence); tests that modify files
 copy them first. Other test files may add fixtures here; keep each one small and general.
 """
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -91,28 +93,44 @@ def rng():
     return np.random.default_rng(1234)
 
 
-# ------------------------------------------------ tests that need the machine to themselves
-# The suite runs on pytest-xdist workers (pyproject's addopts). A test marked `exclusive`
-# waits until no other worker is inside a test and keeps the others out until it ends: Ray's
-# raylet aborts when its agents start slower than it allows (ray-project/ray#65983), which a
-# second worker's training on 2 cores can cause. Two flock files make a lock with writer
-# priority: every test passes the turnstile; an exclusive test holds it while it waits for and
-# then holds the room alone, so no other test starts meanwhile.
-@pytest.fixture(autouse=True)
-def _machine_share(request, tmp_path_factory):
-    if "PYTEST_XDIST_WORKER" not in os.environ:
-        yield
-        return
-    import fcntl
-    shared = tmp_path_factory.getbasetemp().parent     # the same folder for every worker
-    exclusive = request.node.get_closest_marker("exclusive") is not None
-    with open(shared / "turnstile.lock", "w") as turnstile, open(shared / "room.lock", "w") as room:
-        fcntl.flock(turnstile, fcntl.LOCK_EX)
-        fcntl.flock(room, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        if not exclusive:
-            fcntl.flock(turnstile, fcntl.LOCK_UN)
+# ------------------------------------------------ moments that need the machine to themselves
+# The suite runs on pytest-xdist workers (pyproject's addopts). Ray's raylet aborts when its
+# agents start slower than it allows (ray-project/ray#65983), which a second worker's training
+# on 2 cores can cause; so a test starts Ray inside `machine.alone()`: it waits until the other
+# workers are between tests, keeps them from starting another, and lets them go on once Ray is
+# up. Two flock files: every test holds the room shared, passing a turnstile to enter it;
+# `alone()` leaves the room, takes the turnstile (no test enters) and then the room alone.
+class MachineShare:
+    def __init__(self, turnstile=None, room=None):
+        self.turnstile, self.room = turnstile, room
+
+    @contextlib.contextmanager
+    def alone(self):
+        if self.room is None:               # one process: nothing else runs
+            yield
+            return
+        fcntl.flock(self.room, fcntl.LOCK_UN)      # first, so two alone() calls cannot deadlock
+        fcntl.flock(self.turnstile, fcntl.LOCK_EX)
+        fcntl.flock(self.room, fcntl.LOCK_EX)
         try:
             yield
         finally:
+            fcntl.flock(self.room, fcntl.LOCK_SH)
+            fcntl.flock(self.turnstile, fcntl.LOCK_UN)
+
+
+@pytest.fixture(autouse=True)
+def machine(tmp_path_factory):
+    """Every test's share of the machine; `with machine.alone():` for a moment alone."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        yield MachineShare()
+        return
+    shared = tmp_path_factory.getbasetemp().parent     # the same folder for every worker
+    with open(shared / "turnstile.lock", "w") as turnstile, open(shared / "room.lock", "w") as room:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        fcntl.flock(room, fcntl.LOCK_SH)
+        fcntl.flock(turnstile, fcntl.LOCK_UN)
+        try:
+            yield MachineShare(turnstile, room)
+        finally:
             fcntl.flock(room, fcntl.LOCK_UN)
-            fcntl.flock(turnstile, fcntl.LOCK_UN)

@@ -149,15 +149,15 @@ def test_cli_config_is_read_strictly(tmp_path):
 # ---- a local Ray --------------------------------------------------------------------------
 
 @pytest.fixture
-def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False)
+def local_ray(machine):
+    with machine.alone():                  # Ray's start, not the sweep (tests/conftest.py)
+        ray.init(num_cpus=2, include_dashboard=False)
     try:
         yield
     finally:
         ray.shutdown()
 
 
-@pytest.mark.exclusive
 def test_a_killed_trial_resumes_and_finished_ones_are_not_retrained(local_ray, spec, tmp_path):
     results = tmp_path / "results"
     with deadline(SWEEP_DEADLINE):
@@ -287,20 +287,22 @@ def record_node(folder):
 
 
 @contextlib.contextmanager
-def two_node_cluster():
+def two_node_cluster(machine):
     """A head and a worker node on localhost, each with one CPU; yields the head's address.
-    A start whose raylet aborted on Ray's agent port-file timeout (ray-project/ray#65983, a
-    load-dependent Ray bug) is tried once more before the test fails."""
+    The nodes start with the machine to themselves (tests/conftest.py); a start whose raylet
+    still aborted on Ray's agent port-file timeout (ray-project/ray#65983, a load-dependent Ray
+    bug) is tried once more before the test fails."""
     for attempt in range(1, CLUSTER_START_ATTEMPTS + 1):
         port, temp_dir = _free_port(), tempfile.mkdtemp(prefix="vray", dir="/tmp")  # short paths
         address, nodes = f"127.0.0.1:{port}", []
         try:
             try:
-                nodes.append(_ray_node(["--head", f"--port={port}", "--num-cpus=1",
-                                        "--include-dashboard=false"], temp_dir))
-                _wait_for_port(port, nodes, temp_dir)
-                nodes.append(_ray_node([f"--address={address}", "--num-cpus=1"], temp_dir))
-                _wait_for_nodes(address, 2, nodes, temp_dir)
+                with machine.alone():
+                    nodes.append(_ray_node(["--head", f"--port={port}", "--num-cpus=1",
+                                            "--include-dashboard=false"], temp_dir))
+                    _wait_for_port(port, nodes, temp_dir)
+                    nodes.append(_ray_node([f"--address={address}", "--num-cpus=1"], temp_dir))
+                    _wait_for_nodes(address, 2, nodes, temp_dir)
             except NodeDied as err:
                 if attempt < CLUSTER_START_ATTEMPTS and RAY_AGENT_TIMEOUT in str(err):
                     continue
@@ -314,14 +316,13 @@ def two_node_cluster():
 
 
 @pytest.mark.slow
-@pytest.mark.exclusive
-def test_a_two_node_cluster_on_localhost_runs_a_sweep_with_asha(spec, tmp_path):
+def test_a_two_node_cluster_on_localhost_runs_a_sweep_with_asha(spec, tmp_path, machine):
     assert not ray.is_initialized()
     subprocess.run([str(Path(sys.executable).with_name("ray")), "get-auth-token", "--generate"],
                    check=True, capture_output=True, timeout=RAY_START_TIMEOUT)  # if none yet
     nodes_dir = tmp_path / "nodes"
     nodes_dir.mkdir()
-    with two_node_cluster() as address, deadline(SWEEP_DEADLINE):
+    with two_node_cluster(machine) as address, deadline(SWEEP_DEADLINE):
         names, table = sweep(spec, tmp_path / "results", address=address, asha=True,
                              callbacks=[record_node(nodes_dir)], epochs=3)
     assert not ray.is_initialized()
