@@ -330,6 +330,14 @@ def compute_features(audio, config, name=None):
     return feats
 
 
+def features_of(audio, config, name=None):
+    """Un-normalised features of a file path or a waveform at config's sample rate (`name`:
+    the waveform's, for error messages): what a trained model's inference starts from."""
+    if isinstance(audio, (str, os.PathLike)):
+        return features_from_file(audio, config)
+    return compute_features(np.asarray(audio, np.float32), config, name=name)
+
+
 def features_from_file(path, config):
     """Load a file and compute its features; raises AudioError naming the file.
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import utils
+
 PER_CHOICES = ("speaker", "utterance")
 
 
@@ -87,6 +89,16 @@ def utterance_shifts(features, speakers, config=None) -> list:
     groups = list(range(len(speakers))) if config.per == "utterance" else list(speakers)
     means = group_means(features, groups)
     return [np.float32(config.strength) * means[g].astype(np.float32) for g in groups]
+
+
+def one_utterance_input(raw, mean, std, config=None):
+    """A trained model's input for one utterance heard alone: `raw` features normalised with
+    the training statistics, then shifted by their own mean frame when the model was trained
+    with a shift (`config`; None: no shift). Recognizer and the exported runtimes share it."""
+    feats = utils.normalize_with(raw, mean, std)
+    if config is None:
+        return feats
+    return feats - utterance_shifts([feats], [0], config)[0]
 
 
 def normalize_speakers(features, speakers, config=None) -> list:

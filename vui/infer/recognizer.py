@@ -10,12 +10,10 @@ opening a model runs no code of its author's. `features(audio)`, `probabilities(
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 import utils
 from utils import normalize_with
 from vui import results as R
-from vui.features.speaker_norm import utterance_shifts
+from vui.features.speaker_norm import one_utterance_input
 from vui.infer.inference import as_decoder, predict_probabilities
 from vui.train.trained import ModelInfo, load_model, model_info
 
@@ -70,10 +68,7 @@ class Recognizer:
     def raw_features(self, audio, name=None):
         """Un-normalised features of a file path or a waveform at the model's sample rate
         (`name`: the waveform's, for error messages)."""
-        config = self.feature_config
-        if isinstance(audio, (str, Path)):
-            audio, name = utils.load_audio(str(audio), config.sample_rate), str(audio)
-        return utils.compute_features(np.asarray(audio, np.float32), config, name=name)
+        return utils.features_of(audio, self.feature_config, name)
 
     def normalize(self, raw):
         """Features normalised with the model's training statistics."""
@@ -82,10 +77,8 @@ class Recognizer:
     def features(self, audio):
         """Normalised features of one file or waveform, shifted by their own mean when the
         model was trained with a speaker shift (one file: its own frames)."""
-        feats = self.normalize(self.raw_features(audio))
-        if self.info.speaker_norm is None:
-            return feats
-        return feats - utterance_shifts([feats], [0], self.info.speaker_norm)[0]
+        return one_utterance_input(self.raw_features(audio), self.info.mean, self.info.std,
+                                   self.info.speaker_norm)
 
     def probabilities(self, features):
         """Softmax outputs, one (frames, 29) array per feature matrix, cut to its length."""

@@ -31,7 +31,7 @@ import utils
 from vui.export.bundle import BUNDLE_FILE, ExportError, read_bundle
 from vui.decode.words import speech_frames
 from vui.export.networks import open_network
-from vui.features.speaker_norm import utterance_shifts
+from vui.features.speaker_norm import one_utterance_input
 from vui.infer.transcribe import read_inputs
 
 RUNTIMES = ("onnx", "litert", "savedmodel", "keras")
@@ -70,19 +70,13 @@ class Runtime:
 
     def raw_features(self, audio, name=None):
         """Un-normalised features of a file path or a waveform at the model's sample rate."""
-        config = self.bundle.feature_config
-        if isinstance(audio, (str, Path)):
-            audio, name = utils.load_audio(str(audio), config.sample_rate), str(audio)
-        return utils.compute_features(np.asarray(audio, np.float32), config, name=name)
+        return utils.features_of(audio, self.bundle.feature_config, name)
 
     def features(self, audio, name=None):
         """Normalised features, shifted by their own mean when the model was trained with an
         input shift (one file is its own speaker), as Recognizer.features."""
-        raw = self.raw_features(audio, name)
-        feats = utils.normalize_with(raw, self.bundle.mean, self.bundle.std)
-        if self.bundle.input_shift is None:
-            return feats
-        return feats - utterance_shifts([feats], [0], self.bundle.input_shift)[0]
+        return one_utterance_input(self.raw_features(audio, name), self.bundle.mean,
+                                   self.bundle.std, self.bundle.input_shift)
 
     def probabilities(self, features):
         """Softmax outputs, one (frames, 29) array per feature matrix, cut to its length."""
