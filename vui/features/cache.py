@@ -124,10 +124,7 @@ class FeatureCache:
         workers = pool_workers(n_jobs, len(missing))
         if workers <= 1:
             for path in tqdm(missing, desc=desc, disable=not missing):
-                try:
-                    self.store(path, U.features_from_file(path, self.config))
-                except U.AudioError as err:
-                    errors[path] = str(err)
+                self._keep(*_features_of_files([path], self.config)[0], errors)
             return errors
         chunks = [missing[i:i + POOL_CHUNK] for i in range(0, len(missing), POOL_CHUNK)]
         context = multiprocessing.get_context("spawn")
@@ -137,12 +134,16 @@ class FeatureCache:
             futures = [pool.submit(_features_of_files, chunk, self.config) for chunk in chunks]
             for future in as_completed(futures):
                 for path, feats, error in future.result():
-                    if error is None:
-                        self.store(path, feats)
-                    else:
-                        errors[path] = error
+                    self._keep(path, feats, error, errors)
                     bar.update()
         return errors
+
+    def _keep(self, path, feats, error, errors):
+        """Store one file's features, or note its error."""
+        if error is None:
+            self.store(path, feats)
+        else:
+            errors[path] = error
 
 
 def pool_workers(n_jobs, missing):
