@@ -273,11 +273,11 @@ def speech_frames(audio, sample_rate, seconds_per_frame, num_frames):
     silence.
     """
     hop = int(round(check_seconds_per_frame(seconds_per_frame) * sample_rate))
-    samples = np.zeros(num_frames * hop, np.float64)
-    audio = np.asarray(audio, np.float64)[:len(samples)]
-    samples[:len(audio)] = audio
     if num_frames == 0:
         return np.zeros(0, bool)
+    samples = np.zeros(num_frames * hop, np.float64)
+    audio = np.asarray(audio)[:len(samples)]
+    samples[:len(audio)] = audio
     power = np.square(samples).reshape(num_frames, hop).mean(axis=1)
     level = 10 * np.log10(np.maximum(power, POWER_FLOOR))
     threshold = max(level.max() - SPEECH_RANGE_DB,
