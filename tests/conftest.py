@@ -100,15 +100,40 @@ def rng():
 # workers are between tests, keeps them from starting another, and lets them go on once Ray is
 # up. Two flock files: every test holds the room shared, passing a turnstile to enter it;
 # `alone()` leaves the room, takes the turnstile (no test enters) and then the room alone.
+# A module's set-up (the notebook's run) happens outside any test and so outside the room:
+# what starts inside `alone()` therefore also runs ahead of everything else on the machine.
+ALONE_NICENESS = -10   # CFS weight ~9.5x a niceness-0 thread: 8 busy threads no longer delay
+                       # Ray's agents past the raylet's 15 s (measured; docs/experiments/scale.md)
+
+
+@contextlib.contextmanager
+def ahead_of_the_rest():
+    """Processes started in this block inherit ALONE_NICENESS (raising priority needs root;
+    without it the block changes nothing)."""
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    with contextlib.suppress(PermissionError):
+        os.setpriority(os.PRIO_PROCESS, 0, ALONE_NICENESS)
+    try:
+        yield
+    finally:
+        os.setpriority(os.PRIO_PROCESS, 0, before)
+
+
 class MachineShare:
     def __init__(self, turnstile=None, room=None):
         self.turnstile, self.room = turnstile, room
 
     @contextlib.contextmanager
     def alone(self):
-        if self.room is None:               # one process: nothing else runs
-            yield
-            return
+        with ahead_of_the_rest():
+            if self.room is None:           # one process: no other test runs
+                yield
+                return
+            with self._room_to_itself():
+                yield
+
+    @contextlib.contextmanager
+    def _room_to_itself(self):
         fcntl.flock(self.room, fcntl.LOCK_UN)      # first, so two alone() calls cannot deadlock
         fcntl.flock(self.turnstile, fcntl.LOCK_EX)
         fcntl.flock(self.room, fcntl.LOCK_EX)
