@@ -102,8 +102,8 @@ def rng():
 # `alone()` leaves the room, takes the turnstile (no test enters) and then the room alone.
 # A module's set-up (the notebook's run) happens outside any test and so outside the room:
 # what starts inside `alone()` therefore also runs ahead of everything else on the machine.
-ALONE_NICENESS = -10   # CFS weight ~9.5x a niceness-0 thread: 8 busy threads no longer delay
-                       # Ray's agents past the raylet's 15 s (measured; docs/experiments/scale.md)
+ALONE_NICENESS = -10   # a CFS weight ~9.5x a niceness-0 thread's (docs/experiments/scale.md,
+                       # "Ray's start on a busy machine")
 
 
 @contextlib.contextmanager
