@@ -93,6 +93,20 @@ def rng():
     return np.random.default_rng(1234)
 
 
+# ------------------------------------------------ the order files start in
+# The files that take longest, longest first (docs/experiments/scale.md, "The test suite"),
+# start first, so that the suite does not end on one of them while the other worker is idle.
+LONGEST_FILES = ("test_notebook.py", "test_sweep.py", "test_seed_replay.py",
+                 "test_train_utils.py", "test_faults.py", "test_distribute.py", "test_export.py",
+                 "test_serve.py", "test_models.py", "test_cli.py", "test_word_timing_audio.py",
+                 "test_backends.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))   # stable: the rest as found
+
+
 # ------------------------------------------------ moments that need the machine to themselves
 # The suite runs on pytest-xdist workers (pyproject's addopts). Ray's raylet aborts when its
 # agents start slower than it allows (ray-project/ray#65983), which a second worker's training
