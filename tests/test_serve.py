@@ -404,6 +404,22 @@ def test_live_past_its_length_limit_is_finalised_with_the_limit_named(recognizer
     assert messages[-1]["type"] == "final" and messages[-1]["audio_seconds"] <= 1.2
 
 
+def test_a_silent_live_client_is_finalised_after_the_idle_timeout(client, clip, monkeypatch):
+    from vui.serve import live
+    monkeypatch.setattr(live, "IDLE_TIMEOUT_SECONDS", 1.0)     # 30 s in service
+    with client.websocket_connect("/live") as ws:
+        ws.send_json({"type": "start", "sample_rate": RATE, "encoding": "f32"})
+        assert receive_json(ws)["type"] == "ready"
+        stream(ws, clip[:RATE])                          # one second, then neither frame nor stop
+        messages = collect_until_final(ws)
+        if messages[-1]["type"] == "error":
+            messages.append(receive_json(ws))
+    errors = [m for m in messages if m["type"] == "error"]
+    assert len(errors) == 1 and "no audio or stop message for 1 s" in errors[0]["error"]
+    assert messages[-1]["type"] == "final", messages
+    assert messages[-1]["audio_seconds"] == pytest.approx(1.0, abs=1e-3)
+
+
 def test_a_broken_websocket_mid_stream_leaves_the_server_serving(recognizer, tmp_path, clip):
     from websockets.sync.client import connect
     app = app_for(recognizer, tmp_path)
