@@ -5,8 +5,8 @@ through the user's path (T.train_model on an index of espeak-ng speech) transcri
 whose word positions are known to the sample: each word is spoken on its own, its leading and
 trailing silence trimmed by amplitude (TRIM_DB below the word's peak), and the words are joined
 with silences of set lengths. Transcribed as `vui transcribe --json` does (the model's Keras
-runtime, `transcribe(paths, words=True)`), every word's start and end lie within one output
-frame (`seconds_per_frame`) of those positions, and a word mixed with white noise is less
+runtime, `transcribe(paths, words=True)`), with the greedy and with the beam decoder, every
+word's start and end lie within one output frame (`seconds_per_frame`) of those positions, and a word mixed with white noise is less
 confident than the same word clean. `pytest -s` prints every word's timing error and the
 confidences.
 
@@ -145,22 +145,24 @@ def spoken_utterance(words, voice, speed, folder):
     return joined(sounds, TEST_GAPS, TEST_LEAD, TEST_TAIL)
 
 
-def recognised_words(recognizer, audio, folder):
+def recognised_words(recognizer, audio, folder, decoder="greedy"):
     """The words `vui transcribe --json` gives for the waveform (written as a float WAV)."""
     path = folder / "utterance.wav"
     soundfile.write(path, audio, RATE, subtype="FLOAT")
-    row = recognizer.transcribe([path], decoder="greedy", words=True)[0]
+    row = recognizer.transcribe([path], decoder=decoder, words=True)[0]
     return [Word(**word) for word in row["words"]]
 
 
-def test_word_times_are_within_one_output_frame(recognizer, tmp_path):
+@pytest.mark.parametrize("decoder", ["greedy", "beam"])   # beam: pyctcdecode's word frames
+def test_word_times_are_within_one_output_frame(recognizer, tmp_path, decoder):
     spf = recognizer.seconds_per_frame
     errors = []                  # (word, utterance, start error, end error) in seconds
     for words, voice, speed in TEST_UTTERANCES:
         audio, known = spoken_utterance(words, voice, speed, tmp_path)
-        found = recognised_words(recognizer, audio, tmp_path)
+        found = recognised_words(recognizer, audio, tmp_path, decoder)
         assert [w.text for w in found] == list(words)
-        print(f"\n{' '.join(words)} ({voice}, {speed} wpm), output frame {spf * 1000:g} ms:")
+        print(f"\n{' '.join(words)} ({voice}, {speed} wpm, {decoder}), output frame "
+              f"{spf * 1000:g} ms:")
         for word, (start, end) in zip(found, known):
             errors.append((word.text, " ".join(words), word.start - start, word.end - end))
             print(f"  {word.text:5} start {word.start:6.3f} s (known {start:6.3f}: "
