@@ -64,7 +64,8 @@ def _warn_once(kind, message):
 def load_audio(path, sample_rate=SAMPLE_RATE):
     """Read a sound file as float32 mono in [-1, 1] at `sample_rate`.
 
-    soundfile reads WAV/FLAC/OGG directly; other rates are resampled with soxr (high quality) and
+    soundfile reads WAV/FLAC/OGG; what libsndfile does not know (M4A, WebM, MP4...) goes through
+    ffmpeg (vui.data.audio_codecs). Other rates are resampled with soxr (high quality) and
     multi-channel audio is averaged to mono, each announced by one warning per process.
     """
     path = os.fspath(path)
@@ -73,11 +74,11 @@ def load_audio(path, sample_rate=SAMPLE_RATE):
     try:
         audio, file_rate = soundfile.read(path, dtype="float32", always_2d=True)
     except Exception as err:  # libsndfile raises LibsndfileError/RuntimeError/TypeError by format
-        raise AudioError(f"cannot read audio file {path!r}: {err} "
-                         f"(expected a WAV, FLAC or OGG file readable by libsndfile)") from err
+        audio, file_rate = _read_with_ffmpeg(path, err)
+    else:
+        _warn_if_truncated(path, audio.shape[0], file_rate)
     if audio.shape[0] == 0:
         raise AudioError(f"audio file {path!r} is empty (0 samples); expected speech")
-    _warn_if_truncated(path, audio.shape[0], file_rate)
     if not np.all(np.isfinite(audio)):
         raise AudioError(f"audio file {path!r} holds NaN or infinite samples (corrupt file)")
     if audio.shape[1] > 1:
@@ -94,6 +95,16 @@ def load_audio(path, sample_rate=SAMPLE_RATE):
         raise AudioError(f"audio file {path!r} is silent (peak amplitude {peak:.2g} < "
                          f"{SILENCE_PEAK}); expected speech")
     return audio
+
+
+def _read_with_ffmpeg(path, libsndfile_error):
+    from vui.data.audio_codecs import CodecError, read_with_ffmpeg
+    try:
+        return read_with_ffmpeg(path)
+    except CodecError as err:
+        raise AudioError(f"cannot read audio file {path!r}: libsndfile: {libsndfile_error}; "
+                         f"ffmpeg: {err} (expected a WAV, FLAC, OGG, M4A, WebM or MP3 "
+                         "recording)") from None
 
 
 def _warn_if_truncated(path, frames_read, file_rate):

@@ -1,9 +1,11 @@
 """Uploaded bytes and live PCM frames -> a float32 mono waveform at the model's sample rate.
 
-Uploads are decoded from memory with soundfile (WAV, FLAC, OGG and whatever else libsndfile
-reads), so nothing a client sends is written to disk by us, and the server needs no ffmpeg: the
-web page converts microphone audio to 16 kHz PCM itself. The length limit is checked from the
-file's header before its samples are decoded, so a long file costs nothing to refuse.
+Uploads are decoded from memory, so nothing a client sends is written to disk by us: with
+soundfile (WAV, FLAC, OGG and whatever else libsndfile reads), and what libsndfile does not know
+(a phone's M4A, a browser's WebM) through ffmpeg (vui.data.audio_codecs). The web page converts
+microphone audio to 16 kHz PCM itself. The length limit is checked from the file's header before
+its samples are decoded where the file has one, else while decoding, so a long file costs little
+to refuse.
 """
 import io
 
@@ -11,6 +13,7 @@ import numpy as np
 import soundfile
 import soxr
 
+from vui.data import audio_codecs
 from vui.serve.errors import bad_request, too_large
 
 RESAMPLE_QUALITY = "HQ"
@@ -23,17 +26,19 @@ def decode_upload(data, filename, limits, sample_rate):
     the file and the problem for empty, unreadable, over-long or corrupt audio."""
     name = filename or "upload"
     if not data:
-        raise bad_request(f"empty upload {name!r}: the file has 0 bytes; send a WAV, FLAC or "
-                          "OGG recording")
+        raise bad_request(f"empty upload {name!r}: the file has 0 bytes; send a WAV, FLAC, "
+                          "OGG, M4A, WebM or MP3 recording")
     if len(data) > limits.max_upload_bytes:
         raise too_large(f"upload {name!r} has {len(data)} bytes; the limit is "
                         f"{limits.max_upload_bytes} bytes ({limits.upload_megabytes:g} MiB)")
-    info = _header(data, name)
+    try:
+        info = soundfile.info(io.BytesIO(data))
+    except Exception as err:   # LibsndfileError, RuntimeError, TypeError depending on format
+        audio, rate = _decode_with_ffmpeg(data, name, limits, _reason(err))
+        return _mono_at_rate(audio, rate, sample_rate, name)
     seconds = info.frames / info.samplerate if info.samplerate else 0.0
     if seconds > limits.max_audio_seconds:
-        raise too_large(f"audio {name!r} lasts {seconds:.1f} s; the limit is "
-                        f"{limits.max_audio_seconds:g} s per request (vui serve "
-                        "--max-audio-seconds)")
+        raise _too_long(name, f"{seconds:.1f} s", limits)
     try:
         audio, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except Exception as err:   # libsndfile's errors differ by format and version
@@ -41,12 +46,20 @@ def decode_upload(data, filename, limits, sample_rate):
     return _mono_at_rate(audio, rate, sample_rate, name)
 
 
-def _header(data, name):
+def _decode_with_ffmpeg(data, name, limits, libsndfile_reason):
     try:
-        return soundfile.info(io.BytesIO(data))
-    except Exception as err:   # LibsndfileError, RuntimeError, TypeError depending on format
+        return audio_codecs.read_with_ffmpeg(io.BytesIO(data), limits.max_audio_seconds)
+    except audio_codecs.TooLong as err:
+        raise _too_long(name, str(err), limits) from None
+    except audio_codecs.CodecError as err:
         raise bad_request(f"{name!r} is not an audio file this server can read (WAV, FLAC, "
-                          f"OGG): {_reason(err)}") from None
+                          f"OGG, M4A, WebM, MP3): libsndfile: {libsndfile_reason}; ffmpeg: "
+                          f"{err}") from None
+
+
+def _too_long(name, lasts, limits):
+    return too_large(f"audio {name!r} lasts {lasts}; the limit is "
+                     f"{limits.max_audio_seconds:g} s per request (vui serve --max-audio-seconds)")
 
 
 def _reason(err):
