@@ -53,6 +53,7 @@ def speech(speech_corpus):
     return audio
 
 
+@pytest.mark.filterwarnings("ignore:.*resampling to:UserWarning")   # Opus: 48 kHz, as expected
 @pytest.mark.parametrize("suffix, container, codec, codec_rate", FORMATS)
 def test_load_audio_reads_a_compressed_recording(speech, tmp_path, suffix, container, codec,
                                                  codec_rate):
