@@ -84,13 +84,20 @@ def load_audio(path, sample_rate=SAMPLE_RATE):
     if file_rate != sample_rate:
         _warn_once("resample", f"{path!r} is sampled at {file_rate} Hz: resampling to "
                                f"{sample_rate} Hz (said once; other files are resampled the same way)")
-        audio = soxr.resample(audio, file_rate, sample_rate, quality=RESAMPLE_QUALITY)
-        audio = np.ascontiguousarray(audio, dtype=np.float32)
+        audio = resample(audio, file_rate, sample_rate)
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak < SILENCE_PEAK:
         raise AudioError(f"audio file {path!r} is silent (peak amplitude {peak:.2g} < "
                          f"{SILENCE_PEAK}); expected speech")
     return audio
+
+
+def resample(audio, rate, sample_rate):
+    """float32 samples at `rate` -> at `sample_rate` (soxr, high quality; unchanged when equal)."""
+    if rate == sample_rate:
+        return np.ascontiguousarray(audio, dtype=np.float32)
+    out = soxr.resample(audio, rate, sample_rate, quality=RESAMPLE_QUALITY)
+    return np.ascontiguousarray(out, dtype=np.float32)
 
 
 def _read_with_ffmpeg(path, libsndfile_error):

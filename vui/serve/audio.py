@@ -11,12 +11,11 @@ import io
 
 import numpy as np
 import soundfile
-import soxr
 
+from utils import resample
 from vui.data import audio_codecs
 from vui.serve.errors import bad_request, too_large
 
-RESAMPLE_QUALITY = "HQ"
 PCM_ENCODINGS = {"f32": np.dtype("<f4"), "i16": np.dtype("<i2")}   # little-endian frames
 INT16_SCALE = 32768.0
 
@@ -75,14 +74,6 @@ def _mono_at_rate(audio, rate, sample_rate, name):
         raise bad_request(f"audio {name!r} holds NaN or infinite samples (corrupt file)")
     mono = audio.mean(axis=1, dtype=np.float32) if audio.shape[1] > 1 else audio[:, 0]
     return resample(mono, rate, sample_rate)
-
-
-def resample(audio, rate, sample_rate):
-    """float32 samples at `rate` -> at `sample_rate` (unchanged when equal)."""
-    if rate == sample_rate:
-        return np.ascontiguousarray(audio, dtype=np.float32)
-    out = soxr.resample(audio, rate, sample_rate, quality=RESAMPLE_QUALITY)
-    return np.ascontiguousarray(out, dtype=np.float32)
 
 
 def pcm_samples(frame, encoding):
