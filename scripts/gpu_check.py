@@ -8,7 +8,9 @@ from audio there. `run` imports only models (the builder), vui.model.ctc (the lo
 char_map from the toolkit, and batches the carried features itself (the toolkit's generator
 imports the audio libraries).
 
-`run` prints, then writes as JSON (to $OUT/gpu_check.json when OUT is set):
+`run` measures each backend (JAX, then PyTorch) in a process of its own, the two sharing the
+time budgets. For each it prints, then writes as JSON ($OUT/gpu_check_jax.json and
+$OUT/gpu_check_torch.json when OUT is set, each as soon as its backend is done):
 1. the matrix-product rate the device reaches (float32 and bfloat16), for scale;
 2. per preset, precision and batch size: training audio seconds and utterances per second on
    batches of one shape (compiled first), and the peak device memory so far;
@@ -19,12 +21,15 @@ imports the audio libraries).
     # on the GPU machine, from the repository root, data/gpu-check carried:
     python3 -m pip install -q --no-index --no-deps --target /tmp/site data/gpu-check/wheels/*.whl
     PYTHONPATH=/tmp/site python3 scripts/gpu_check.py run --data data/gpu-check
-    # here, on the CPU, as far as it goes (JAX on the CPU, the bare machine's imports only):
+    # here, on the CPU, as far as it goes (the bare machine's imports only; PyTorch where
+    # it is installed beside the venv, e.g. PYTHONPATH=/tmp/torchsite):
     .venv/bin/python scripts/gpu_check.py run --data data/gpu-check --device cpu --quick --bare
 """
 import argparse
+import importlib.machinery
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -50,10 +55,10 @@ MATMUL_SIZE = {"gpu": 8192, "cpu": 1024}
 MATMUL_REPEATS = 10
 LEARNING_RATE = 2e-3            # the demo's Adam
 CLIPNORM = 5.0
-DEFAULTS = {   # a run on a GPU, and --quick, a smoke test on a CPU
+DEFAULTS = {   # a run on a GPU, and --quick, a smoke test on a CPU; times for all backends together
     "full": dict(presets=["demo", "final"], precisions=["float32", "mixed_bfloat16"],
-                 batch_sizes=[32, 64, 128], steps=12, train_seconds=90.0, train_batch=64,
-                 pad=128, max_train=None, max_valid=None, budget_seconds=330.0),
+                 batch_sizes=[32, 64, 128], steps=12, train_seconds=80.0, train_batch=64,
+                 pad=128, max_train=None, max_valid=None, budget_seconds=300.0),
     "quick": dict(presets=["demo"], precisions=["float32", "mixed_bfloat16"], batch_sizes=[8],
                   steps=3, train_seconds=0.0, train_batch=8, pad=128, max_train=64, max_valid=16,
                   budget_seconds=600.0),
@@ -341,14 +346,18 @@ def matmul_rate(backend, device):
 
 
 def forbid(modules):
-    """Make importing `modules` fail, as on the bare GPU machine."""
-    class Absent:
-        @staticmethod
-        def find_spec(name, path=None, target=None):
-            if any(name == m or name.startswith(m + ".") for m in modules):
-                raise ModuleNotFoundError(f"{name} is not on the GPU machine (--bare)")
-            return None
-    sys.meta_path.insert(0, Absent)
+    """Hide `modules` as the bare GPU machine lacks them: importing one fails, and probing for
+    one (`importlib.util.find_spec`, as torch._dynamo does for TensorFlow) finds nothing. So
+    the file finder is swapped for one that skips them, rather than a finder that raises."""
+    def hidden(name):
+        return any(name == m or name.startswith(m + ".") for m in modules)
+
+    class PathFinderWithout(importlib.machinery.PathFinder):
+        @classmethod
+        def find_spec(cls, name, path=None, target=None):
+            return None if hidden(name) else super().find_spec(name, path, target)
+    sys.meta_path[:] = [PathFinderWithout if finder is importlib.machinery.PathFinder else finder
+                        for finder in sys.meta_path]
 
 
 def set_backend(backend, device):
@@ -359,12 +368,67 @@ def set_backend(backend, device):
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
 
 
-def run(args):
+def settings_of(args):
     settings = dict(DEFAULTS["quick" if args.quick else "full"])
     settings.update({k: v for k, v in vars(args).items() if k in settings and v is not None})
+    return settings
+
+
+def run_each_backend(args, argv):
+    """Every backend in a process of its own (Keras picks its backend once per process), one
+    after the other, each with its share of the time; each writes its report as it ends, so a
+    run cut short keeps what the earlier backends measured."""
+    settings = settings_of(args)
+    share = {k: settings[k] / len(args.backends) for k in ("budget_seconds", "train_seconds")}
+    passed_on = strip_options(argv, ("--backends", "--json", "--budget-seconds",
+                                     "--train-seconds"))
+    failed = []
+    # `timeout` stops this process with SIGTERM: stop the running backend with it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    for backend in args.backends:
+        say(f"==== {backend}")
+        report = backend_report_path(args.json, backend)
+        command = [sys.executable, str(Path(__file__).resolve()), *passed_on,
+                   "--backends", backend, *(["--json", str(report)] if report else []),
+                   "--budget-seconds", str(share["budget_seconds"]),
+                   "--train-seconds", str(share["train_seconds"])]
+        child = subprocess.Popen(command)
+        try:
+            returncode = child.wait()
+        finally:
+            if child.poll() is None:
+                child.terminate()
+        if returncode != 0:
+            say(f"==== {backend} failed (its error is above); going on")
+            failed.append(backend)
+    return 1 if failed else 0
+
+
+def strip_options(argv, options):
+    """argv without `options` and their values (each runs until the next --option)."""
+    kept, skipping = [], False
+    for arg in argv:
+        if arg.startswith("--"):
+            skipping = arg.split("=")[0] in options
+        if not skipping:
+            kept.append(arg)
+    return kept
+
+
+def backend_report_path(path, backend):
+    """--json's path, or $OUT/gpu_check.json, with the backend in its name (None: neither)."""
+    if not path and not os.environ.get("OUT"):
+        return None
+    path = Path(path) if path else Path(os.environ["OUT"]) / "gpu_check.json"
+    return path.with_name(f"{path.stem}_{backend}{path.suffix}")
+
+
+def run(args):
+    settings = settings_of(args)
     if args.bare:
         forbid(ABSENT_THERE)
-    set_backend(args.backend, args.device)
+    backend = args.backends[0]
+    set_backend(backend, args.device)
     sys.path.insert(0, str(ROOT))
     import keras
     arrays = dict(np.load(Path(args.data) / FEATURES_FILE))
@@ -373,8 +437,8 @@ def run(args):
     rng = np.random.default_rng(0)
     keras.utils.set_random_seed(0)
     report = {"backend": keras.backend.backend(), "keras": keras.__version__,
-              "device": describe_device(args.backend), "settings": settings,
-              "matmul": matmul_rate(args.backend, args.device), "throughput": []}
+              "device": describe_device(backend), "settings": settings,
+              "matmul": matmul_rate(backend, args.device), "throughput": []}
     say(f"{report['device']}; Keras {keras.__version__} on {report['backend']}; matrix products "
         + ", ".join(f"{k} {v:.1f} TFLOP/s" for k, v in report["matmul"]["tflops"].items())
         + f" (n={report['matmul']['size']})")
@@ -443,7 +507,7 @@ def write_report(report, path):
         say(f"wrote {path}")
 
 
-def main(argv=None):
+def build_parser():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -452,7 +516,8 @@ def main(argv=None):
     p.add_argument("--out", required=True)
     r = sub.add_parser("run", help="the check (on the GPU machine)")
     r.add_argument("--data", required=True, help="the folder `prepare` wrote")
-    r.add_argument("--backend", choices=("jax", "torch"), default="jax")
+    r.add_argument("--backends", nargs="+", choices=("jax", "torch"), default=["jax", "torch"],
+                   help="each in a process of its own, sharing the time budgets")
     r.add_argument("--device", choices=("gpu", "cpu"), default="gpu")
     r.add_argument("--quick", action="store_true", help="a smoke test's sizes (CPU)")
     r.add_argument("--bare", action="store_true",
@@ -470,10 +535,17 @@ def main(argv=None):
     r.add_argument("--budget-seconds", dest="budget_seconds", type=float,
                    help="time for the throughput table; configurations past it are skipped")
     r.add_argument("--json", default=None, help="report path (default $OUT/gpu_check.json)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
     if args.command == "prepare":
         prepare(args.corpus, args.out)
         return 0
+    if len(args.backends) > 1:
+        return run_each_backend(args, argv)
     return run(args)
 
 

@@ -110,3 +110,51 @@ def test_the_gpu_checks_batches_buckets_and_decoding(rng):
     probs = np.eye(29)[[5, 5, 28, 5, 1, 2, 2]]
     assert check.best_path(probs) == "dd a"          # repeats merged, blanks (28) dropped
     assert check.edit_distance("kitten", "sitting") == 3
+
+
+def test_the_gpu_check_runs_each_backend_with_its_share_of_the_time(tmp_path, monkeypatch):
+    """`run` hands each backend to a process of its own: the same options, less the shared
+    ones, which it divides; each report's name says its backend."""
+    check = load_gpu_check()
+    argv = ["run", "--data", "d", "--budget-seconds=100", "--backends", "jax", "torch",
+            "--quick", "--train-seconds", "8"]
+    assert check.strip_options(argv, ("--backends", "--budget-seconds", "--train-seconds")) \
+        == ["run", "--data", "d", "--quick"]
+    monkeypatch.delenv("OUT", raising=False)
+    assert check.backend_report_path(None, "jax") is None
+    assert check.backend_report_path(str(tmp_path / "r.json"), "torch") == tmp_path / "r_torch.json"
+    monkeypatch.setenv("OUT", str(tmp_path))
+    assert check.backend_report_path(None, "jax") == tmp_path / "gpu_check_jax.json"
+    commands = []
+
+    class Child:
+        def __init__(self, command):
+            commands.append(command)
+
+        def wait(self):
+            return 0 if "jax" in commands[-1] else 1      # as if PyTorch were not installed
+
+        def poll(self):
+            return 0
+    monkeypatch.setattr(check.subprocess, "Popen", Child)
+    parsed = check.build_parser().parse_args(argv)
+    assert check.run_each_backend(parsed, argv) == 1          # one backend failed: not 0
+    assert [c[c.index("--backends") + 1] for c in commands] == ["jax", "torch"]
+    for command in commands:
+        assert command[command.index("--budget-seconds") + 1] == "50.0"
+        assert command[command.index("--train-seconds") + 1] == "4.0"
+        assert "--quick" in command and command.count("--data") == 1
+
+
+def test_the_gpu_checks_bare_mode_hides_modules_from_imports_and_probes():
+    """--bare makes the GPU machine's missing modules missing here: an import fails and
+    importlib.util.find_spec (torch._dynamo probes TensorFlow so) finds nothing."""
+    code = ("import importlib.util, runpy, sys; "
+            f"check = runpy.run_path({str(ROOT / 'scripts' / 'gpu_check.py')!r}); "
+            "check['forbid'](('json',)); sys.modules.pop('json', None); "
+            "assert importlib.util.find_spec('json') is None; "
+            "assert importlib.util.find_spec('csv') is not None\n"
+            "try:\n    import json\nexcept ModuleNotFoundError as e:\n    print('hidden:', e)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "hidden: No module named 'json'" in done.stdout
