@@ -1,5 +1,6 @@
 """Decoders on hand-made probability matrices, against brute force and keras.ops.ctc_decode, and
 pyctcdecode's code paths run on numpy 2 (the reason setup.sh may install it with --no-deps)."""
+import gc
 import itertools
 import warnings
 
@@ -134,6 +135,26 @@ def test_set_weights_equals_fresh_decoder(lm_path):
     assert "alpha 0.7" in reused.name and "beta 0.5" in reused.name
 
 
+def test_a_dropped_or_closed_lm_decoder_frees_its_language_model(lm_path):
+    """pyctcdecode keeps every decoder's LM in a class-level dict: a server that drops decoders
+    from its cache (one per set of hot words) must not keep their LMs."""
+    from pyctcdecode.decoder import BeamSearchDecoderCTC
+    loaded = BeamSearchDecoderCTC.model_container
+    dropped = D.make_decoder("beam_lm", lm_path=lm_path, hotwords=["boat"])
+    key = dropped._decoder._model_key
+    assert loaded[key] is not None
+    del dropped
+    gc.collect()
+    assert key not in loaded
+    closed = D.make_decoder("beam_lm", lm_path=lm_path)
+    key = closed._decoder._model_key
+    closed.close()
+    assert key not in loaded
+    closed.close()                      # a second close, and the collection after, are no-ops
+    del closed
+    gc.collect()
+
+
 def test_decode_batch_cuts_padding():
     a, b = spell("the cat"), spell("a dog")
     padded = np.zeros((2, max(len(a), len(b)) + 3, NUM_CLASSES), np.float32)
@@ -158,7 +179,8 @@ def test_pyctcdecode_paths_on_numpy2(lm_path):
     assert isinstance(logit_score, float) and type(logit_score) is not np.float32
     assert combined >= beams[-1][4]
     # history pruning and the batch path (no pool) of pyctcdecode itself
-    raw = D.BeamLMDecoder(lm_path)._decoder
+    owner = D.BeamLMDecoder(lm_path)          # keeps the LM loaded while `raw` runs
+    raw = owner._decoder
     batch = raw.decode_beams_batch(None, [np.log(probs.astype(np.float64))] * 2,
                                    prune_history=True)
     assert [b[0][0] for b in batch] == ["the dog sat"] * 2

@@ -24,6 +24,7 @@ from conftest import write_index
 from vui import results as R
 from vui.export.bundle import BUNDLE_FILE, FORMATS, ExportError, read_bundle
 from vui.infer.recognizer import Recognizer
+from vui.infer.transcribe import transcribe_files
 from vui.infer.runtimes import (default_export_dir, keras_runtime, load_runtime, open_runtime,
                                 transcribe_with_runtime)
 
@@ -194,6 +195,11 @@ def test_tuned_language_model_travels_with_the_export(trained, speech_corpus, tm
     build_arpa([e["text"] for e in speech_corpus["entries"]], arpa)
     tuned = Recognizer(recognizer.model, replace(recognizer.info, lm={"path": str(arpa),
                                                                      "alpha": 0.7, "beta": 1.5}))
+    hot = tuned.decoder("beam_lm", hotwords=["zebra:5"])    # the tuned LM, with hot words
+    assert (hot.lm_path, hot.alpha, hot.beta) == (str(arpa), 0.7, 1.5)
+    assert hot.hotwords == ["zebra"] and hot.hotword_weight == 5
+    rows = transcribe_files(tuned, trained["files"][:1], decoder="beam_lm")   # its own LM too
+    assert "beam+LM" in rows[0]["decoder"], rows
     folder = tmp_path / "with_lm"
     export(tuned, folder, "savedmodel")
     arpa.unlink()                                        # the export carries its own copy

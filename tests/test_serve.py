@@ -523,9 +523,10 @@ def test_the_page_and_its_scripts_are_served_with_nothing_from_outside(client):
 # ---------------------------------------------------------------- the batcher
 
 def test_the_batcher_batches_waiting_items_and_isolates_a_failing_one():
-    calls, gate = [], threading.Event()
+    calls, gate, started = [], threading.Event(), threading.Event()
 
     def fn(items):
+        started.set()
         gate.wait(5)
         calls.append(list(items))
         if "bad" in items:
@@ -535,7 +536,7 @@ def test_the_batcher_batches_waiting_items_and_isolates_a_failing_one():
     batcher = Batcher(fn, max_batch=8)
     try:
         first = batcher.submit("a")
-        time.sleep(0.1)                              # "a" is being processed alone
+        assert started.wait(5)                       # "a" is being processed alone
         rest = [batcher.submit(x) for x in ("b", "bad", "c")]
         gate.set()
         assert first.result(5) == "A"

@@ -18,6 +18,7 @@ Every decoder takes one utterance's softmax outputs, shape (time, 29) with the b
 and the beam decoders take hot words (`parse_hotwords`), which pyctcdecode scores.
 """
 import os
+import weakref
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Optional, Sequence
@@ -235,6 +236,9 @@ class BeamDecoder(Decoder):
         words, self.hotword_weight = parse_hotwords(hotwords or [], hotword_weight)
         self.hotwords = list(words) or None
         self._decoder = self._build(build_ctcdecoder)
+        # pyctcdecode keeps each decoder's LM in a class-level dict until cleanup(): free it
+        # when this object goes (a server's cache drops decoders) or on close(), once.
+        self._release = weakref.finalize(self, self._decoder.cleanup)
 
     def _build(self, build_ctcdecoder):
         return build_ctcdecoder(PYCTCDECODE_LABELS)
@@ -261,6 +265,10 @@ class BeamDecoder(Decoder):
 
     def _decode(self, probs):
         return self.decode_beams(probs)[0][0]
+
+    def close(self):
+        """Free the LM now rather than when this decoder is garbage-collected."""
+        self._release()
 
     def _decode_words(self, probs, seconds_per_frame):
         """The best beam's words at the frames pyctcdecode gives them (first character frame,
@@ -306,10 +314,6 @@ class BeamLMDecoder(BeamDecoder):
     def name(self):
         return (f"beam+LM (width {self.beam_width}, alpha {self.alpha:g}, beta {self.beta:g}, "
                 f"{os.path.basename(self.lm_path)}{self._hotwords_note()})")
-
-    def close(self):
-        """Free the LM (pyctcdecode keeps models in a class-level dict until told otherwise)."""
-        self._decoder.cleanup()
 
 
 def _arpa_unigrams(lm_path):

@@ -67,11 +67,12 @@ class Evaluation:
                                 **options)
 
 
-def as_decoder(decoder, model=None):
+def as_decoder(decoder, model=None, hotwords=None):
     """A decoder object from a name ("greedy", "beam", "beam_lm") or pass one through.
 
     For "beam_lm" the language model and the weights tuned for this model are read from its
     record (`record["lm"]`, written by the alpha/beta search) unless a decoder object is given.
+    hotwords: words the beam decoders favour (vui.decode.decoders.parse_hotwords).
     """
     from vui.decode.decoders import make_decoder
     if decoder is None:
@@ -85,7 +86,7 @@ def as_decoder(decoder, model=None):
             raise ValueError("decoder 'beam_lm' needs a language model: this model's record has none; "
                              "run `vui lm tune` (or vui.decode.lm_tuning) first, or pass a decoder object")
         options = {"lm_path": lm["path"], "alpha": lm["alpha"], "beta": lm["beta"]}
-    return make_decoder(decoder, **options)
+    return make_decoder(decoder, hotwords=hotwords, **options)
 
 
 def check_features(model, audio_gen):

@@ -84,9 +84,10 @@ class Recognizer:
         """Softmax outputs, one (frames, 29) array per feature matrix, cut to its length."""
         return predict_probabilities(self.model, list(features))
 
-    def decoder(self, kind="greedy"):
-        """A decoder by name ("greedy", "beam", "beam_lm" with the tuned weights) or object."""
-        return as_decoder(kind, self.model)
+    def decoder(self, kind="greedy", hotwords=None):
+        """A decoder by name ("greedy", "beam", "beam_lm" with the tuned weights) or object;
+        hotwords: words the beam decoders favour."""
+        return as_decoder(kind, self, hotwords)
 
     def transcribe(self, audio, decoder="greedy"):
         """Transcripts of file paths or waveforms, in order."""

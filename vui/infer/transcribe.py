@@ -24,7 +24,7 @@ def transcribe_files(recognizer, paths, decoder="greedy", strategy=None):
     A file that cannot be read gives a dict with an "error" instead of stopping the others.
     """
     recognizer = Recognizer.from_model(recognizer)
-    main = as_decoder(decoder, recognizer.model)
+    main = as_decoder(decoder, recognizer)
     rows, feats = _read_features(recognizer, paths)
     readable = sorted(feats)
     members = {}

@@ -152,15 +152,9 @@ class Engine:
         return built
 
     def _build_decoder(self, kind, hotwords):
-        from vui.decode.decoders import make_decoder
-        recognizer = self.require()
-        if not hotwords:
-            return recognizer.decoder(kind)
-        if kind == "beam_lm":      # the model's tuned LM and weights, with the hot words
-            lm = recognizer.decoder("beam_lm")
-            return make_decoder("beam_lm", lm_path=lm.lm_path, alpha=lm.alpha, beta=lm.beta,
-                                hotwords=list(hotwords))
-        return make_decoder(kind, hotwords=list(hotwords))
+        """The model's decoder (beam_lm: its tuned LM and weights) with the hot words; one
+        dropped from the cache frees its LM when the last request using it is done."""
+        return self.require().decoder(kind, hotwords=list(hotwords) or None)
 
     def transcribe(self, audio, decoder="greedy", hotwords=()):
         """Words of a float32 waveform at the model's sample rate (blocking)."""
