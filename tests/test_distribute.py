@@ -60,6 +60,16 @@ class Losses(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seen.append([float(logs["loss"]), float(logs["val_loss"])])
+
+
+class Mesh(keras.callbacks.Callback):
+    """The device mesh fit trains under (None: no distribution), so a run that silently
+    ignored distribution="data_parallel" is caught."""
+    shape = None
+
+    def on_train_begin(self, logs=None):
+        current = keras.distribution.distribution()
+        self.shape = None if current is None else list(current.device_mesh.shape)
 '''
 
 CHILD_DEVICES = CHILD_COMMON + r'''
@@ -77,7 +87,9 @@ def run(folder, distribution, epochs=1, callbacks=()):
 
 
 out = {"devices": keras.distribution.list_devices()}
-one, two = run("one", None), run("two", "data_parallel")
+meshes = [Mesh(), Mesh()]
+one, two = run("one", None, callbacks=[meshes[0]]), run("two", "data_parallel", callbacks=[meshes[1]])
+out["meshes"] = [m.shape for m in meshes]
 out["one"], out["two"] = [one["loss"][0], one["val_loss"][0]], [two["loss"][0], two["val_loss"][0]]
 try:
     run("resume", "data_parallel", epochs=2, callbacks=[Interrupt()])
@@ -115,11 +127,11 @@ sys.addaudithook(audit)
 from vui.train import distribute
 distribute.initialize(f"127.0.0.1:{args['port']}", 2, args["pid"])
 ''' + CHILD_COMMON + r'''
-losses = Losses()
+losses, mesh = Losses(), Mesh()
 T.train_model(gen(), builder(), epochs=1, minibatch_size=args["batch"], optimizer=sgd, verbose=0,
-              results_dir=results, distribution="data_parallel", callbacks=[losses])
+              results_dir=results, distribution="data_parallel", callbacks=[losses, mesh])
 print("RESULT " + json.dumps({"writer": distribute.is_writer(), "writes": writes,
-                              "losses": losses.seen}), flush=True)
+                              "losses": losses.seen, "mesh": mesh.shape}), flush=True)
 '''
 
 
@@ -209,6 +221,7 @@ def test_two_virtual_devices_match_one_and_resume(speech_corpus, cache, tmp_path
                           capture_output=True, text=True, timeout=CHILD_TIMEOUT)
     out = _result(done.stdout + done.stderr)
     assert out["devices"] == ["cpu:0", "cpu:1"]
+    assert out["meshes"] == [None, [2]]                  # the second run really was split
     np.testing.assert_allclose(out["two"], out["one"], rtol=TOLERANCE)
     assert out["interrupted"]
     loss, val_loss = out["resumed"]
@@ -236,6 +249,7 @@ def test_two_processes_agree_and_only_process_0_writes(speech_corpus, cache, tmp
                 p.kill()
                 p.wait()
     assert [o["writer"] for o in outs] == [True, False]
+    assert [o["mesh"] for o in outs] == [[2], [2]]       # one device in each process
     np.testing.assert_allclose(outs[1]["losses"], outs[0]["losses"], rtol=0)   # one computation
     assert outs[0]["writes"] and outs[1]["writes"] == []
     written = sorted(p.suffix for p in results.iterdir() if p.is_file())
