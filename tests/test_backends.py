@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import char_map
+from vui.decode.metrics import cer_wer
 
 ROOT = Path(__file__).resolve().parents[1]
 OTHER_BACKENDS = {"jax": "jax", "torch": "torch"}      # backend -> the module it needs
@@ -49,7 +50,8 @@ def run_on_backend(index, work_dir):
     transcripts = Recognizer.load(model_path).transcribe(gen.valid_audio_paths[:2])
     return {"backend": keras.backend.backend(), "record_backend": record["backend"],
             "loss": record["loss"][0], "val_loss": record["val_loss"][0],
-            "cer": greedy.cer, "hypotheses": list(greedy.hypotheses), "transcripts": transcripts}
+            "cer": greedy.cer, "hypotheses": list(greedy.hypotheses), "transcripts": transcripts,
+            "references": list(greedy.references)}
 
 
 def installed(module):
@@ -70,7 +72,9 @@ def test_training_decoding_and_transcription_run_on_the_backend(backend, speech_
     result = json.loads(lines[-1][len(RESULT_PREFIX):])
     assert result["backend"] == result["record_backend"] == backend
     assert math.isfinite(result["loss"]) and math.isfinite(result["val_loss"])
-    assert 0 <= result["cer"] and len(result["hypotheses"]) == 6
+    assert len(result["hypotheses"]) == 6
+    assert result["cer"] == pytest.approx(cer_wer(result["references"], result["hypotheses"])[0])
+    assert result["transcripts"] == result["hypotheses"][:2]     # one file = its batch's row
     alphabet = set(char_map.ALPHABET)
     for text in result["transcripts"] + result["hypotheses"]:
         assert isinstance(text, str) and set(text) <= alphabet

@@ -159,13 +159,15 @@ def post_audio(client, data, filename="clip.wav", **fields):
 # ---------------------------------------------------------------- POST /transcribe
 
 def test_transcribe_returns_the_words_with_times_and_confidences(client, recognizer, clip):
+    sent = time.perf_counter()
     reply = post_audio(client, wav_bytes(clip, subtype="FLOAT"))
+    waited = time.perf_counter() - sent
     assert reply.status_code == 200, reply.text
     body = reply.json()
     assert set(body) >= {"transcript", "words", "audio_seconds", "model", "seconds"}
     assert body["model"] == recognizer.name and body["decoder"] == "greedy"
     assert body["audio_seconds"] == pytest.approx(2.5, abs=1e-3)
-    assert 0 < body["seconds"] < 10
+    assert 0 < body["seconds"] <= waited                 # the server's own time, inside ours
     words = body["words"]
     assert words and body["transcript"] == " ".join(w["text"] for w in words)
     for w in words:
@@ -371,16 +373,20 @@ def test_live_sends_partials_about_once_a_second_and_a_final(client, clip):
     with client.websocket_connect("/live") as ws:
         ws.send_json({"type": "start", "sample_rate": RATE, "encoding": "f32"})
         assert receive_json(ws)["type"] == "ready"
+        started = time.perf_counter()
         stream(ws, clip, pace=0.1)                           # real time: 2.5 s
         ws.send_json({"type": "stop"})
+        stopped = time.perf_counter()
         messages = collect_until_final(ws)
+        ended = time.perf_counter()
     partials = [m for m in messages if m["type"] == "partial"]
     final = messages[-1]
     assert final["type"] == "final", messages
-    assert 1 <= len(partials) <= 4, [m["audio_seconds"] for m in partials]
+    most = math.ceil(stopped - started) + 1                  # one a second, and one in flight
+    assert 1 <= len(partials) <= most, [m["audio_seconds"] for m in partials]
     assert [p["audio_seconds"] for p in partials] == sorted(p["audio_seconds"] for p in partials)
     assert final["audio_seconds"] == pytest.approx(2.5, abs=1e-3)
-    assert 0 <= final["final_delay"] < 5
+    assert 0 <= final["final_delay"] <= ended - started     # measured inside our own wait
     http = post_audio(client, wav_bytes(clip, subtype="FLOAT")).json()
     assert final["transcript"] == http["transcript"]        # the same audio, the same words
 

@@ -138,8 +138,9 @@ def test_recording_shows_partial_then_final_transcripts(page, shots):
     page.wait_for_selector("#record:not(.recording):enabled")
     details = page.text_content("#details")
     heard = float(re.search(r"([\d.]+) s of audio", details).group(1))
-    # 16 kHz as labelled: audio sent at the capture rate (48 kHz) would count 3x too long
-    assert 0.6 * recorded < heard < 1.3 * recorded + 0.3, (heard, recorded)
+    # 16 kHz as labelled: audio sent at the capture rate (48 kHz) would count 3x too long, at
+    # a third of it 3x too short; a busy machine's audio thread may lag or drop some, not 3x
+    assert 0.4 * recorded < heard < 2 * recorded + 0.3, (heard, recorded)
     assert page.locator("#transcript .word").count() > 0
     assert "after you stopped" in page.text_content("#status")
     page.screenshot(path=shots / "live-final.png", full_page=True)
