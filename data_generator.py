@@ -23,7 +23,7 @@ from utils import STD_FLOOR, normalize_with  # noqa: F401  (DG.normalize_with, D
 from vui.generator.batches import (  # noqa: F401  (public: the seed's DG.x)
     DATASET_WORKERS, DURATION_JITTER, KERAS_PEEKED_BATCHES, PAD_TO_MULTIPLE, AlignmentError,
     UtteranceDataset, apply_output_length, check_alignable, repeated_adjacent)
-from vui.data.corpus_index import read_index_lenient
+from vui.data.corpus_index import INDEX_FILES, index_path, read_index_lenient
 from vui.features.cache import (  # noqa: F401  (public: the seed's DG.x)
     CACHE_ENV, DEFAULT_CACHE_DIR, FeatureCache)
 from vui.generator.seed_plots import (  # noqa: F401  (public: the seed's DG.x)
@@ -31,8 +31,7 @@ from vui.generator.seed_plots import (  # noqa: F401  (public: the seed's DG.x)
 from vui.features.speaker_norm import as_config, utterance_shifts
 
 PARTITIONS = {"train": "train", "validation": "valid", "valid": "valid", "test": "test"}
-DEFAULT_INDEXES = {"train": "train_corpus.json", "valid": "valid_corpus.json",
-                   "test": "test_corpus.json"}
+DEFAULT_INDEXES = {part: INDEX_FILES[part] for part in ("train", "valid", "test")}
 MAX_LISTED_SKIPS = 200      # a summary warning lists at most this many files per partition
 
 
@@ -72,6 +71,7 @@ class AudioGeneratorCached:
         self.feats_mean = self.feats_std = None
         self.skipped = {}
         self._labels, self._speakers = {}, {}
+        self.index_files = {}          # partition -> the index it was loaded from (absolute)
         for part in ("train", "valid", "test"):
             self._set_partition(part, [])
         if desc_file is not None:
@@ -92,8 +92,8 @@ class AudioGeneratorCached:
         """for_features over a corpus directory's train and valid indexes, and `test_index`
         (any index: a held-out family's, LibriSpeech's) as the test partition when given."""
         gen = cls.for_features(feature_config, **kwargs)
-        gen.load_train_data(os.path.join(corpus_root, "train_corpus.json"))
-        gen.load_validation_data(os.path.join(corpus_root, "valid_corpus.json"))
+        gen.load_train_data(index_path(corpus_root, "train"))
+        gen.load_validation_data(index_path(corpus_root, "valid"))
         if test_index is not None:
             gen.load_test_data(os.fspath(test_index))
         return gen
@@ -124,6 +124,7 @@ class AudioGeneratorCached:
     def _load(self, part, desc_file):
         """Read an index, compute missing features once, skip and report bad utterances."""
         entries, skipped = read_index_lenient(desc_file)
+        self.index_files[part] = os.path.abspath(os.fspath(desc_file))
         rows = []
         for entry in entries:
             key, duration = entry["key"], float(entry["duration"])

@@ -355,13 +355,13 @@ class _Presets:
         1.81 M parameters on MFCC 26.
 
         Stride 3 leaves a third of the input frames to the recurrent layers (33 a second), two
-        thirds of stride 2's recurrent steps. The third BiGRU: on the 18,000-utterance corpus
-        it gained 1.5 points of CER over two in the same 14 minutes, though its epochs take
-        1.36x as long (docs/experiments/demo.md, run 24 against 23). The fourth: with TensorFlow's threads
-        set for 2 cores (vui.cpu_threads) it gained 1.0 point over three in the same 14 minutes,
-        7 epochs of 105 s against 10 of 81 (run 31 against 27); without them (6 epochs) it had
-        tied (run 26). CTC still aligns: the embedded corpus's most crowded transcript needs
-        0.82 of the frames it gets (characters + repeats), its median 0.49."""
+        thirds of stride 2's recurrent steps. The third BiGRU pays once the corpus has 18,000
+        utterances, though its epochs are longer (docs/experiments/demo.md, "2026-12-02,
+        later: twice the sentences, a third BiGRU"); the fourth pays once TensorFlow's threads
+        are set for 2 cores (vui.cpu_threads; same file, "2026-12-02, evening: TensorFlow's CPU
+        threads, a fourth BiGRU"), with fewer epochs in the same 14 minutes. CTC still aligns:
+        the embedded corpus's most crowded transcript needs 0.82 of the frames it gets
+        (characters + repeats), its median 0.49."""
         return RNNModel(
             cnn_config=CNNConfig(filters=200, kernel_size=11, conv_stride=3,
                                  conv_border_mode="same", cnn_dropout_rate=0.1),

@@ -92,6 +92,7 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
     process 0 writes the run's files.
     """
     _check_arguments(epochs, minibatch_size, time_schedule, time_limit)
+    _check_builder(model_builder)
     guards.check_loss_limit(loss_limit)
     precision_.check_precision(precision)
     plan = distribute.prepare(distribution, minibatch_size, time_limit)   # before the model
@@ -174,6 +175,15 @@ def _finish(model, record, pickle_path, audio_gen, evaluate_after, verbose):
     R.save_record(pickle_path, record)
 
 
+def _check_builder(builder):
+    """A builder, not its name or a built Keras model (both fail far from here otherwise)."""
+    if not (hasattr(builder, "build") and hasattr(builder, "describe")):
+        hint = (f"; for the preset, pass M.presets.{builder}()" if isinstance(builder, str)
+                and hasattr(models.presets, builder) else "")
+        raise TypeError(f"model_builder must be a builder such as M.RNNModel(...) or "
+                        f"M.presets.demo(), got {builder!r}{hint}")
+
+
 def _check_arguments(epochs, minibatch_size, time_schedule, time_limit):
     """Refuse impossible settings before any work (an untrained model saved as a finished run,
     a batch of nothing)."""
@@ -250,7 +260,7 @@ def tune_language_model(model, audio_gen, lm_text=None, order=3, alphas=None, be
     from vui.decode import lm
     from vui.decode import lm_tuning
     record = model.vui_record
-    lm_path = model.vui_pickle_path.with_suffix(".arpa")
+    lm_path = model.vui_pickle_path.with_suffix(".arpa").resolve()   # from any folder
     lm.build_lm_from_index(lm_text or audio_gen.train_texts, lm_path, order=order)
     paths = audio_gen.partition_data("validation")[0]
     n = len(paths) if max_utterances is None else min(max_utterances, len(paths))
@@ -337,6 +347,7 @@ def _new_record(name, audio_gen, builder, model, epochs, minibatch_size, seed):
         "params": int(model.count_params()), "epochs_requested": epochs,
         "minibatch_size": minibatch_size, "seed": seed, "backend": keras.backend.backend(),
         "train_utterances": len(audio_gen.train_audio_paths),
+        "train_index": getattr(audio_gen, "index_files", {}).get("train"),
         "train_audio_seconds": float(np.sum(audio_gen.train_durations)),
         "completed": False, "stopped": None, "cer": None, "wer": None,
     }

@@ -18,8 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vui.data.tts_corpus import EMBEDDED_ROOT  # noqa: E402
 
-INDEX_FILES = {"train": "train_corpus.json", "valid": "valid_corpus.json",
-               "test": "test_corpus.json", "holdout": "holdout_corpus.json"}
+from vui.data.corpus_index import INDEX_FILES  # noqa: E402,F401  (bench_* import it from here)
 
 
 GROUPINGS = ("family", "voice")

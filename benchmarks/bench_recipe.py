@@ -28,7 +28,7 @@ RESULTS_DIR = Path("results/bench_recipe")
 
 def threads_tag():
     """The TensorFlow thread counts in the tag (vui.cpu_threads's choice or --threads): runs
-    under TensorFlow's defaults, before 2026-12-02's run 27, have none."""
+    under TensorFlow's defaults (before vui.cpu_threads, 2026-12-02) have none."""
     from vui import cpu_threads as C
     inter, intra = (os.environ.get(v) for v in (C.INTER_OP_VARIABLE, C.INTRA_OP_VARIABLE))
     return f"-t{inter}x{intra}" if inter or intra else ""

@@ -381,3 +381,69 @@ def test_bench_holdout_takes_the_speaker_norm(tmp_path):
     out = tmp_path / "holdout.md"
     bench.write_table(str(out), "| table |", cfg)
     assert "trained and tested with the speaker shift" in out.read_text()
+
+
+def test_lm_build_writes_an_arpa_model_of_the_corpus_words(speech_corpus, tmp_path, capsys):
+    from vui.decode.lm import read_arpa_vocabulary
+    corpus = corpus_with_speakers(speech_corpus, tmp_path, ["a"])
+    arpa = tmp_path / "words.arpa"
+    assert cli.main(["lm", "build", "--corpus", str(corpus), "--order", "2",
+                     "--out", str(arpa)]) == 0
+    words = {w for e in speech_corpus["entries"] for w in e["text"].split()}
+    assert words <= set(read_arpa_vocabulary(arpa))
+    assert "\\2-grams:" in arpa.read_text() and "\\3-grams:" not in arpa.read_text()
+
+
+@pytest.mark.filterwarnings("ignore:language model")       # six sentences: fallback discounts
+def test_lm_tune_saves_weights_that_transcribe_uses(trained_model, speech_corpus, tmp_path,
+                                                    capsys):
+    corpus = corpus_with_speakers(speech_corpus, tmp_path, ["a"])
+    model = tmp_path / "results" / trained_model.name       # a copy: the fixture stays untuned
+    model.parent.mkdir()
+    for suffix in (".keras", ".pickle", ".json"):
+        shutil.copy(trained_model.with_suffix(suffix), model.with_suffix(suffix))
+    assert cli.main(["lm", "tune", "--model", str(model), "--corpus", str(corpus),
+                     "--partition", "validation"]) == 0
+    printed = capsys.readouterr().out
+    for kind in ("greedy", "beam", "beam_lm"):
+        assert f"validation {kind}" in printed
+    decoder = Recognizer.load(model).decoder("beam_lm")
+    assert decoder.lm_path == str(model.with_suffix(".arpa"))
+    assert cli.main(["transcribe", "--model", str(model), "--decoder", "beam_lm", "--json",
+                     speech_corpus["entries"][0]["key"]]) == 0, capsys.readouterr().err[-500:]
+    assert "beam+LM" in json.loads(capsys.readouterr().out)["decoder"]
+
+
+def test_compare_plots_and_tables_the_runs_of_a_results_folder(trained_model, tmp_path, capsys):
+    out = tmp_path / "curves.png"
+    assert cli.main(["compare", "--results", str(trained_model.parent), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    name = R.load_pickle(trained_model.with_suffix(".pickle"))["name"]
+    assert name[:40] in printed and f"plot: {out}" in printed
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_models_own_corpus_is_the_default_and_said(speech_corpus, tmp_path, capsys):
+    from vui.cli.common import DEFAULT_CORPUS, corpus_for
+    from vui.train.trained import ModelInfo
+    corpus = corpus_with_speakers(speech_corpus, tmp_path, ["a"])
+    trained_here = ModelInfo(train_index=str(corpus / "train_corpus.json"))
+    assert corpus_for(None, trained_here) == str(corpus)
+    assert f"corpus: {corpus} (where the model was trained" in capsys.readouterr().err
+    assert corpus_for("elsewhere", trained_here) == "elsewhere"          # --corpus wins
+    assert capsys.readouterr().err == ""
+    moved = ModelInfo(train_index=str(tmp_path / "gone" / "train_corpus.json"))
+    for info in (moved, ModelInfo()):                   # nothing to go back to: the default
+        assert corpus_for(None, info) == str(DEFAULT_CORPUS)
+        assert "the embedded default" in capsys.readouterr().err
+
+
+def test_a_missing_backend_is_one_error_line(monkeypatch, capsys):
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    monkeypatch.setattr(cli, "BACKEND_PACKAGES", {"torch": "no_such_package_vui"})
+    assert cli.main(["evaluate"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: KERAS_BACKEND=torch, but no_such_package_vui is not installed")
+    with pytest.raises(SystemExit) as exit_:             # --help still answers
+        cli.main(["evaluate", "--help"])
+    assert exit_.value.code == 0

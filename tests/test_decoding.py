@@ -213,9 +213,8 @@ def test_bad_input_errors(lm_path, tmp_path):
         D.make_decoder("beam", beam_width=0)
 
 
-def test_decoder_config_round_trip(lm_path):
-    config = D.DecoderConfig(kind="beam_lm", beam_width=8, lm_path=lm_path, alpha=0.3, beta=2.0)
-    decoder = config.make()
+def test_make_decoder_passes_its_settings_on(lm_path):
+    decoder = D.make_decoder("beam_lm", beam_width=8, lm_path=lm_path, alpha=0.3, beta=2.0)
     assert (decoder.kind, decoder.beam_width, decoder.alpha, decoder.beta) == ("beam_lm", 8, 0.3, 2.0)
     assert D.make_decoder("greedy").name == "greedy" and "width 8" in decoder.name
 

@@ -289,6 +289,8 @@ def test_impossible_training_arguments_are_refused_before_any_work(gen, results_
         with pytest.raises(ValueError, match="epochs|minibatch_size|loss_limit"):
             T.train_model(gen, tiny_builder(), verbose=0, results_dir=results_dir,
                           **{"minibatch_size": 3, **bad})
+    with pytest.raises(TypeError, match=r"got 'demo'; for the preset, pass M.presets.demo\(\)"):
+        T.train_model(gen, "demo", results_dir=results_dir)
     assert not Path(results_dir).exists()
 
 

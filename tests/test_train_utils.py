@@ -1,5 +1,7 @@
 """Training works for real: loss falls, results are written, a run resumes, a model reloads."""
 
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -42,7 +44,7 @@ def train(gen, results_dir, builder=None, **kwargs):
                          verbose=0, results_dir=results_dir, **kwargs)
 
 
-def test_training_lowers_the_loss_and_writes_results(gen, results_dir):
+def test_training_lowers_the_loss_and_writes_results(gen, results_dir, speech_corpus):
     name = train(gen, results_dir)
     assert name == "Spec " + tiny_builder().describe()
     pickle_path, model_path, backup_dir = R.run_paths(name, results_dir)
@@ -53,6 +55,7 @@ def test_training_lowers_the_loss_and_writes_results(gen, results_dir):
     again = T.evaluate(T.load_model(str(model_path)), gen, "validation", verbose=0)
     assert (record["cer"], record["wer"]) == pytest.approx((again.cer, again.wer))
     assert record["feature_config"]["kind"] == "spectrogram"
+    assert record["train_index"] == str(Path(speech_corpus["index"]).resolve())   # --corpus default
     np.testing.assert_allclose(record["normalization"]["mean"], gen.normalization_stats()["mean"])
     assert M.RNNModel.from_config(record["model_config"]) == tiny_builder()
     assert model_path.exists() and not backup_dir.exists()

@@ -3,12 +3,11 @@
 TensorFlow splits each op across all cores (intra-op) and runs independent ops side by side
 (inter-op). A GRU's time loop is thousands of small matrix products that splitting across two
 cores slows down, while the forward and backward directions of a bidirectional layer (and its
-gradients) are independent and can run at once. Measured on 2 cores, demo model, train steps on
-a synthetic batch of 48 x 2.4 s: 2 inter-op threads and 1 intra-op thread ran at 1.19x
-TensorFlow's defaults (614-625 against 515-529 audio s/s), 1 x 1 at 0.66x, 1 inter-op x 2
-intra-op at 0.57x, 4 x 1 at 1.1x; a whole demo training run took 81 s epochs instead of 95
-(docs/experiments/demo.md, run 27 against 24). Larger machines keep TensorFlow's defaults: wide products
-do gain from intra-op threads there, and this was not measured on one.
+gradients) are independent and can run at once. On 2 cores, 2 inter-op threads and 1 intra-op
+thread trained the demo model fastest of the settings tried, faster than TensorFlow's defaults
+(docs/experiments/demo.md, "2026-12-02, evening: TensorFlow's CPU threads, a fourth BiGRU").
+Larger machines keep TensorFlow's defaults: wide products do gain from intra-op threads there,
+and this was not measured on one.
 
 TensorFlow reads the two environment variables when its runtime starts (its first op, not its
 import: measured), so `configure()` runs when `vui` is imported (models.py imports it first); a

@@ -75,12 +75,13 @@ def demo_generator(corpus_root, features=DEMO_FEATURES, **kwargs):
     """A feature generator (FEATURE_CHOICES[features]) over a corpus's train and validation
     indexes, in the demo's batch size."""
     import data_generator as DG
+    from vui.data.corpus_index import index_path
     if features not in FEATURE_CHOICES:
         raise ValueError(f"features={features!r}: expected one of {sorted(FEATURE_CHOICES)}")
     gen = DG.AudioGeneratorCached(minibatch_size=DEMO_BATCH,
                                   **{**FEATURE_CHOICES[features], **kwargs})
-    gen.load_train_data(str(Path(corpus_root) / "train_corpus.json"))
-    gen.load_validation_data(str(Path(corpus_root) / "valid_corpus.json"))
+    gen.load_train_data(index_path(corpus_root, "train"))
+    gen.load_validation_data(index_path(corpus_root, "valid"))
     return gen
 
 

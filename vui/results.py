@@ -109,7 +109,7 @@ def load_records(paths):
 # What inference needs from a run's record, kept as JSON beside the model (NAME.json) so that a
 # model can be opened without unpickling anything (a pickle can run its author's code).
 INFERENCE_FIELDS = ("name", "model_config", "feature_config", "normalization", "speaker_norm",
-                    "lm", "completed", "cer", "wer")
+                    "lm", "completed", "cer", "wer", "train_index")
 METADATA_SUFFIX = ".json"
 
 

@@ -10,9 +10,9 @@ sample_rate, rng)` and `Augmenter.features(feats, rng)`, with `rng` a numpy Gene
 seeds per (epoch, utterance); the same rng state gives the same output. Only the training
 partition is ever passed through it.
 
-Cost: on the fly, the default waveform chain with reloading and re-featurising sits at the edge
-of issue 7's 30% epoch budget with the spectrogram and far over it with MFCC, whose extraction
-alone is costly; `light()` and SpecAugment cost much less (benchmarks/bench_augment.py;
+Cost: on the fly, the default waveform chain with reloading and re-featurising costs about a
+third of an epoch's time with the spectrogram and far more with MFCC, whose extraction alone
+is costly; `light()` and SpecAugment cost much less (benchmarks/bench_augment.py;
 docs/experiments/holdout.md, "2026-11-24: cost of each augmentation per audio second"). For the
 default preset use vui.augment.precompute: K variants written once, then read back each epoch
 for a small fraction of that through an optional third hook method,

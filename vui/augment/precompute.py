@@ -1,7 +1,7 @@
 """Augmented feature variants computed once, read back each epoch.
 
 Why: the default waveform chain plus reloading and re-featurising an utterance can cost, on
-the fly, more than issue 7's 30% epoch budget allows, and far more with MFCC
+the fly, a third of an epoch's time, and far more with MFCC
 (benchmarks/bench_augment.py; docs/experiments/holdout.md, "2026-11-24: cost of each
 augmentation per audio second"). Writing K variants per training utterance once (two worker
 processes) costs K times that, once, and each epoch then only reads a variant from disk, a

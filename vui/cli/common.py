@@ -4,15 +4,21 @@ Its own module so that command modules (vui.cli.main, vui.cli.lm) import it and 
 Heavy imports (Keras) happen inside the functions so `--help` answers at once.
 """
 import argparse
+import functools
 import math
 from pathlib import Path
 
 from vui.features.presets import FEATURE_PRESETS
+from vui.data.corpus_index import index_path
+from vui.decode.decoders import DECODER_KINDS
 from vui.data.tts_corpus import EMBEDDED_ROOT
 
 DEFAULT_CORPUS = EMBEDDED_ROOT
 FEATURE_CHOICES = FEATURE_PRESETS
-DECODER_CHOICES = ("greedy", "beam", "beam_lm")
+DECODER_CHOICES = DECODER_KINDS
+OPTIMIZERS = ("sgd", "adam")
+ADAM_DEFAULT_LR = 1e-3
+ADAM_CLIPNORM = 5.0
 
 
 def model_path(model):
@@ -31,16 +37,42 @@ def corpus_generator(corpus, features, minibatch_size=20, partitions=("train", "
         gen = DG.AudioGeneratorCached.for_features(features, **options)
     else:
         gen = DG.AudioGeneratorCached(**FEATURE_CHOICES[features], **options)
-    files = {"train": "train_corpus.json", "validation": "valid_corpus.json",
-             "test": "test_corpus.json"}
     loaders = {"train": gen.load_train_data, "validation": gen.load_validation_data,
                "test": gen.load_test_data}
     for part in ("train", *[p for p in partitions if p != "train"]):
-        index = Path(corpus) / files[part]
+        index = Path(index_path(corpus, part))
         if not index.exists():
             raise FileNotFoundError(f"no {part} index {index}: build a corpus first (vui corpus embedded)")
         loaders[part](str(index))
     return gen
+
+
+def optimizer_factory(name, lr=None):
+    """--optimizer and --lr as train_model takes them: None (the seed's SGD at its rate), or a
+    factory of a fresh optimizer (Keras 3 optimizers cannot be shared by two models)."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer {name!r}: expected one of {OPTIMIZERS}")
+    if name == "sgd":
+        import train_utils as T
+        return None if lr is None else functools.partial(T.seed_optimizer, lr)
+    import keras
+    return functools.partial(keras.optimizers.Adam, learning_rate=lr or ADAM_DEFAULT_LR,
+                             clipnorm=ADAM_CLIPNORM)
+
+
+def corpus_for(corpus, info):
+    """--corpus, or where the model was trained (its train index's folder, if that is a
+    corpus folder still), else the embedded corpus; said on stderr when not given."""
+    import sys
+    if corpus is not None:
+        return corpus
+    trained_on = Path(info.train_index).parent if info.train_index else None
+    if trained_on is not None and Path(index_path(trained_on, "train")).is_file():
+        print(f"corpus: {trained_on} (where the model was trained; --corpus to choose)",
+              file=sys.stderr)
+        return str(trained_on)
+    print(f"corpus: {DEFAULT_CORPUS} (the embedded default; --corpus to choose)", file=sys.stderr)
+    return str(DEFAULT_CORPUS)
 
 
 def positive_int(text):
@@ -82,7 +114,8 @@ def is_user_error(err):
 def add_evaluate_arguments(p):
     """The options of `vui evaluate`, which `vui robust evaluate` has too."""
     p.add_argument("--model", default=None, help="results/NAME.keras (default: the demo's model)")
-    p.add_argument("--corpus", default=str(DEFAULT_CORPUS))
+    p.add_argument("--corpus", default=None,
+                   help="corpus folder (default: the model's training corpus, else the embedded)")
     p.add_argument("--partition", default="validation", choices=("validation", "test"))
     p.add_argument("--decoder", default="greedy", choices=DECODER_CHOICES)
 

@@ -1,6 +1,5 @@
 """`vui lm build` (an ARPA word n-gram model from text) and `vui lm tune` (its weights for a model)."""
 import argparse
-from pathlib import Path
 
 from vui.data.tts_corpus import EMBEDDED_ROOT
 
@@ -18,7 +17,8 @@ def build_parser():
     p.add_argument("--out", required=True, help="ARPA file to write")
     p = sub.add_parser("tune", help="build the LM and pick alpha/beta on the validation partition")
     p.add_argument("--model", default=None, help="results/NAME.keras (default: the demo's model)")
-    p.add_argument("--corpus", default=str(EMBEDDED_ROOT))
+    p.add_argument("--corpus", default=None,
+                   help="corpus folder (default: the model's training corpus, else the embedded)")
     p.add_argument("--text", default=None, help="LM text instead of the training transcripts")
     p.add_argument("--order", type=int, default=3)
     p.add_argument("--partition", default="test", choices=("validation", "test"),
@@ -30,15 +30,17 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.action == "build":
         from vui.decode import lm
-        source = args.text or str(Path(args.corpus) / "train_corpus.json")
+        from vui.data.corpus_index import index_path
+        source = args.text or index_path(args.corpus, "train")
         print(lm.build_lm_from_index(source, args.out, order=args.order))
         return 0
-    from vui.cli.common import corpus_generator, model_path
+    from vui.cli.common import corpus_for, corpus_generator, model_path
     import train_utils as T
     from vui.train.trained import model_info
     model = T.load_model(model_path(args.model))
-    gen = corpus_generator(args.corpus, model_info(model).feature_settings,
-                     partitions=("train", "validation", args.partition))
+    gen = corpus_generator(corpus_for(args.corpus, model_info(model)),
+                           model_info(model).feature_settings,
+                           partitions=("train", "validation", args.partition))
     T.tune_language_model(model, gen, lm_text=args.text, order=args.order)
     for kind, row in T.compare_decoders(model, gen, args.partition).items():
         print(f"{args.partition} {kind:8s} CER {row['cer']:.2%}  WER {row['wer']:.2%}  "

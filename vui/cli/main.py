@@ -8,19 +8,26 @@
     vui robust     evaluate / transcribe with the unseen-voice methods (warp search, speaker
                    shift, model gate: vui.research.strategies)
     vui lm         build an n-gram language model / tune its weights for a model
+    vui export     a trained model as ONNX / LiteRT / SavedModel, with what inference needs
+    vui serve      a transcription service (HTTP, WebSocket) and its web page
+    vui sweep      train many models at once on Ray Tune
     vui demo       the whole pipeline on the embedded corpus
 
 Heavy imports (Keras) happen inside the commands so `--help` answers at once.
 """
 import argparse
+import shlex
 import sys
 
 QUIET_TF_LOG_LEVEL = "3"        # TensorFlow's C++ logs: errors only
 RUNTIME_CHOICES = ("auto", "keras", "onnx", "litert", "savedmodel")
+BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 
 from vui.cli.common import (DEFAULT_CORPUS, FEATURE_CHOICES, add_evaluate_arguments,
-                            add_transcribe_arguments, corpus_generator, is_user_error,
-                            loss_limit, model_path, positive_float, positive_int,
+                            add_transcribe_arguments, corpus_for, corpus_generator,
+                            is_user_error,
+                            loss_limit, model_path, optimizer_factory, positive_float,
+                            positive_int,
                             print_evaluation, print_transcripts)
 
 
@@ -53,13 +60,16 @@ def cmd_train(args, _):
         from vui.augment.presets import training_augmenter
         augment = training_augmenter(gen, preset=args.augment, n_variants=args.augment_variants)
     name = T.train_model(gen, builder, epochs=args.epochs,
-                         minibatch_size=args.batch_size, optimizer=_optimizer(args),
+                         minibatch_size=args.batch_size, optimizer=optimizer_factory(args.optimizer, args.lr),
                          sort_by_duration=args.sort_by_duration, time_limit=args.time_limit,
                          retrain=args.retrain, augment=augment, loss_limit=args.loss_limit,
                          results_dir=args.results, precision=args.precision,
-                         distribution="data_parallel" if args.data_parallel else None)
+                         distribution="data_parallel" if args.data_parallel else None,
+                         verbose=1 if sys.stdout.isatty() else 2)   # a bar only where watched
     print(name)
-    record = R.load_pickle(R.run_paths(name, args.results)[0])
+    pickle_path, keras_path, _ = R.run_paths(name, args.results)
+    print(f"model: {shlex.quote(str(keras_path))}", file=sys.stderr)   # ready to paste
+    record = R.load_pickle(pickle_path)
     if record.get("diverged"):
         print(f"error: {record['stopped']}; the run keeps the weights of its last good epoch "
               "(try a lower --lr)", file=sys.stderr)
@@ -67,31 +77,30 @@ def cmd_train(args, _):
     return 0
 
 
-def _optimizer(args):
-    import keras
-    if args.optimizer == "sgd":
-        return None if args.lr is None else (lambda: __import__("train_utils").seed_optimizer(args.lr))
-    return lambda: keras.optimizers.Adam(learning_rate=args.lr or 1e-3, clipnorm=5.0)
-
-
 def cmd_evaluate(args, _):
     import train_utils as T
     from vui.train.trained import model_info
     model = T.load_model(model_path(args.model))
-    gen = corpus_generator(args.corpus, model_info(model).feature_settings,
+    gen = corpus_generator(corpus_for(args.corpus, model_info(model)),
+                           model_info(model).feature_settings,
                            partitions=("train", args.partition))
     print_evaluation(T.evaluate(model, gen, args.partition, decoder=args.decoder), args.partition)
 
 
 def cmd_compare(args, _):
+    from pathlib import Path
+
     import pandas as pd
     import train_utils as T
+    from vui import results as R
+    from vui.train.comparison import DEFAULT_PLOT_FILE
     names = args.names or None
-    T.plot_comparison(model_names=names, save_path=args.out, show=False,
-                      min_loss=args.min_loss, max_loss=args.max_loss)
+    T.plot_comparison(model_names=names, results_dir=args.results, save_path=args.out,
+                      show=False, min_loss=args.min_loss, max_loss=args.max_loss)
     with pd.option_context("display.max_colwidth", 70, "display.width", 200):
-        print(T.comparison_table(model_names=names))
-    print(f"plot: {args.out or 'results/comparison.png'}")
+        print(T.comparison_table(model_names=names, results_dir=args.results).to_string())
+    print(f"plot: {args.out or Path(args.results or R.RESULTS_DIR) / DEFAULT_PLOT_FILE}")
+    return 0
 
 
 def cmd_transcribe(args, _):
@@ -201,7 +210,8 @@ def build_parser():
 
     p = sub.add_parser("compare", help="plot loss curves and print the results table")
     p.add_argument("names", nargs="*", help="model names (default: every run under results/)")
-    p.add_argument("--out", default=None, help="PNG path (default results/comparison.png)")
+    p.add_argument("--results", default=None, help="results folder (default results/)")
+    p.add_argument("--out", default=None, help="PNG path (default RESULTS/comparison.png)")
     p.add_argument("--min-loss", type=float, default=None)
     p.add_argument("--max-loss", type=float, default=None)
     p.set_defaults(func=cmd_compare)
@@ -250,6 +260,8 @@ def _dispatch(argv):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_TF_LOG_LEVEL)
     from vui import cpu_threads
     cpu_threads.configure()      # before any command starts TensorFlow's runtime
+    if not {"-h", "--help"} & set(argv):
+        check_backend_installed(os.environ.get("KERAS_BACKEND", "tensorflow"))
     parser = build_parser()
     if argv and argv[0] in PASSTHROUGH:
         # These hand everything after their first word to the module's own parser.
@@ -259,6 +271,17 @@ def _dispatch(argv):
         return PASSTHROUGH[argv[0]](None, argv[1:]) or 0
     args = parser.parse_args(argv)
     return args.func(args, []) or 0
+
+
+def check_backend_installed(backend):
+    """One clear line, not Keras' import traceback, when KERAS_BACKEND names a missing package
+    (PyTorch is not in requirements.txt: README, "Backends")."""
+    import importlib.util
+    package = BACKEND_PACKAGES.get(backend)
+    if package and importlib.util.find_spec(package) is None:
+        raise ValueError(f"KERAS_BACKEND={backend}, but {package} is not installed for "
+                         f"{sys.executable}: pip install {package}, or unset KERAS_BACKEND "
+                         "for TensorFlow")
 
 
 PASSTHROUGH = {"corpus": cmd_corpus, **{name: entry[0] for name, entry in PASSTHROUGH_HELP.items()}}

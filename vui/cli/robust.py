@@ -7,8 +7,8 @@ Heavy imports (Keras) happen inside the commands so `--help` answers at once.
 """
 import argparse
 
-from vui.cli.common import (add_evaluate_arguments, add_transcribe_arguments, corpus_generator,
-                            model_path, print_evaluation, print_transcripts)
+from vui.cli.common import (add_evaluate_arguments, add_transcribe_arguments, corpus_for,
+                            corpus_generator, model_path, print_evaluation, print_transcripts)
 
 WARP_HELP = ("decode each speaker (in transcription: each file, or with --one-speaker all of "
              "them) at the vocal-tract warp (0.8-1.2) the model is most confident under "
@@ -25,6 +25,7 @@ def cmd_evaluate(args):
         raise ValueError(f"--calibrate-on {args.calibrate_on} is --partition too: the gate's "
                          f"threshold must come from other speakers than the ones it is scored on")
     model = T.load_model(model_path(args.model))
+    args.corpus = corpus_for(args.corpus, model_info(model))
     calibration = (args.calibrate_on,) if args.robust_model else ()
     gen = corpus_generator(args.corpus, model_info(model).feature_settings,
                            partitions=("train", args.partition, *calibration))

@@ -12,16 +12,12 @@ on the command line win over the file's. The exit status is 1 if a trial failed.
 """
 import argparse
 import dataclasses
-import functools
 import json
 import sys
 from pathlib import Path
 
-from vui.cli.common import DEFAULT_CORPUS, FEATURE_CHOICES, positive_float, positive_int
-
-OPTIMIZERS = ("sgd", "adam")
-ADAM_DEFAULT_LR = 1e-3
-ADAM_CLIPNORM = 5.0           # as `vui train --optimizer adam`
+from vui.cli.common import (DEFAULT_CORPUS, FEATURE_CHOICES, OPTIMIZERS, optimizer_factory,
+                            positive_float, positive_int)
 
 
 @dataclasses.dataclass
@@ -72,12 +68,7 @@ class SweepConfig:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer {self.optimizer!r}: expected one of {OPTIMIZERS} or "
                              "a keras.optimizers.serialize dict")
-        if self.optimizer == "sgd":
-            import train_utils as T
-            return None if self.lr is None else functools.partial(T.seed_optimizer, self.lr)
-        import keras
-        return functools.partial(keras.optimizers.Adam, learning_rate=self.lr or ADAM_DEFAULT_LR,
-                                 clipnorm=ADAM_CLIPNORM)
+        return optimizer_factory(self.optimizer, self.lr)
 
 
 def build_parser():

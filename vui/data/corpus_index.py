@@ -16,6 +16,20 @@ from vui import atomic
 
 REQUIRED_FIELDS = ("key", "duration", "text")
 DEFAULT_MAX_DURATION = 10.0   # seconds; the seed's AudioGenerator default
+# A corpus folder's indexes, one per partition (the seed's names; holdout: held-out voices).
+INDEX_FILES = {"train": "train_corpus.json", "valid": "valid_corpus.json",
+               "test": "test_corpus.json", "holdout": "holdout_corpus.json"}
+PARTITION_ALIASES = {"validation": "valid"}
+
+
+def index_path(corpus_root, partition):
+    """The index of `partition` ("train", "valid" or "validation", "test", "holdout") in a
+    corpus folder."""
+    part = PARTITION_ALIASES.get(partition, partition)
+    if part not in INDEX_FILES:
+        raise ValueError(f"unknown partition {partition!r}; expected one of "
+                         f"{', '.join([*INDEX_FILES, *PARTITION_ALIASES])}")
+    return os.path.join(os.fspath(corpus_root), INDEX_FILES[part])
 
 
 class CorpusIndexError(ValueError):

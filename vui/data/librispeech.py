@@ -87,12 +87,6 @@ class LibriSpeechReport(IndexReport):
         return "\n".join(lines)
 
 
-def find_transcripts(subset_dir):
-    """All *.trans.txt files under `subset_dir`, sorted so indexes are reproducible."""
-    return sorted(os.path.join(folder, name)
-                  for folder, transcripts, _ in find_chapters(subset_dir) for name in transcripts)
-
-
 def find_chapters(subset_dir):
     """[(folder, transcript names, audio names)] for each folder holding either, sorted.
 

@@ -45,7 +45,7 @@ CONFIG_VERSION = 1
 @dataclass
 class CorpusConfig:
     """Sizes are utterances per partition; everything but `workers` fixes the audio."""
-    n_train: int = 18000      # docs/experiments/demo.md, run 23: 2.3 points of CER better than 9,000
+    n_train: int = 18000      # better than 9,000: docs/experiments/demo.md, "2026-12-02, later"
     n_valid: int = 400
     n_test: int = 400
     n_holdout: int = 400      # used only when holdout_families is not empty

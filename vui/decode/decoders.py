@@ -20,8 +20,6 @@ and the beam decoders take hot words (`parse_hotwords`), which pyctcdecode score
 import os
 import weakref
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import numpy as np
 
@@ -299,8 +297,19 @@ class BeamLMDecoder(BeamDecoder):
         super().__init__(beam_width=beam_width, **kwargs)
 
     def _build(self, build_ctcdecoder):
-        return build_ctcdecoder(PYCTCDECODE_LABELS, kenlm_model_path=self.lm_path,
-                                unigrams=self.unigrams, alpha=self.alpha, beta=self.beta)
+        """pyctcdecode's build_ctcdecoder with the KenLM model loaded quietly: given a path,
+        it loads KenLM with its default settings, which print a progress bar and a hint to
+        stderr on every load (a command-line tool's output). The same three steps otherwise."""
+        import kenlm
+        from pyctcdecode.alphabet import Alphabet
+        from pyctcdecode.decoder import BeamSearchDecoderCTC
+        from pyctcdecode.language_model import LanguageModel
+        quiet = kenlm.Config()
+        quiet.show_progress = False
+        quiet.arpa_complain = kenlm.ARPALoadComplain.NONE
+        model = LanguageModel(kenlm.Model(self.lm_path, quiet), self.unigrams, alpha=self.alpha,
+                              beta=self.beta)
+        return BeamSearchDecoderCTC(Alphabet.build_alphabet(PYCTCDECODE_LABELS), model)
 
     def set_weights(self, alpha=None, beta=None):
         """Change alpha/beta without reloading the LM (used by the alpha/beta grid search)."""
@@ -324,23 +333,6 @@ def _arpa_unigrams(lm_path):
             return None
     from vui.decode.lm import read_arpa_vocabulary
     return read_arpa_vocabulary(lm_path)
-
-
-@dataclass(frozen=True)
-class DecoderConfig:
-    """What `make_decoder` needs; plain values so results files can store it."""
-    kind: str = "greedy"
-    beam_width: int = DEFAULT_BEAM_WIDTH
-    lm_path: Optional[str] = None
-    alpha: float = DEFAULT_ALPHA
-    beta: float = DEFAULT_BETA
-    hotwords: Sequence[str] = ()          # as parse_hotwords takes them ("boat", "boat:8")
-    hotword_weight: Optional[float] = None
-
-    def make(self) -> Decoder:
-        return make_decoder(self.kind, beam_width=self.beam_width, lm_path=self.lm_path,
-                            alpha=self.alpha, beta=self.beta, hotwords=self.hotwords,
-                            hotword_weight=self.hotword_weight)
 
 
 def make_decoder(kind="greedy", beam_width=DEFAULT_BEAM_WIDTH, lm_path=None, alpha=DEFAULT_ALPHA,

@@ -22,6 +22,7 @@ import numpy as np
 import utils
 from char_map import ALPHABET, BLANK_INDEX, NUM_CLASSES
 from vui import atomic
+from vui.decode.decoders import DECODER_KINDS
 from vui.features.speaker_norm import SpeakerNormConfig
 
 BUNDLE_FILE = "vui_bundle.json"
@@ -29,7 +30,6 @@ FORMAT_VERSION = 1
 NETWORK_FILES = {"savedmodel": "saved_model", "onnx": "model.onnx", "litert": "model.tflite"}
 FORMATS = tuple(NETWORK_FILES)
 PADDINGS = ("valid", "same", "causal")
-DECODER_KINDS = ("greedy", "beam", "beam_lm")
 LM_FOLDER = "lm"
 # The Keras path's batching (vui.infer.inference: PREDICT_BATCH, PAD_FRAMES_TO). A bidirectional
 # layer reads the padding too, so runtimes pad alike to give the same outputs.

@@ -149,13 +149,16 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     model as trained (AsTrained). What it reports per utterance lands in `extras`.
     """
     from vui.decode.metrics import cer_wer
+    main = as_decoder(decoder, model)        # a Recognizer's own LM settings, if it is one
     model = keras_model(model)
     check_features(model, audio_gen)
-    main = as_decoder(decoder, model)
     paths, durations, texts = audio_gen.partition_data(partition)
     n = len(paths) if max_utterances is None else min(max_utterances, len(paths))
     if n == 0:
-        raise ValueError(f"partition {partition!r} is empty: load it first (load_validation_data ...)")
+        loader = {"train": "load_train_data", "test": "load_test_data"}.get(
+            partition, "load_validation_data")
+        raise ValueError(f"partition {partition!r} is empty: load it first "
+                         f"(gen.{loader}(INDEX))")
     features = partition_features(model, audio_gen, partition, n)
     speakers = audio_gen.speakers(partition)[:n]
     context = _partition_context(audio_gen, partition, decoder, main, verbose)

@@ -181,7 +181,9 @@ def keras_runtime(model):
     if isinstance(model, (str, Path)):
         model = Recognizer.load(model)
     recognizer = Recognizer.from_model(model)
-    bundle = bundle_for(recognizer, "keras", getattr(recognizer.model, "name", "keras"))
+    tuned_lm = (recognizer.info.lm or {}).get("path")       # `vui lm tune`'s, where it lies
+    bundle = bundle_for(recognizer, "keras", getattr(recognizer.model, "name", "keras"),
+                        lm_path=tuned_lm)
     return Runtime(bundle, KerasNetwork(recognizer.model), "keras")
 
 

@@ -25,13 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
+from vui.features.speaker_norm import PER_CHOICES
 from vui.research.warp_search import SCORE_FUNCTIONS, SCORES, group_scores
 
 # The share of in-family speakers that would be sent to the augmented model: each one sent
 # costs what augmentation costs in family, each unseen speaker kept costs far more.
 DEFAULT_QUANTILE = 0.05
 GATE_FILE_KEYS = ("model", "robust_model", "threshold", "score")
-PER_CHOICES = ("speaker", "utterance")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from char_map import BLANK_INDEX
+from vui.features.speaker_norm import PER_CHOICES
 
 DEFAULT_ALPHAS = (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2)
 SCORES = ("best_path", "speech_frames")
@@ -46,7 +47,6 @@ def speech_frame_score(probs: np.ndarray, blank: int = BLANK_INDEX) -> float:
 
 
 SCORE_FUNCTIONS = {"best_path": best_path_score, "speech_frames": speech_frame_score}
-PER_CHOICES = ("utterance", "speaker")
 
 
 def group_scores(scores: np.ndarray, frames: np.ndarray, groups) -> dict:

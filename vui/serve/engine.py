@@ -12,11 +12,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from vui.decode.decoders import DECODER_KINDS
 from vui.decode.words import speech_frames
 from vui.serve.batching import Batcher
 from vui.serve.errors import bad_request, model_loading, model_unavailable
 
-DECODER_KINDS = ("greedy", "beam", "beam_lm")
 DECODER_CACHE_SIZE = 16            # decoders built for (kind, hot words); an LM is loaded once
 WARM_UP_SECONDS = (1.0, 3.0)       # traced once at load, so the first request is not the slow one
 WARM_UP_NOISE = 0.01

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import models
 import utils as U
+from vui.data.corpus_index import index_path
 from vui.features.presets import FEATURE_PRESETS
 
-INDEX_FILES = {"train": "train_corpus.json", "valid": "valid_corpus.json",
-               "test": "test_corpus.json"}
+SWEEP_PARTITIONS = ("train", "valid", "test")
 DEFAULT_MAX_DURATION = 10.0
 
 
@@ -56,14 +56,14 @@ class GenSpec:
                     "test": self.test_index}[part]
         if explicit:
             return explicit
-        if self.corpus and (part != "test" or (Path(self.corpus) / INDEX_FILES[part]).exists()):
-            return str(Path(self.corpus) / INDEX_FILES[part])
+        if self.corpus and (part != "test" or Path(index_path(self.corpus, part)).exists()):
+            return str(index_path(self.corpus, part))
         return None
 
     def resolved(self):
         """The same spec with absolute paths and the indexes named: a Ray trial runs in
         another working directory, maybe on another node."""
-        paths = {part: self.index(part) for part in INDEX_FILES}
+        paths = {part: self.index(part) for part in SWEEP_PARTITIONS}
         for part in ("train", "valid"):
             if not Path(paths[part]).exists():
                 raise FileNotFoundError(f"no {part} index {paths[part]}: build a corpus first "

@@ -20,7 +20,8 @@ class ModelInfo:
     """What inference needs to know about a trained model besides its weights: the features
     it was trained on, the training partition's normalisation statistics, the input shift it
     was trained with (None: none), its tuned language model (None: none), its builder's
-    configuration. Every field is None for a bare Keras model without a record."""
+    configuration, the index it was trained on (an absolute path; None: not recorded). Every
+    field is None for a bare Keras model without a record."""
     name: str | None = None
     feature_config: utils.FeatureConfig | None = None
     mean: np.ndarray | None = None
@@ -28,6 +29,7 @@ class ModelInfo:
     speaker_norm: SpeakerNormConfig | None = None
     lm: dict | None = None
     model_config: dict | None = None
+    train_index: str | None = None
 
     @classmethod
     def from_record(cls, record):
@@ -40,7 +42,8 @@ class ModelInfo:
                    feature_config=utils.FeatureConfig(**features) if features else None,
                    mean=_array(stats.get("mean")), std=_array(stats.get("std")),
                    speaker_norm=SpeakerNormConfig(**shift).validate() if shift else None,
-                   lm=record.get("lm") or None, model_config=record.get("model_config"))
+                   lm=record.get("lm") or None, model_config=record.get("model_config"),
+                   train_index=record.get("train_index"))
 
     @property
     def stats(self):
@@ -84,8 +87,8 @@ def load_model(model_path, history=True):
     import models
     model_path = R.resolve_model_path(model_path)
     if not Path(model_path).exists():
-        raise FileNotFoundError(f"no trained model at {model_path}: train it first with "
-                                "T.train_model")
+        raise FileNotFoundError(f"no trained model at {model_path}: train it first "
+                                "(T.train_model, or `vui train`)")
     pickle_path = model_path.with_suffix(".pickle")
     record = None if history else R.load_metadata(model_path)
     if record is None:
