@@ -86,7 +86,9 @@ def as_decoder(decoder, model=None, hotwords=None):
             raise ValueError("decoder 'beam_lm' needs a language model: this model's record has none; "
                              "run `vui lm tune` (or vui.decode.lm_tuning) first, or pass a decoder object")
         options = {"lm_path": lm["path"], "alpha": lm["alpha"], "beta": lm["beta"]}
-    return make_decoder(decoder, hotwords=hotwords, **options)
+    if hotwords:
+        options["hotwords"] = hotwords
+    return make_decoder(decoder, **options)
 
 
 def check_features(model, audio_gen):
