@@ -2,7 +2,7 @@
 
 Why a module of its own: the conv stack is a description with its own checks, seed-style name
 and exact output length, and the activation / batch-norm / dropout block rule
-(`_block_order`) that the CNN and models.RNNModel's recurrent and TDD blocks share lives with
+(`block_order`) that the CNN and models.RNNModel's recurrent and TDD blocks share lives with
 it. models.py re-exports `CNNConfig` (`M.CNNConfig` is this class), and this module is never
 reloaded by the seed's `reload(M)`, so a CNNConfig made before the reload is still one after.
 
@@ -17,21 +17,21 @@ BORDER_MODES = ("valid", "same", "causal")
 DEFAULT_ACTIVATION = "relu"
 
 
-def _check_int(value, field, minimum):
+def check_int(value, field, minimum):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{field}={value!r}: expected an integer >= {minimum}")
 
 
-def _check_rate(value, field):
+def check_rate(value, field):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
         raise ValueError(f"{field}={value!r}: expected a dropout rate in [0, 1)")
 
 
-def _fmt_rate(rate):
+def fmt_rate(rate):
     return f"DO({float(rate):g})"
 
 
-def _block_order(activation, act_first, do_first, bn, dropout_rate):
+def block_order(activation, act_first, do_first, bn, dropout_rate):
     """The seed's post-layer block as a list of ("act"|"bn"|"do") steps.
 
     `do_first` orders dropout and batch norm; `act_first=False` puts the activation between the
@@ -45,12 +45,12 @@ def _block_order(activation, act_first, do_first, bn, dropout_rate):
     return norm[:1] + ["act"] + norm[1:]
 
 
-def _block_tokens(steps, activation, dropout_rate):
-    names = {"act": activation, "bn": "BN", "do": _fmt_rate(dropout_rate)}
+def block_tokens(steps, activation, dropout_rate):
+    names = {"act": activation, "bn": "BN", "do": fmt_rate(dropout_rate)}
     return " ".join(names[s] for s in steps)
 
 
-def _apply_block(x, steps, activation, dropout_rate, names, skip_act=False):
+def apply_block(x, steps, activation, dropout_rate, names, skip_act=False):
     """Apply the block's layers; `names` maps step -> layer name. skip_act: the activation
     already ran inside the preceding layer (the seed's Conv1D(activation='relu'))."""
     for step in steps:
@@ -87,11 +87,11 @@ class CNNConfig:
     cnn_activation: str = DEFAULT_ACTIVATION
 
     def __post_init__(self):
-        _check_int(self.filters, "filters", 1)
-        _check_int(self.kernel_size, "kernel_size", 1)
-        _check_int(self.conv_stride, "conv_stride", 1)
-        _check_int(self.cnn_layers, "cnn_layers", 1)
-        _check_rate(self.cnn_dropout_rate, "cnn_dropout_rate")
+        check_int(self.filters, "filters", 1)
+        check_int(self.kernel_size, "kernel_size", 1)
+        check_int(self.conv_stride, "conv_stride", 1)
+        check_int(self.cnn_layers, "cnn_layers", 1)
+        check_rate(self.cnn_dropout_rate, "cnn_dropout_rate")
         if self.conv_border_mode not in BORDER_MODES:
             raise ValueError(f"conv_border_mode={self.conv_border_mode!r}: expected one of "
                              f"{BORDER_MODES}")
@@ -128,7 +128,7 @@ class CNNConfig:
         return int(n) if n.ndim == 0 else n
 
     def block_steps(self):
-        return _block_order(self.cnn_activation, self.cnn_activation_before_bn_do,
+        return block_order(self.cnn_activation, self.cnn_activation_before_bn_do,
                             self.cnn_do_bn_order, self.cnn_bn, self.cnn_dropout_rate)
 
     def implied_border_mode(self):
@@ -142,7 +142,7 @@ class CNNConfig:
         paddings never share a name (tests/test_seed_names.py)."""
         pad = ("" if self.conv_border_mode == self.implied_border_mode()
                else f",{self.conv_border_mode}")
-        tokens = _block_tokens(self.block_steps(), self.cnn_activation, self.cnn_dropout_rate)
+        tokens = block_tokens(self.block_steps(), self.cnn_activation, self.cnn_dropout_rate)
         text = (f"CNN{'_DENSE' if self.cnn_dense else ''}"
                 f"({self.filters} ({self.kernel_size},{self.conv_stride}{pad}) {tokens})")
         if self.cnn_layers > 1:
@@ -171,7 +171,7 @@ class CNNConfig:
                 names = {"act": f"reluC{i}" if self.cnn_activation == DEFAULT_ACTIVATION
                          else f"{self.cnn_activation}C{i}",
                          "bn": f"C_BN_{i}", "do": f"C_DO_{i}"}
-                x = _apply_block(x, steps, self.cnn_activation, self.cnn_dropout_rate, names,
+                x = apply_block(x, steps, self.cnn_activation, self.cnn_dropout_rate, names,
                                  skip_act=act_inside)
             features.append(x)
         return x
