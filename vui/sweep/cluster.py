@@ -1,6 +1,7 @@
 """The Ray a sweep runs on: this process's, a cluster's at an address, or one started here;
 and the run locks that nodes which left the cluster leave behind."""
 import json
+import logging
 import os
 
 from vui import results as R
@@ -9,6 +10,9 @@ from vui.train.guards import RunLock
 # Ray folds log lines that differ only in numbers ("[repeated 3x across cluster]"), which
 # would swallow the trials' one-line-per-epoch progress.
 RAY_LOG_ENV = {"RAY_DEDUP_LOGS": "0"}
+# Ray's own start-up lines ("Started a local Ray instance", Tune's TensorBoard hint) are not the
+# sweep's output; its warnings and errors still show. The trials' lines are workers' stdout.
+RAY_DRIVER_LOG_LEVEL = logging.WARNING
 # What the workers must see as this process does: the Keras backend above all.
 FORWARDED_ENV = ("KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL", "VUI_CACHE_DIR", "XLA_FLAGS",
                  "VUI_TF_DEFAULT_THREADS")
@@ -32,11 +36,13 @@ def connect(address=None, num_cpus=None):
     runtime_env = {"env_vars": {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}}
     if address:
         try:
-            ray.init(address=address, runtime_env=runtime_env, log_to_driver=True)
+            ray.init(address=address, runtime_env=runtime_env, log_to_driver=True,
+                     logging_level=RAY_DRIVER_LOG_LEVEL)
         except ConnectionError as err:
             raise ConnectionError(f"{err}: is a Ray head running there? {AUTH_HINT}") from err
     else:
-        ray.init(num_cpus=num_cpus, runtime_env=runtime_env, include_dashboard=False)
+        ray.init(num_cpus=num_cpus, runtime_env=runtime_env, include_dashboard=False,
+                 logging_level=RAY_DRIVER_LOG_LEVEL)
     return True
 
 
