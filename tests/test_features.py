@@ -8,6 +8,7 @@ import python_speech_features as psf
 import soundfile
 
 import utils as U
+from vui.data import audio as audio_module
 
 
 @pytest.fixture
@@ -103,7 +104,7 @@ def test_feature_config_rejects_bad_settings(kwargs, message):
 
 
 def test_resampling_is_announced_once_and_keeps_duration(tmp_path, monkeypatch, speech):
-    monkeypatch.setattr(U, "_warned", set())
+    monkeypatch.setattr(audio_module, "_warned", set())
     paths = []
     for i in range(2):
         path = tmp_path / f"r{i}.wav"
@@ -124,7 +125,7 @@ def test_resampling_is_announced_once_and_keeps_duration(tmp_path, monkeypatch, 
 
 
 def test_stereo_is_mixed_down_once(tmp_path, monkeypatch, speech):
-    monkeypatch.setattr(U, "_warned", set())
+    monkeypatch.setattr(audio_module, "_warned", set())
     stereo = np.stack([speech, 0.5 * speech], axis=1)
     for name in ("s0.wav", "s1.wav"):
         soundfile.write(tmp_path / name, stereo, 16000, subtype="FLOAT")
