@@ -6,9 +6,7 @@ run; re-running the same call resumes an interrupted run, continues a complete o
 more epochs, and otherwise does nothing.
 `plot_comparison` / `comparison_table` compare runs; `get_predictions` / `evaluate` decode.
 """
-import math
 import numbers
-import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from vui.train import precision as precision_
 from vui.train.precision import dtype_policy  # noqa: F401 (public: T.dtype_policy)
 from vui.train.trained import model_info
 from vui.model.ctc import CTCLoss
+from vui.train.history import DatasetEpochSync, HistoryRecorder
 from vui.train.schedule import TimeBudgetSchedule, TimeLimit, TrainingClock
 from vui.infer.inference import (Evaluation, evaluate, get_predictions,  # noqa: F401 (public API)
                            normalized_features, predict_probabilities)
@@ -128,17 +127,12 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
         valid_data = _dataset(audio_gen, "validation", model, minibatch_size, sort_by_duration, None, False)
         train_data, valid_data = (distribute.split_batches(d, plan) for d in (train_data, valid_data))
 
-        record = _new_record(name, audio_gen, model_builder, model, epochs, minibatch_size, seed)
-        record.update(setup=setup, initial_weights=None if initial_weights is None else str(initial_weights),
-                      time_schedule=setup["time_schedule"])
-        record["precision"] = precision or precision_.FLOAT32
-        clock = TrainingClock(record)       # after HistoryRecorder, which restores a resumed record
-        schedule = [] if time_schedule is None else [TimeBudgetSchedule(time_schedule, time_limit, clock)]
-        loss_guard = guards.LossGuard(loss_limit)
-        stoppers = [loss_guard, TimeLimit(time_limit, clock)]
+        record = _new_record(name, audio_gen, model_builder, model, epochs, minibatch_size, seed,
+                             setup, initial_weights, precision)
+        run_callbacks, stoppers, loss_guard = _run_callbacks(
+            record, pickle_path, backup_dir, train_data, loss_limit, time_limit, time_schedule)
         _fit(model, train_data, valid_data, epochs, verbose, backup_dir,
-             [guards.AtomicBackupAndRestore(backup_dir, name), DatasetEpochSync(train_data),
-              HistoryRecorder(record, pickle_path), clock, *schedule, *stoppers, *callbacks])
+             [*run_callbacks, *callbacks])
         distribute.release(plan)          # saving and evaluating run in this process alone
         record["stopped"] = next((s.reason for s in stoppers if s.reason), None)
         record["diverged"] = loss_guard.reason is not None
@@ -336,7 +330,24 @@ def _dataset(audio_gen, partition, model, minibatch_size, sort_by_duration, augm
                              augment=augment if training else None)
 
 
-def _new_record(name, audio_gen, builder, model, epochs, minibatch_size, seed):
+def _run_callbacks(record, pickle_path, backup_dir, train_data, loss_limit, time_limit,
+                   time_schedule):
+    """The run's own callbacks, in the order they must run: the backup (which puts a resumed
+    model back), the dataset's epoch, the history (which restores a resumed record), the clock
+    that reads it, the learning-rate schedule, the stoppers. Returns (callbacks, stoppers,
+    the loss guard)."""
+    clock = TrainingClock(record)
+    schedule = [] if time_schedule is None else [TimeBudgetSchedule(time_schedule, time_limit, clock)]
+    loss_guard = guards.LossGuard(loss_limit)
+    stoppers = [loss_guard, TimeLimit(time_limit, clock)]
+    return ([guards.AtomicBackupAndRestore(backup_dir, record["name"]),
+             DatasetEpochSync(train_data), HistoryRecorder(record, pickle_path), clock,
+             *schedule, *stoppers], stoppers, loss_guard)
+
+
+def _new_record(name, audio_gen, builder, model, epochs, minibatch_size, seed, setup,
+                initial_weights, precision):
+    """The run's record as it starts: what was trained, on what, how; the history to come."""
     stats = audio_gen.normalization_stats()
     return {
         "name": name, "loss": [], "val_loss": [], "epoch_times": [], "learning_rate": [],
@@ -350,6 +361,9 @@ def _new_record(name, audio_gen, builder, model, epochs, minibatch_size, seed):
         "train_index": getattr(audio_gen, "index_files", {}).get("train"),
         "train_audio_seconds": float(np.sum(audio_gen.train_durations)),
         "completed": False, "stopped": None, "cer": None, "wer": None,
+        "setup": setup, "time_schedule": setup["time_schedule"],
+        "initial_weights": None if initial_weights is None else str(initial_weights),
+        "precision": precision or precision_.FLOAT32,
     }
 
 
@@ -358,55 +372,3 @@ def _speaker_norm_record(audio_gen):
     reads it back), or None."""
     config = getattr(audio_gen, "speaker_norm", None)
     return None if config is None else asdict(config)
-
-
-class DatasetEpochSync(keras.callbacks.Callback):
-    """A resumed run starts at BackupAndRestore's epoch; the dataset's epoch counter (which seeds
-    per-utterance augmentation) follows, so epoch k draws the same augmentation either way."""
-
-    def __init__(self, dataset):
-        super().__init__()
-        self.dataset = dataset
-
-    def on_train_begin(self, logs=None):
-        if hasattr(self.dataset, "epoch"):
-            self.dataset.epoch = getattr(self.model, "_initial_epoch", 0) or 0
-
-
-class HistoryRecorder(keras.callbacks.Callback):
-    """Keeps the run's history in its pickle, rewritten atomically after every epoch.
-
-    On a resumed run (BackupAndRestore put the model back at `_initial_epoch`) the history of the
-    epochs already finished is read back, so the curves continue instead of restarting.
-    """
-
-    def __init__(self, record, pickle_path):
-        super().__init__()
-        self.record, self.pickle_path = record, pickle_path
-        self._epoch_start = None
-
-    def on_train_begin(self, logs=None):
-        done = getattr(self.model, "_initial_epoch", 0) or 0
-        if done and self.pickle_path.exists():
-            previous = R.load_pickle(self.pickle_path)
-            for key in ("loss", "val_loss", "epoch_times", "learning_rate"):
-                self.record[key] = list(previous.get(key, []))[:done]
-            print(f"Resuming '{self.record['name']}' after epoch {done}.")
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch_start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        self.record["loss"].append(float(logs.get("loss", math.nan)))
-        self.record["val_loss"].append(float(logs.get("val_loss", math.nan)))
-        self.record["epoch_times"].append(time.perf_counter() - self._epoch_start)
-        self.record["learning_rate"].append(_current_learning_rate(self.model.optimizer))
-        R.save_record(self.pickle_path, self.record)
-
-
-def _current_learning_rate(optimizer):
-    try:
-        return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-    except Exception:  # a schedule object that is not evaluated as a variable
-        return math.nan

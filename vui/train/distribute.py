@@ -191,7 +191,7 @@ class ReplicaBatches(keras.utils.PyDataset):
                              f"{self.plan.replicas} utterances to split over the devices")
 
     @property
-    def epoch(self):            # train_utils.DatasetEpochSync sets it on a resumed run
+    def epoch(self):            # vui.train.history.DatasetEpochSync sets it on a resumed run
         return self.dataset.epoch
 
     @epoch.setter

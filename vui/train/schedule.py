@@ -37,7 +37,7 @@ class TrainingClock(keras.callbacks.Callback):
     """Seconds spent training, a resumed run's earlier epochs included.
 
     Reads the finished epochs' times from the run's record at the start of training, so it must
-    come after the callback that restores that record (train_utils.HistoryRecorder)."""
+    come after the callback that restores that record (vui.train.history.HistoryRecorder)."""
 
     def __init__(self, record):
         super().__init__()
