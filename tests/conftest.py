@@ -55,6 +55,19 @@ def load_benchmark(name):
     return module
 
 
+def frames(*specs, floor=1e-4, dtype=np.float32):
+    """Softmax outputs by hand, one row per spec: {char: prob} with the rest of the mass on
+    the blank ("" = blank)."""
+    from char_map import BLANK_INDEX, NUM_CLASSES, char_map
+    probs = np.full((len(specs), NUM_CLASSES), floor)
+    for row, spec in zip(probs, specs):
+        for ch, p in spec.items():
+            row[BLANK_INDEX if ch == "" else char_map[ch]] = p
+        row[BLANK_INDEX] += 1 - row.sum()
+    assert np.all(probs >= 0)
+    return probs.astype(dtype)
+
+
 def write_index(path, entries):
     """Write a JSON-lines index: one {"key", "duration", "text", ...} object a line."""
     with open(path, "w", encoding="utf-8") as f:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from char_map import BLANK_INDEX, NUM_CLASSES, char_map, int_sequence_to_text
+from conftest import frames
 from vui.decode import decoders as D
 from vui.decode.lm import build_arpa
 from vui.decode.metrics import cer_wer, seen_word_errors
@@ -16,16 +17,6 @@ LM_SENTENCES = ["the cat sat on the mat", "the cat sat", "a cat sat on a mat", "
                 "the dog ran to the cat", "a dog ran home", "the cat ran home", "the bird sat",
                 "a bird flew home", "the bird flew to the mat", "the dog sat on the mat"]
 
-
-def frames(*specs, floor=1e-4):
-    """One row per spec: {char: prob} with the rest of the mass on the blank ("" = blank)."""
-    probs = np.full((len(specs), NUM_CLASSES), floor)
-    for row, spec in zip(probs, specs):
-        for ch, p in spec.items():
-            row[BLANK_INDEX if ch == "" else char_map[ch]] = p
-        row[BLANK_INDEX] += 1 - row.sum()
-    assert np.all(probs >= 0)
-    return probs.astype(np.float32)
 
 
 def spell(text, p=0.9, ambiguous=None):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from char_map import BLANK_INDEX, NUM_CLASSES, char_map
+from conftest import frames as hand_made_frames
 from vui.decode import decoders as D
 from vui.decode.lm import build_arpa
 from vui.decode.words import (Word, align_word, greedy_words, snap_to_speech, speech_frames,
@@ -22,14 +23,7 @@ LM_SENTENCES = ["the six sat", "the cat sat", "six cats sat", "the dog sat"]
 
 
 def frames(*specs, floor=1e-4):
-    """One row per spec: {char: prob} with the rest of the mass on the blank ("" = blank)."""
-    probs = np.full((len(specs), NUM_CLASSES), floor)
-    for row, spec in zip(probs, specs):
-        for ch, p in spec.items():
-            row[BLANK_INDEX if ch == "" else char_map[ch]] = p
-        row[BLANK_INDEX] += 1 - row.sum()
-    assert np.all(probs >= 0)
-    return probs
+    return hand_made_frames(*specs, floor=floor, dtype=np.float64)
 
 
 def spell(text, p=0.9):

@@ -54,9 +54,12 @@ class IndexReport:
             lines.append(f"dropped {self.too_long} clips over {max_duration:g} s "
                          f"({self.too_long_seconds / 3600:.2f} h)")
         if self.skipped:
-            lines.append(f"skipped {len(self.skipped)} bad files:")
-            lines += [f"  {path}: {reason}" for path, reason in self.skipped]
+            lines += self._skipped_lines()
         return "\n".join(lines)
+
+    def _skipped_lines(self):
+        return [f"skipped {len(self.skipped)} bad files:",
+                *(f"  {path}: {reason}" for path, reason in self.skipped)]
 
 
 def validate_entry(entry, where="entry"):

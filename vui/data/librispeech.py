@@ -71,20 +71,16 @@ class LibriSpeechReport(IndexReport):
             grouped.setdefault(kind, []).append(item)
         return grouped
 
-    def summary(self, max_duration=None):
-        lines = [f"kept {self.kept} utterances ({self.kept_seconds / 3600:.2f} h)"]
-        if max_duration is not None:
-            lines.append(f"dropped {self.too_long} clips over {max_duration:g} s "
-                         f"({self.too_long_seconds / 3600:.2f} h)")
-        if self.skipped:
-            lines.append(f"skipped {len(self.skipped)} (kept out of the index, not altered; "
-                         f"fix them and index again to include them):")
-            for kind, items in self.skipped_by_kind().items():
-                lines.append(f"  {len(items)} x {kind}:")
-                lines += [f"    {path}: {reason}" for path, reason in items[:SHOWN_PER_REASON]]
-                if len(items) > SHOWN_PER_REASON:
-                    lines.append(f"    ... and {len(items) - SHOWN_PER_REASON} more")
-        return "\n".join(lines)
+    def _skipped_lines(self):
+        """Grouped by reason, a few of each shown: a LibriSpeech tree can have thousands."""
+        lines = [f"skipped {len(self.skipped)} (kept out of the index, not altered; fix them "
+                 "and index again to include them):"]
+        for kind, items in self.skipped_by_kind().items():
+            lines.append(f"  {len(items)} x {kind}:")
+            lines += [f"    {path}: {reason}" for path, reason in items[:SHOWN_PER_REASON]]
+            if len(items) > SHOWN_PER_REASON:
+                lines.append(f"    ... and {len(items) - SHOWN_PER_REASON} more")
+        return lines
 
 
 def find_chapters(subset_dir):
