@@ -447,3 +447,36 @@ def test_a_missing_backend_is_one_error_line(monkeypatch, capsys):
     with pytest.raises(SystemExit) as exit_:             # --help still answers
         cli.main(["evaluate", "--help"])
     assert exit_.value.code == 0
+
+
+def test_evaluate_reads_only_the_partition_it_scores(trained_model, speech_corpus, tmp_path,
+                                                     capsys):
+    """The model's own statistics stand in for the training partition's: a corpus folder
+    without a train index is scored, with the figures a generator fitted on it would give."""
+    import train_utils as T
+    corpus = corpus_with_speakers(speech_corpus, tmp_path, ["a"])
+    (corpus / "train_corpus.json").unlink()
+    assert cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
+                     "--partition", "test"]) == 0
+    line = capsys.readouterr().out.splitlines()[0]
+    model = T.load_model(str(trained_model))
+    fitted = DG.AudioGeneratorCached.for_features(model.vui_record["feature_config"],
+                                                  cache_dir=tmp_path / "cache")
+    fitted.load_train_data(speech_corpus["index"])        # what the model was trained on
+    fitted.load_test_data(str(corpus / "test_corpus.json"))
+    expected = T.evaluate(model, fitted, "test", verbose=0)
+    assert line.startswith(f"test: CER {expected.cer:.2%}  WER {expected.wer:.2%}"), line
+
+
+def test_the_cli_says_a_warning_in_one_line(capsys):
+    import warnings
+    formatted = cli.one_line_warning(UserWarning("a.wav is sampled at 8000 Hz"), UserWarning,
+                                     "/x/utils.py", 7, "    audio = resample(...)")
+    assert formatted == "warning: a.wav is sampled at 8000 Hz\n"
+    previous = warnings.formatwarning
+    try:
+        with pytest.raises(SystemExit):
+            cli.main(["evaluate", "--help"])
+        assert warnings.formatwarning is cli.one_line_warning     # installed by main
+    finally:
+        warnings.formatwarning = previous

@@ -171,6 +171,10 @@ def test_evaluate_decodes_each_speaker_at_one_chosen_warp(speech_corpus, tmp_pat
     assert per_speaker.hypotheses == expected
     per_utterance = evaluate(model, gen, "test", verbose=0, strategy=WarpSearch(WarpSearchConfig(
         alphas=(0.85, 1.0, 1.15), per="utterance")))
-    assert len(per_utterance.warp_alphas) == 6
+    search = search_warps(model, [gen.get_features("test", i) for i in range(6)],
+                          gen.feature_config, stats["mean"], stats["std"], (0.85, 1.0, 1.15))
+    search.choose()                                        # each utterance its own best factor
+    assert per_utterance.warp_alphas == search.chosen_alphas()
+    assert per_utterance.hypotheses == [greedy.decode(p) for p in search.chosen_probs()]
     with pytest.raises(ValueError, match="per='voice'"):
         evaluate(model, gen, "test", verbose=0, strategy=WarpSearch(WarpSearchConfig(per="voice")))

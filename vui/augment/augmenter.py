@@ -34,6 +34,7 @@ from vui.augment import dsp
 # SpecAugment mask value: features reach the hook normalised to zero mean, so 0 is "average".
 SPEC_MASK_VALUE = 0.0
 BANDLIMIT_FILTERS = ("telephone", "lowpass", "highpass")
+NYQUIST_MARGIN = 0.45        # band-limit cutoffs stay below this fraction of the sample rate
 FEATURE_WARP_PROB = 0.8      # the "warp" preset: a fifth of the utterances stay unwarped
 
 
@@ -349,7 +350,7 @@ class Augmenter:
     def _apply_bandlimit(self, x, sample_rate, rng):
         c = self.config.bandlimit
         kind = c.filters[rng.integers(len(c.filters))]
-        nyquist_margin = 0.45 * sample_rate  # keep every cutoff below Nyquist at any rate
+        nyquist_margin = NYQUIST_MARGIN * sample_rate
         if kind == "telephone":
             lo, hi = c.telephone_hz
             return dsp.band_limit(x, sample_rate, "bandpass", (lo, min(hi, nyquist_margin)))
@@ -378,7 +379,10 @@ class Augmenter:
 
 def spec_augment(feats: np.ndarray, rng: np.random.Generator,
                  config: SpecAugmentConfig) -> np.ndarray:
-    """Frequency then time masks set to SPEC_MASK_VALUE (Park et al. 2019, no time warp)."""
+    """Frequency then time masks set to SPEC_MASK_VALUE (Park et al. 2019, no time warp).
+
+    Hand-written: Keras 3.15 has no SpecAugment layer, and this runs on cached numpy features
+    per utterance in the generator (seeded per epoch and utterance), not inside the model."""
     out = np.array(feats, copy=True)
     n_time, dim = out.shape
     max_f = int(round(config.max_freq_fraction * dim))

@@ -28,9 +28,11 @@ def model_path(model):
 
 
 def corpus_generator(corpus, features, minibatch_size=20, partitions=("train", "validation"),
-               max_duration=10.0):
+                     max_duration=10.0, stats=None):
     """A generator over a corpus's partitions; `features` a FEATURE_CHOICES key or a trained
-    model's saved feature_config (dict)."""
+    model's saved feature_config (dict). `stats`: a trained model's normalisation statistics,
+    which stand in for the training partition's (not loaded then unless in `partitions`:
+    scoring 50 test files should not featurise 2,000 training ones)."""
     import data_generator as DG
     options = dict(minibatch_size=minibatch_size, max_duration=max_duration)
     if isinstance(features, dict):
@@ -39,7 +41,11 @@ def corpus_generator(corpus, features, minibatch_size=20, partitions=("train", "
         gen = DG.AudioGeneratorCached(**FEATURE_CHOICES[features], **options)
     loaders = {"train": gen.load_train_data, "validation": gen.load_validation_data,
                "test": gen.load_test_data}
-    for part in ("train", *[p for p in partitions if p != "train"]):
+    if stats is not None and "train" not in partitions:
+        gen.set_normalization(stats["mean"], stats["std"])
+    else:
+        partitions = ("train", *[p for p in partitions if p != "train"])
+    for part in partitions:
         index = Path(index_path(corpus, part))
         if not index.exists():
             raise FileNotFoundError(f"no {part} index {index}: build a corpus first (vui corpus embedded)")

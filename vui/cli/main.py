@@ -81,9 +81,9 @@ def cmd_evaluate(args, _):
     import train_utils as T
     from vui.train.trained import model_info
     model = T.load_model(model_path(args.model))
-    gen = corpus_generator(corpus_for(args.corpus, model_info(model)),
-                           model_info(model).feature_settings,
-                           partitions=("train", args.partition))
+    info = model_info(model)
+    gen = corpus_generator(corpus_for(args.corpus, info), info.feature_settings,
+                           partitions=(args.partition,), stats=info.stats)
     print_evaluation(T.evaluate(model, gen, args.partition, decoder=args.decoder), args.partition)
 
 
@@ -242,6 +242,9 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
+    if not debug:
+        import warnings
+        warnings.formatwarning = one_line_warning
     try:
         return _dispatch(argv)
     except KeyboardInterrupt:
@@ -252,6 +255,12 @@ def main(argv=None):
             raise
         print(f"error: {err}", file=sys.stderr)
         return 2
+
+
+def one_line_warning(message, category, filename, lineno, line=None):
+    """A warning as a command-line tool says it: `warning: ...`, without the source line that
+    raised it (--debug: Python's own format)."""
+    return f"warning: {message}\n"
 
 
 def _dispatch(argv):

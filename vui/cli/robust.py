@@ -28,7 +28,8 @@ def cmd_evaluate(args):
     args.corpus = corpus_for(args.corpus, model_info(model))
     calibration = (args.calibrate_on,) if args.robust_model else ()
     gen = corpus_generator(args.corpus, model_info(model).feature_settings,
-                           partitions=("train", args.partition, *calibration))
+                           partitions=(args.partition, *calibration),
+                           stats=model_info(model).stats)
     gate = _model_gate(model, gen, args) if args.robust_model else None
     strategy = strategy_for(args.warp_search, False if args.speaker_norm == "off"
                             else args.speaker_norm, gate)

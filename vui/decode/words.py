@@ -207,7 +207,10 @@ def align_word(probs, text, start_frame, end_frame):
 
 
 def _viterbi(frames, skips):
-    """Best state path from the first state to the last; frames: (time, states) log-probs."""
+    """Best state path from the first state to the last; frames: (time, states) log-probs.
+
+    Hand-written: the forced aligners (torchaudio.functional.forced_align, ctc-segmentation)
+    would bring PyTorch or a compiled package to every backend for one word's few frames."""
     n_frames, n_states = frames.shape
     score = np.full(n_states, UNREACHABLE)
     score[0] = frames[0, 0]
