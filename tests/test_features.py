@@ -178,8 +178,22 @@ def test_spectrogram_from_file_is_the_seed_entry_point(speech_corpus):
 
 def test_config_gpu_runs_on_a_cpu_machine(capsys):
     devices = U.config_GPU(allow_growth=True)
-    assert isinstance(devices, list) and devices
-    assert all(isinstance(d, str) for d in devices)
+    assert devices == ["/device:CPU:0"]                  # TensorFlow's CPU build, no GPU here
+    assert capsys.readouterr().out.splitlines()[-1] == ", ".join(devices)   # as the seed printed
+
+
+def test_config_gpu_says_when_the_driver_sees_a_gpu_the_backend_does_not(tmp_path, monkeypatch):
+    from vui import devices as D
+    smi = tmp_path / "nvidia-smi"
+    smi.write_text("#!/bin/sh\necho 'GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-1)'\n")
+    smi.chmod(0o755)
+    monkeypatch.setattr(D.shutil, "which", lambda name: str(smi) if name == "nvidia-smi" else None)
+    monkeypatch.setattr(D, "_unseen_warned", set())
+    with pytest.warns(UserWarning, match=r"nvidia-smi lists a GPU .*setup\.sh --gpu"):
+        U.config_GPU()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                    # once per backend, not every call
+        U.config_GPU()
 
 
 def test_utterance_mean_removes_each_utterances_own_offset(rng):
