@@ -512,6 +512,8 @@ def test_training_augmenter_precomputes_the_training_partition_once(spec_gen, tm
     # The dataset serves variants (or clean features) with SpecAugment; validation stays clean.
     x, _ = spec_gen.dataset("train", shuffle=False, augment=aug, seed=1)[0]
     assert x.shape[0] == 2
+    with pytest.raises(ValueError, match="training partition only, not 'validation'"):
+        spec_gen.dataset("validation", augment=aug)
     assert training_augmenter(spec_gen, preset="none") is None
     with pytest.raises(ValueError, match="unknown augmentation preset 'heavy'"):
         training_augmenter(spec_gen, preset="heavy")
