@@ -57,10 +57,6 @@ class AudioGeneratorCached:
                  pad_to_multiple=PAD_TO_MULTIPLE, n_jobs=None, utterance_mean=False,
                  speaker_norm=None):
         kind = "raw" if raw else ("spectrogram" if spectrogram else "mfcc")
-        if kind != "mfcc" and mfcc_dim != U.DEFAULT_MFCC_DIM:
-            warnings.warn(f"mfcc_dim={mfcc_dim} is ignored: these features are {kind} "
-                          "(spectrogram=True is the seed's default); pass spectrogram=False "
-                          "for MFCC", stacklevel=2)
         self.feature_config = U.FeatureConfig(kind, mfcc_dim=mfcc_dim, step_ms=step,
                                               window_ms=window, max_freq=max_freq,
                                               utterance_mean=utterance_mean)

@@ -66,8 +66,6 @@ class FeatureConfig:
             raise ValueError(f"feature kind {self.kind!r} is not one of {FEATURE_KINDS}")
         if int(self.mfcc_dim) != self.mfcc_dim or self.mfcc_dim < 1:
             raise ValueError(f"mfcc_dim must be a positive integer, got {self.mfcc_dim!r}")
-        if self.kind != "mfcc":      # meaningless here: it must not tell equal features apart
-            object.__setattr__(self, "mfcc_dim", DEFAULT_MFCC_DIM)
         if not 0 < self.step_ms <= self.window_ms:
             raise ValueError(f"need 0 < step_ms <= window_ms, got step_ms={self.step_ms}, "
                              f"window_ms={self.window_ms}")

@@ -387,12 +387,3 @@ def test_speakers_come_from_the_index_or_the_path(gen_factory, corpus_copy):
     gen.load_test_data(index)
     assert gen.speakers("test")[:3] == ["kal-slow", entries[1]["key"], "espeak-en-us"]
     assert len(gen.speakers("test")) == len(gen.partition_data("test")[0])
-
-
-def test_an_mfcc_size_without_mfcc_is_said_and_ignored(tmp_path):
-    with pytest.warns(UserWarning, match=r"mfcc_dim=13 is ignored: these features are "
-                                         r"spectrogram .*spectrogram=False"):
-        spec = DG.AudioGeneratorCached(mfcc_dim=13, cache_dir=tmp_path)
-    assert spec.feature_config == DG.AudioGeneratorCached(cache_dir=tmp_path).feature_config
-    mfcc = DG.AudioGeneratorCached(spectrogram=False, mfcc_dim=13, cache_dir=tmp_path)
-    assert mfcc.input_dim == 13
