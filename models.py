@@ -6,10 +6,11 @@ alone), `M.presets` names the seed's Models 0-4, its final model and the CPU dem
 
 Backend-agnostic: only keras.layers / keras.ops / numpy; no tensorflow import.
 """
-from vui.model.cnn import BORDER_MODES, CNNConfig  # noqa: F401  (public: the seed's M.x)
+from vui.model.cnn import (  # noqa: F401  (public: the seed's M.x)
+    BORDER_MODES, DEFAULT_ACTIVATION, CNNConfig)
 from vui.model.rnn import (  # noqa: F401  (public: the seed's M.x)
-    CUDNN_ACTIVATION, CUDNN_RECURRENT_ACTIVATION, INPUT_NAME, NUM_CLASSES, OUTPUT_DTYPE,
-    OUTPUT_NAME, BidirectionalMerge, RNNModel, RNNType)
+    CUDNN_ACTIVATION, CUDNN_RECURRENT_ACTIVATION, INPUT_NAME, NO_CUDNN_UNDER_JAX, NUM_CLASSES,
+    OUTPUT_DTYPE, OUTPUT_NAME, RETIRED_FIELDS, BidirectionalMerge, RNNModel, RNNType)
 from vui.results import safe_filename  # noqa: F401  (M.safe_filename: public since the seed days)
 
 

@@ -20,7 +20,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from vui.devices import config_GPU  # noqa: F401  (the seed calls U.config_GPU())
 from vui.data.audio import (  # noqa: F401  (public: the seed's U.x, and the features' input)
-    SAMPLE_RATE, SILENCE_PEAK, AudioError, load_audio, resample)
+    RESAMPLE_QUALITY, SAMPLE_RATE, SILENCE_PEAK, WAV_HEADER_SCAN, AudioError, load_audio,
+    resample)
 
 FEATURE_KINDS = ("spectrogram", "mfcc", "raw")
 SHORT_NAMES = {"spectrogram": "Spec", "mfcc": "MFCC", "raw": "Raw"}
@@ -117,6 +118,16 @@ class FeatureConfig:
             fields.pop("utterance_mean")
         text = repr(sorted(fields.items())) + f"|v{FEATURE_VERSION}"
         return f"{self.kind}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
+
+
+def feature_identity(config):
+    """The settings that decide a feature matrix's numbers, as a dict (from a FeatureConfig or
+    its saved dict): mfcc_dim only for MFCC, since the seed's generators pass it with
+    spectrograms too, and a run or model must not be refused over a setting it never used."""
+    settings = dict(config) if isinstance(config, dict) else dataclasses.asdict(config)
+    if settings.get("kind") != "mfcc":
+        settings.pop("mfcc_dim", None)
+    return settings
 
 
 @functools.lru_cache(maxsize=16)

@@ -26,7 +26,6 @@ $OUT/gpu_check_torch.json when OUT is set, each as soon as its backend is done):
     .venv/bin/python scripts/gpu_check.py run --data data/gpu-check --device cpu --quick --bare
 """
 import argparse
-import importlib.machinery
 import json
 import os
 import signal
@@ -55,6 +54,7 @@ MATMUL_SIZE = {"gpu": 8192, "cpu": 1024}
 MATMUL_REPEATS = 10
 LEARNING_RATE = 2e-3            # the demo's Adam
 CLIPNORM = 5.0
+CHILD_STOP_SECONDS = 10         # a stopped run's backend gets this long to exit
 DEFAULTS = {   # a run on a GPU, and --quick, a smoke test on a CPU; times for all backends together
     "full": dict(presets=["demo", "final"], precisions=["float32", "mixed_bfloat16"],
                  batch_sizes=[32, 64, 128], steps=12, train_seconds=80.0, train_batch=64,
@@ -348,16 +348,22 @@ def matmul_rate(backend, device):
 def forbid(modules):
     """Hide `modules` as the bare GPU machine lacks them: importing one fails, and probing for
     one (`importlib.util.find_spec`, as torch._dynamo does for TensorFlow) finds nothing. So
-    the file finder is swapped for one that skips them, rather than a finder that raises."""
+    every finder (the file finder, an editable install's) is wrapped to skip them, rather than
+    a finder put first that raises."""
     def hidden(name):
         return any(name == m or name.startswith(m + ".") for m in modules)
 
-    class PathFinderWithout(importlib.machinery.PathFinder):
-        @classmethod
-        def find_spec(cls, name, path=None, target=None):
-            return None if hidden(name) else super().find_spec(name, path, target)
-    sys.meta_path[:] = [PathFinderWithout if finder is importlib.machinery.PathFinder else finder
-                        for finder in sys.meta_path]
+    class Without:
+        def __init__(self, finder):
+            self.finder = finder
+
+        def find_spec(self, name, path=None, target=None):
+            find = getattr(self.finder, "find_spec", None)
+            return None if hidden(name) or find is None else find(name, path, target)
+
+        def invalidate_caches(self):
+            getattr(self.finder, "invalidate_caches", lambda: None)()
+    sys.meta_path[:] = [Without(finder) for finder in sys.meta_path]
 
 
 def set_backend(backend, device):
@@ -382,9 +388,20 @@ def run_each_backend(args, argv):
     share = {k: settings[k] / len(args.backends) for k in ("budget_seconds", "train_seconds")}
     passed_on = strip_options(argv, ("--backends", "--json", "--budget-seconds",
                                      "--train-seconds"))
+    # `timeout` stops this process with SIGTERM (a closed terminal: SIGHUP): stop the running
+    # backend with it, so that it does not hold the GPU on alone.
+    stops = (signal.SIGTERM, signal.SIGHUP)
+    previous = {stop: signal.signal(stop, lambda number, _: sys.exit(128 + number))
+                for stop in stops}
+    try:
+        return _run_children(args, share, passed_on)
+    finally:
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
+
+
+def _run_children(args, share, passed_on):
     failed = []
-    # `timeout` stops this process with SIGTERM: stop the running backend with it.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     for backend in args.backends:
         say(f"==== {backend}")
         report = backend_report_path(args.json, backend)
@@ -398,6 +415,7 @@ def run_each_backend(args, argv):
         finally:
             if child.poll() is None:
                 child.terminate()
+                child.wait(CHILD_STOP_SECONDS)
         if returncode != 0:
             say(f"==== {backend} failed (its error is above); going on")
             failed.append(backend)

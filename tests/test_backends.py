@@ -11,6 +11,7 @@ import importlib.util
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -142,7 +143,9 @@ def test_the_gpu_check_runs_each_backend_with_its_share_of_the_time(tmp_path, mo
             return 0
     monkeypatch.setattr(check.subprocess, "Popen", Child)
     parsed = check.build_parser().parse_args(argv)
+    before = signal.getsignal(signal.SIGTERM)
     assert check.run_each_backend(parsed, argv) == 1          # one backend failed: not 0
+    assert signal.getsignal(signal.SIGTERM) is before         # this process's handler is back
     assert [c[c.index("--backends") + 1] for c in commands] == ["jax", "torch"]
     for command in commands:
         assert command[command.index("--budget-seconds") + 1] == "50.0"
@@ -155,8 +158,10 @@ def test_the_gpu_checks_bare_mode_hides_modules_from_imports_and_probes():
     importlib.util.find_spec (torch._dynamo probes TensorFlow so) finds nothing."""
     code = ("import importlib.util, runpy, sys; "
             f"check = runpy.run_path({str(ROOT / 'scripts' / 'gpu_check.py')!r}); "
-            "check['forbid'](('json',)); sys.modules.pop('json', None); "
+            "check['forbid'](('json', 'vui')); sys.modules.pop('json', None); "
+            "[sys.modules.pop(m) for m in list(sys.modules) if m.split('.')[0] == 'vui']; "
             "assert importlib.util.find_spec('json') is None; "
+            "assert importlib.util.find_spec('vui') is None; "   # an editable install's too
             "assert importlib.util.find_spec('csv') is not None\n"
             "try:\n    import json\nexcept ModuleNotFoundError as e:\n    print('hidden:', e)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -403,15 +403,21 @@ def test_lm_tune_saves_weights_that_transcribe_uses(trained_model, speech_corpus
     for suffix in (".keras", ".pickle", ".json"):
         shutil.copy(trained_model.with_suffix(suffix), model.with_suffix(suffix))
     assert cli.main(["lm", "tune", "--model", str(model), "--corpus", str(corpus),
-                     "--partition", "validation"]) == 0
+                     "--partition", "validation", "--alphas", "0.5", "1.5", "--betas", "1"]) == 0
     printed = capsys.readouterr().out
     for kind in ("greedy", "beam", "beam_lm"):
         assert f"validation {kind}" in printed
     decoder = Recognizer.load(model).decoder("beam_lm")
     assert decoder.lm_path == str(model.with_suffix(".arpa"))
+    assert decoder.alpha in (0.5, 1.5) and decoder.beta == 1        # from the grid given
     assert cli.main(["transcribe", "--model", str(model), "--decoder", "beam_lm", "--json",
                      speech_corpus["entries"][0]["key"]]) == 0, capsys.readouterr().err[-500:]
     assert "beam+LM" in json.loads(capsys.readouterr().out)["decoder"]
+    moved = tmp_path / "copied" / model.name                  # a results folder copied away
+    moved.parent.mkdir()
+    for suffix in (".keras", ".pickle", ".json", ".arpa"):
+        shutil.move(model.with_suffix(suffix), moved.with_suffix(suffix))
+    assert Recognizer.load(moved).decoder("beam_lm").lm_path == str(moved.with_suffix(".arpa"))
 
 
 def test_compare_plots_and_tables_the_runs_of_a_results_folder(trained_model, tmp_path, capsys):
@@ -468,15 +474,14 @@ def test_evaluate_reads_only_the_partition_it_scores(trained_model, speech_corpu
     assert line.startswith(f"test: CER {expected.cer:.2%}  WER {expected.wer:.2%}"), line
 
 
-def test_the_cli_says_a_warning_in_one_line(capsys):
+def test_the_cli_says_a_warning_in_one_line(monkeypatch):
     import warnings
     formatted = cli.one_line_warning(UserWarning("a.wav is sampled at 8000 Hz"), UserWarning,
                                      "/x/utils.py", 7, "    audio = resample(...)")
     assert formatted == "warning: a.wav is sampled at 8000 Hz\n"
+    seen = []
     previous = warnings.formatwarning
-    try:
-        with pytest.raises(SystemExit):
-            cli.main(["evaluate", "--help"])
-        assert warnings.formatwarning is cli.one_line_warning     # installed by main
-    finally:
-        warnings.formatwarning = previous
+    monkeypatch.setattr(cli, "_dispatch", lambda argv: seen.append(warnings.formatwarning))
+    cli.main(["evaluate"])
+    assert seen == [cli.one_line_warning]                     # while the command runs
+    assert warnings.formatwarning is previous                  # and Python's own after it

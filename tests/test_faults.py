@@ -382,3 +382,26 @@ def test_a_truncated_wav_is_read_with_a_warning(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(utils.load_audio(whole)) == 32000
+
+
+def test_an_mfcc_size_never_used_does_not_refuse_a_run_or_a_model():
+    """The seed's generators pass mfcc_dim with spectrograms too (our notebook passes 13): a run
+    or a model is not refused over it, only over settings that change the numbers."""
+    from dataclasses import asdict
+    import utils as U
+    from vui.infer.inference import check_features
+    spec13, spec26 = (asdict(U.FeatureConfig("spectrogram", mfcc_dim=d)) for d in (13, 26))
+    mfcc13, mfcc26 = (asdict(U.FeatureConfig("mfcc", mfcc_dim=d)) for d in (13, 26))
+    assert guards.setup_differences({"features": spec13}, {"features": spec26}) == []
+    assert guards.setup_differences({"features": mfcc13}, {"features": mfcc26}) != []
+
+    class Trained:
+        def __init__(self, features):
+            self.vui_record = {"feature_config": features}
+
+    class Generator:
+        feature_config = U.FeatureConfig("spectrogram", mfcc_dim=26)
+    check_features(Trained(spec13), Generator())
+    with pytest.raises(ValueError, match="was trained on features"):
+        check_features(Trained(asdict(U.FeatureConfig("spectrogram", max_freq=4000))),
+                       Generator())

@@ -48,7 +48,8 @@ def corpus_generator(corpus, features, minibatch_size=20, partitions=("train", "
     for part in partitions:
         index = Path(index_path(corpus, part))
         if not index.exists():
-            raise FileNotFoundError(f"no {part} index {index}: build a corpus first (vui corpus embedded)")
+            raise FileNotFoundError(f"no {part} index {index} in corpus folder {corpus} (--corpus "
+                                    "names another; `vui corpus embedded` builds one)")
         loaders[part](str(index))
     return gen
 

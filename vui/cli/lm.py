@@ -21,6 +21,10 @@ def build_parser():
                    help="corpus folder (default: the model's training corpus, else the embedded)")
     p.add_argument("--text", default=None, help="LM text instead of the training transcripts")
     p.add_argument("--order", type=int, default=3)
+    p.add_argument("--alphas", type=float, nargs="+", default=None,
+                   help="LM weights to try (default: vui.decode.lm_tuning.DEFAULT_ALPHAS)")
+    p.add_argument("--betas", type=float, nargs="+", default=None,
+                   help="word bonuses to try (default: vui.decode.lm_tuning.DEFAULT_BETAS)")
     p.add_argument("--partition", default="test", choices=("validation", "test"),
                    help="where to report greedy / beam / beam+LM after tuning")
     return parser
@@ -41,7 +45,8 @@ def main(argv=None):
     gen = corpus_generator(corpus_for(args.corpus, model_info(model)),
                            model_info(model).feature_settings,
                            partitions=("train", "validation", args.partition))
-    T.tune_language_model(model, gen, lm_text=args.text, order=args.order)
+    T.tune_language_model(model, gen, lm_text=args.text, order=args.order, alphas=args.alphas,
+                          betas=args.betas)
     for kind, row in T.compare_decoders(model, gen, args.partition).items():
         print(f"{args.partition} {kind:8s} CER {row['cer']:.2%}  WER {row['wer']:.2%}  "
               f"RTF {row['real_time_factor']:.4f}")

@@ -242,8 +242,9 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
+    import warnings
+    python_format = warnings.formatwarning
     if not debug:
-        import warnings
         warnings.formatwarning = one_line_warning
     try:
         return _dispatch(argv)
@@ -255,6 +256,8 @@ def main(argv=None):
             raise
         print(f"error: {err}", file=sys.stderr)
         return 2
+    finally:
+        warnings.formatwarning = python_format      # main() called in-process (a notebook)
 
 
 def one_line_warning(message, category, filename, lineno, line=None):

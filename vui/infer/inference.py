@@ -14,6 +14,7 @@ from typing import Callable, Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
+import utils
 from vui.features.speaker_norm import normalize_speakers, utterance_shifts
 from vui.train.trained import keras_model, model_info
 
@@ -95,7 +96,8 @@ def check_features(model, audio_gen):
     """Refuse a generator whose features are not the model's: other kinds fail deep in numpy,
     and other settings of the same width (CMN on or off) would pass silently, decoded wrong."""
     theirs = model_info(model).feature_config
-    if theirs is not None and theirs != audio_gen.feature_config:
+    if theirs is not None and (utils.feature_identity(theirs)
+                               != utils.feature_identity(audio_gen.feature_config)):
         raise ValueError(f"model {model_info(model).name or ''} was trained on features {theirs}, "
                          f"but this generator computes {audio_gen.feature_config}: make the "
                          "generator with DG.AudioGeneratorCached.for_features(its feature_config)")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import keras
 
+import utils
 from vui import atomic
 
 LOCK_SUFFIX = ".lock"
@@ -239,8 +240,12 @@ def training_setup(feature_config, train_paths, train_durations, optimizer, mini
 def setup_differences(saved, current):
     """What differs between the setup a run was started with and this call's (fields the
     saved record lacks are not compared: runs from before they were recorded)."""
+    def same(key):
+        if key == "features" and saved[key] and current[key]:
+            return utils.feature_identity(saved[key]) == utils.feature_identity(current[key])
+        return saved[key] == current[key]
     return [f"{key}: was {saved[key]!r}, now {current[key]!r}"
-            for key in current if key in saved and saved[key] != current[key]]
+            for key in current if key in saved and not same(key)]
 
 
 def check_same_setup(name, saved_record, current_setup, what):
