@@ -30,7 +30,8 @@ from vui.generator.seed_plots import (  # noqa: F401  (public: the seed's DG.x)
     plot_mfcc_feature, plot_raw_audio, plot_spectrogram_feature)
 from vui.features.speaker_norm import as_config, utterance_shifts
 
-PARTITIONS = {"train": "train", "validation": "valid", "valid": "valid", "test": "test"}
+PARTITIONS = {"train": "train", "validation": "valid", "valid": "valid", "test": "test",
+              "holdout": "holdout"}      # holdout: voice families kept out of the corpus
 DEFAULT_INDEXES = {part: INDEX_FILES[part] for part in ("train", "valid", "test")}
 MAX_LISTED_SKIPS = 200      # a summary warning lists at most this many files per partition
 
@@ -72,7 +73,7 @@ class AudioGeneratorCached:
         self.skipped = {}
         self._labels, self._speakers = {}, {}
         self.index_files = {}          # partition -> the index it was loaded from (absolute)
-        for part in ("train", "valid", "test"):
+        for part in ("train", "valid", "test", "holdout"):
             self._set_partition(part, [])
         if desc_file is not None:
             self.load_train_data(desc_file)
@@ -113,6 +114,10 @@ class AudioGeneratorCached:
 
     def load_test_data(self, desc_file=DEFAULT_INDEXES["test"]):
         self._load("test", desc_file)
+
+    def load_holdout_data(self, desc_file=INDEX_FILES["holdout"]):
+        """The voices `vui corpus embedded --holdout-families` kept out of every partition."""
+        self._load("holdout", desc_file)
 
     def _set_partition(self, part, rows):
         setattr(self, f"{part}_audio_paths", [r[0] for r in rows])
@@ -165,7 +170,8 @@ class AudioGeneratorCached:
                       stacklevel=3)
 
     def partition_data(self, partition):
-        """PartitionData(audio_paths, durations, texts) of "train", "validation"/"valid", "test".
+        """PartitionData(audio_paths, durations, texts) of "train", "validation"/"valid", "test",
+        "holdout".
 
         The order is the course toolkit's (audio_paths, durations, texts).
         """

@@ -485,3 +485,21 @@ def test_the_cli_says_a_warning_in_one_line(monkeypatch):
     cli.main(["evaluate"])
     assert seen == [cli.one_line_warning]                     # while the command runs
     assert warnings.formatwarning is previous                  # and Python's own after it
+
+
+def test_evaluate_scores_the_held_out_families(trained_model, speech_corpus, tmp_path, capsys):
+    """`vui corpus embedded --holdout-families` writes holdout_corpus.json: evaluate and the
+    model gate score it, calibrated on the in-family test partition."""
+    corpus = corpus_with_speakers(speech_corpus, tmp_path, "ab")
+    shutil.copy(corpus / "test_corpus.json", corpus / "holdout_corpus.json")
+    common = ["--model", str(trained_model), "--corpus", str(corpus)]
+    assert cli.main(["evaluate", *common, "--partition", "test"]) == 0
+    test_line = capsys.readouterr().out.splitlines()[0]
+    assert cli.main(["evaluate", *common, "--partition", "holdout"]) == 0
+    holdout_line = capsys.readouterr().out.splitlines()[0]
+    same = [line.split(", real-time factor")[0] for line in (test_line, holdout_line)]
+    assert same[1] == same[0].replace("test:", "holdout:", 1)             # the same files here
+    assert cli.main(["robust", "evaluate", *common, "--partition", "holdout",
+                     "--robust-model", str(trained_model), "--calibrate-on", "test"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("holdout: CER") and "gate: threshold" in printed

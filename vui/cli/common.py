@@ -40,7 +40,7 @@ def corpus_generator(corpus, features, minibatch_size=20, partitions=("train", "
     else:
         gen = DG.AudioGeneratorCached(**FEATURE_CHOICES[features], **options)
     loaders = {"train": gen.load_train_data, "validation": gen.load_validation_data,
-               "test": gen.load_test_data}
+               "test": gen.load_test_data, "holdout": gen.load_holdout_data}
     if stats is not None and "train" not in partitions:
         gen.set_normalization(stats["mean"], stats["std"])
     else:
@@ -123,7 +123,9 @@ def add_evaluate_arguments(p):
     p.add_argument("--model", default=None, help="results/NAME.keras (default: the demo's model)")
     p.add_argument("--corpus", default=None,
                    help="corpus folder (default: the model's training corpus, else the embedded)")
-    p.add_argument("--partition", default="validation", choices=("validation", "test"))
+    p.add_argument("--partition", default="validation", choices=("validation", "test", "holdout"),
+                   help="holdout: the voice families `vui corpus embedded --holdout-families` "
+                        "kept out")
     p.add_argument("--decoder", default="greedy", choices=DECODER_CHOICES)
 
 

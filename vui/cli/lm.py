@@ -25,7 +25,7 @@ def build_parser():
                    help="LM weights to try (default: vui.decode.lm_tuning.DEFAULT_ALPHAS)")
     p.add_argument("--betas", type=float, nargs="+", default=None,
                    help="word bonuses to try (default: vui.decode.lm_tuning.DEFAULT_BETAS)")
-    p.add_argument("--partition", default="test", choices=("validation", "test"),
+    p.add_argument("--partition", default="test", choices=("validation", "test", "holdout"),
                    help="where to report greedy / beam / beam+LM after tuning")
     return parser
 
