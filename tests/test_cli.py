@@ -455,25 +455,6 @@ def test_a_missing_backend_is_one_error_line(monkeypatch, capsys):
     assert exit_.value.code == 0
 
 
-def test_evaluate_reads_only_the_partition_it_scores(trained_model, speech_corpus, tmp_path,
-                                                     capsys):
-    """The model's own statistics stand in for the training partition's: a corpus folder
-    without a train index is scored, with the figures a generator fitted on it would give."""
-    import train_utils as T
-    corpus = corpus_with_speakers(speech_corpus, tmp_path, ["a"])
-    (corpus / "train_corpus.json").unlink()
-    assert cli.main(["evaluate", "--model", str(trained_model), "--corpus", str(corpus),
-                     "--partition", "test"]) == 0
-    line = capsys.readouterr().out.splitlines()[0]
-    model = T.load_model(str(trained_model))
-    fitted = DG.AudioGeneratorCached.for_features(model.vui_record["feature_config"],
-                                                  cache_dir=tmp_path / "cache")
-    fitted.load_train_data(speech_corpus["index"])        # what the model was trained on
-    fitted.load_test_data(str(corpus / "test_corpus.json"))
-    expected = T.evaluate(model, fitted, "test", verbose=0)
-    assert line.startswith(f"test: CER {expected.cer:.2%}  WER {expected.wer:.2%}"), line
-
-
 def test_the_cli_says_a_warning_in_one_line(monkeypatch):
     import warnings
     formatted = cli.one_line_warning(UserWarning("a.wav is sampled at 8000 Hz"), UserWarning,
@@ -487,14 +468,26 @@ def test_the_cli_says_a_warning_in_one_line(monkeypatch):
     assert warnings.formatwarning is previous                  # and Python's own after it
 
 
-def test_evaluate_scores_the_held_out_families(trained_model, speech_corpus, tmp_path, capsys):
-    """`vui corpus embedded --holdout-families` writes holdout_corpus.json: evaluate and the
-    model gate score it, calibrated on the in-family test partition."""
+def test_evaluate_reads_only_the_partitions_it_scores_held_out_ones_too(
+        trained_model, speech_corpus, tmp_path, capsys):
+    """The model's own statistics stand in for the training partition's: a corpus folder
+    without a train index is scored, with the figures a generator fitted on it would give.
+    `vui corpus embedded --holdout-families` writes holdout_corpus.json: evaluate and the
+    model gate score it, the gate calibrated on the in-family test partition."""
+    import train_utils as T
     corpus = corpus_with_speakers(speech_corpus, tmp_path, "ab")
+    (corpus / "train_corpus.json").unlink()
     shutil.copy(corpus / "test_corpus.json", corpus / "holdout_corpus.json")
     common = ["--model", str(trained_model), "--corpus", str(corpus)]
     assert cli.main(["evaluate", *common, "--partition", "test"]) == 0
     test_line = capsys.readouterr().out.splitlines()[0]
+    model = T.load_model(str(trained_model))
+    fitted = DG.AudioGeneratorCached.for_features(model.vui_record["feature_config"],
+                                                  cache_dir=tmp_path / "cache")
+    fitted.load_train_data(speech_corpus["index"])        # what the model was trained on
+    fitted.load_test_data(str(corpus / "test_corpus.json"))
+    expected = T.evaluate(model, fitted, "test", verbose=0)
+    assert test_line.startswith(f"test: CER {expected.cer:.2%}  WER {expected.wer:.2%}"), test_line
     assert cli.main(["evaluate", *common, "--partition", "holdout"]) == 0
     holdout_line = capsys.readouterr().out.splitlines()[0]
     same = [line.split(", real-time factor")[0] for line in (test_line, holdout_line)]
