@@ -119,6 +119,14 @@ class AudioGeneratorCached:
         """The voices `vui corpus embedded --holdout-families` kept out of every partition."""
         self._load("holdout", desc_file)
 
+    def load_partition(self, partition, desc_file):
+        """Load `partition` (any name PARTITIONS knows) from an index: the training one fits
+        the normalisation statistics too, as load_train_data does."""
+        if self._part(partition) == "train":
+            self.load_train_data(desc_file)
+        else:
+            self._load(self._part(partition), desc_file)
+
     def _set_partition(self, part, rows):
         setattr(self, f"{part}_audio_paths", [r[0] for r in rows])
         setattr(self, f"{part}_texts", [r[1] for r in rows])

@@ -405,3 +405,10 @@ def test_an_mfcc_size_never_used_does_not_refuse_a_run_or_a_model():
     with pytest.raises(ValueError, match="was trained on features"):
         check_features(Trained(asdict(U.FeatureConfig("spectrogram", max_freq=4000))),
                        Generator())
+
+
+def test_evaluating_a_partition_never_loaded_says_how_to_load_it(gen):  # noqa: F811
+    model = tiny_builder().build(gen.input_dim)
+    with pytest.raises(ValueError, match=r"partition 'holdout' is empty: load it first "
+                                         r"\(gen.load_partition\('holdout', INDEX\)\)"):
+        T.evaluate(model, gen, "holdout", verbose=0)

@@ -39,8 +39,6 @@ def corpus_generator(corpus, features, minibatch_size=20, partitions=("train", "
         gen = DG.AudioGeneratorCached.for_features(features, **options)
     else:
         gen = DG.AudioGeneratorCached(**FEATURE_CHOICES[features], **options)
-    loaders = {"train": gen.load_train_data, "validation": gen.load_validation_data,
-               "test": gen.load_test_data, "holdout": gen.load_holdout_data}
     if stats is not None and "train" not in partitions:
         gen.set_normalization(stats["mean"], stats["std"])
     else:
@@ -50,7 +48,7 @@ def corpus_generator(corpus, features, minibatch_size=20, partitions=("train", "
         if not index.exists():
             raise FileNotFoundError(f"no {part} index {index} in corpus folder {corpus} (--corpus "
                                     "names another; `vui corpus embedded` builds one)")
-        loaders[part](str(index))
+        gen.load_partition(part, str(index))
     return gen
 
 

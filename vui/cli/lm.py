@@ -42,8 +42,8 @@ def main(argv=None):
     import train_utils as T
     from vui.train.trained import model_info
     model = T.load_model(model_path(args.model))
-    gen = corpus_generator(corpus_for(args.corpus, model_info(model)),
-                           model_info(model).feature_settings,
+    info = model_info(model)
+    gen = corpus_generator(corpus_for(args.corpus, info), info.feature_settings,
                            partitions=("train", "validation", args.partition))
     T.tune_language_model(model, gen, lm_text=args.text, order=args.order, alphas=args.alphas,
                           betas=args.betas)

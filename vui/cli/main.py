@@ -25,10 +25,8 @@ BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 
 from vui.cli.common import (DEFAULT_CORPUS, FEATURE_CHOICES, add_evaluate_arguments,
                             add_transcribe_arguments, corpus_for, corpus_generator,
-                            is_user_error,
-                            loss_limit, model_path, optimizer_factory, positive_float,
-                            positive_int,
-                            print_evaluation, print_transcripts)
+                            is_user_error, loss_limit, model_path, optimizer_factory,
+                            positive_float, positive_int, print_evaluation, print_transcripts)
 
 
 def _preset(name):
@@ -59,8 +57,8 @@ def cmd_train(args, _):
     if args.augment != "none":
         from vui.augment.presets import training_augmenter
         augment = training_augmenter(gen, preset=args.augment, n_variants=args.augment_variants)
-    name = T.train_model(gen, builder, epochs=args.epochs,
-                         minibatch_size=args.batch_size, optimizer=optimizer_factory(args.optimizer, args.lr),
+    name = T.train_model(gen, builder, epochs=args.epochs, minibatch_size=args.batch_size,
+                         optimizer=optimizer_factory(args.optimizer, args.lr),
                          sort_by_duration=args.sort_by_duration, time_limit=args.time_limit,
                          retrain=args.retrain, augment=augment, loss_limit=args.loss_limit,
                          results_dir=args.results, precision=args.precision,

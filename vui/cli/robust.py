@@ -25,11 +25,11 @@ def cmd_evaluate(args):
         raise ValueError(f"--calibrate-on {args.calibrate_on} is --partition too: the gate's "
                          f"threshold must come from other speakers than the ones it is scored on")
     model = T.load_model(model_path(args.model))
-    args.corpus = corpus_for(args.corpus, model_info(model))
+    info = model_info(model)
+    args.corpus = corpus_for(args.corpus, info)
     calibration = (args.calibrate_on,) if args.robust_model else ()
-    gen = corpus_generator(args.corpus, model_info(model).feature_settings,
-                           partitions=(args.partition, *calibration),
-                           stats=model_info(model).stats)
+    gen = corpus_generator(args.corpus, info.feature_settings,
+                           partitions=(args.partition, *calibration), stats=info.stats)
     gate = _model_gate(model, gen, args) if args.robust_model else None
     strategy = strategy_for(args.warp_search, False if args.speaker_norm == "off"
                             else args.speaker_norm, gate)

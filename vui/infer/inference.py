@@ -159,10 +159,8 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     paths, durations, texts = audio_gen.partition_data(partition)
     n = len(paths) if max_utterances is None else min(max_utterances, len(paths))
     if n == 0:
-        loader = {"train": "load_train_data", "test": "load_test_data"}.get(
-            partition, "load_validation_data")
         raise ValueError(f"partition {partition!r} is empty: load it first "
-                         f"(gen.{loader}(INDEX))")
+                         f"(gen.load_partition({partition!r}, INDEX))")
     features = partition_features(model, audio_gen, partition, n)
     speakers = audio_gen.speakers(partition)[:n]
     context = _partition_context(audio_gen, partition, decoder, main, verbose)
