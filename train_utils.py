@@ -121,6 +121,7 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
         guards.check_space(pickle_path.parent, model.count_params())
         model.compile(optimizer=precision_.loss_scaled(opt, precision), loss=CTCLoss(),
                       jit_compile=keras.backend.backend() == "jax")
+        _build_optimizer(model)
         if done:
             _continue_from(model, model_path, done)
         train_data = _dataset(audio_gen, "train", model, minibatch_size, sort_by_duration, augment, True)
@@ -303,9 +304,17 @@ def _continue_from(model, model_path, done):
     epoch `done`: the seed notebook reruns a finished configuration with more epochs (200
     after 100) and expects training to go on. `_initial_epoch` is where Keras'
     BackupAndRestore puts a resumed run, so every callback sees one starting epoch."""
-    model.optimizer.build(model.trainable_variables)
     model.load_weights(model_path)
     model._initial_epoch = done
+
+
+def _build_optimizer(model):
+    """The optimizer's variables made now, not inside the first traced training step: on
+    TensorFlow, without a distribution strategy, Keras defers them to that trace, and a
+    tf.function that creates variables is traced twice (seconds per model; docs/experiments/
+    scale.md, "One trace per training step"). A resumed run's weights load into them."""
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
 
 
 def _clear_backup(backup_dir):

@@ -61,6 +61,22 @@ def test_training_lowers_the_loss_and_writes_results(gen, results_dir, speech_co
     assert model_path.exists() and not backup_dir.exists()
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's tracing")
+def test_the_training_step_is_traced_once_for_one_batch_shape(gen, results_dir, monkeypatch):
+    """Keras on TensorFlow leaves the optimizer's variables to the first traced step, and a
+    step that creates variables is traced twice; train_model builds them first."""
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+    traced, step = [], TensorFlowTrainer.train_step
+
+    def counted(model, data):
+        traced.append(tuple(data[0].shape))          # Python runs only while tracing
+        return step(model, data)
+    monkeypatch.setattr(TensorFlowTrainer, "train_step", counted)
+    T.train_model(gen, tiny_builder(), epochs=2, minibatch_size=len(gen.train_texts),
+                  optimizer=adam, verbose=0, results_dir=results_dir)
+    assert len(traced) == 1, traced
+
+
 def test_a_finished_run_is_loaded_not_retrained(gen, results_dir, capsys):
     name = train(gen, results_dir, epochs=1)
     pickle_path = R.run_paths(name, results_dir)[0]
