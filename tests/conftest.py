@@ -109,7 +109,8 @@ def rng():
 # ------------------------------------------------ the order files start in
 # The files that take longest, longest first (docs/experiments/scale.md, "The test suite"),
 # start first, so that the suite does not end on one of them while the other worker is idle.
-LONGEST_FILES = ("test_notebook.py", "test_sweep.py", "test_seed_replay.py",
+# The two notebooks' set-ups come first, side by side: the sweeps' Ray starts wait for them.
+LONGEST_FILES = ("test_notebook.py", "test_seed_replay.py", "test_sweep.py",
                  "test_train_utils.py", "test_faults.py", "test_distribute.py", "test_export.py",
                  "test_serve.py", "test_models.py", "test_cli.py", "test_word_timing_audio.py",
                  "test_backends.py")
@@ -127,8 +128,8 @@ def pytest_collection_modifyitems(items):
 # workers are between tests, keeps them from starting another, and lets them go on once Ray is
 # up. Two flock files: every test holds the room shared, passing a turnstile to enter it;
 # `alone()` leaves the room, takes the turnstile (no test enters) and then the room alone.
-# A module's set-up (the notebook's run) happens outside any test and so outside the room:
-# what starts inside `alone()` therefore also runs ahead of everything else on the machine.
+# A module's set-up happens outside any test, so the long ones (the notebooks' runs) take their
+# share with `sharing_the_machine`; what starts inside `alone()` also runs ahead of the rest.
 ALONE_NICENESS = -10   # a CFS weight ~9.5x a niceness-0 thread's (docs/experiments/scale.md,
                        # "Ray's start on a busy machine")
 
@@ -171,18 +172,31 @@ class MachineShare:
             fcntl.flock(self.turnstile, fcntl.LOCK_UN)
 
 
-@pytest.fixture(autouse=True)
-def machine(tmp_path_factory):
-    """Every test's share of the machine; `with machine.alone():` for a moment alone."""
+@contextlib.contextmanager
+def sharing_the_machine(tmp_path_factory, queue=True):
+    """A share of the machine, as a test holds it: yields a MachineShare. A module fixture that
+    runs for minutes holds one too (queue=False), so that another worker's `alone()` waits for
+    it to end rather than start Ray beside it (a notebook's training made the raylet abort).
+    queue=False enters without the turnstile: a fixture may start inside its own worker's
+    share, which an `alone()` holding the turnstile would be waiting on."""
     if "PYTEST_XDIST_WORKER" not in os.environ:
         yield MachineShare()
         return
     shared = tmp_path_factory.getbasetemp().parent     # the same folder for every worker
     with open(shared / "turnstile.lock", "w") as turnstile, open(shared / "room.lock", "w") as room:
-        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        if queue:
+            fcntl.flock(turnstile, fcntl.LOCK_EX)
         fcntl.flock(room, fcntl.LOCK_SH)
-        fcntl.flock(turnstile, fcntl.LOCK_UN)
+        if queue:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
         try:
             yield MachineShare(turnstile, room)
         finally:
             fcntl.flock(room, fcntl.LOCK_UN)
+
+
+@pytest.fixture(autouse=True)
+def machine(tmp_path_factory):
+    """Every test's share of the machine; `with machine.alone():` for a moment alone."""
+    with sharing_the_machine(tmp_path_factory) as share:
+        yield share

@@ -14,6 +14,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from conftest import sharing_the_machine
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "vui_notebook.ipynb"
 CELL_TIMEOUT_S = 300
@@ -32,8 +34,9 @@ def executed(tmp_path_factory):
     os.environ.update(env)
     try:
         nb = nbformat.read(NOTEBOOK, as_version=4)
-        NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                       resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+        with sharing_the_machine(tmp_path_factory, queue=False):
+            NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
+                           resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
     finally:
         for k, v in saved.items():
             if v is None:

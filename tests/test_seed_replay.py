@@ -44,6 +44,7 @@ import pytest
 from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conftest import sharing_the_machine  # noqa: E402
 from seed_cells import SEED_PATH, SeedCell, plain_python, seed_code_cells  # noqa: E402
 
 pytestmark = [pytest.mark.slow,
@@ -215,7 +216,7 @@ def replay(tmp_path_factory):
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(work)}})
     ran, start = [], time.perf_counter()
-    with client.setup_kernel(env=env):
+    with sharing_the_machine(tmp_path_factory, queue=False), client.setup_kernel(env=env):
         for index, (cell, nb_cell) in enumerate(zip(cells, nb.cells)):
             t0 = time.perf_counter()
             client.execute_cell(nb_cell, index)
