@@ -170,12 +170,12 @@ def _with_warp_search(row, model, gen):
     """The row plus CER/WER when each speaker is decoded at the feature warp its output is
     most confident under (vui.research.warp_search, per speaker, the default factors)."""
     import train_utils as T
-    from vui.research.strategies import WarpSearch
+    from vui.research.strategies import WarpSearch, chosen_warps
     valid = T.evaluate(model, gen, "validation", verbose=0, strategy=WarpSearch())
     held = T.evaluate(model, gen, "test", verbose=0, strategy=WarpSearch())
     return dict(row, valid_cer_warp=valid.cer, valid_wer_warp=valid.wer,
                 heldout_cer_warp=held.cer, heldout_wer_warp=held.wer,
-                heldout_alphas_warp=_counts(held.warp_alphas))
+                heldout_alphas_warp=_counts(chosen_warps(held)))
 
 
 def _counts(values):

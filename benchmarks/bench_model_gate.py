@@ -71,7 +71,7 @@ def decodings(warp_search=False, speaker_norm=None):
 
 def partition_rows(model, robust, gate, corpus, partition, warp_search=False, speaker_norm=None):
     import train_utils as T
-    from vui.research.strategies import strategy_for
+    from vui.research.strategies import gate_routed, strategy_for
     gen = generator_for(model, corpus, partition)
     n_speakers = len(set(gen.speakers("test")))
     rows = []
@@ -80,11 +80,11 @@ def partition_rows(model, robust, gate, corpus, partition, warp_search=False, sp
         result = T.evaluate(robust if who == "robust" else model, gen, "test", verbose=0,
                             strategy=strategy)
         routed = ""
-        if result.gate_routed is not None:
-            speakers = {s for s, r in zip(gen.speakers("test"), result.gate_routed) if r}
+        if gate_routed(result) is not None:
+            speakers = {s for s, r in zip(gen.speakers("test"), gate_routed(result)) if r}
             routed = f"{len(speakers)} of {n_speakers}"
             if gate.per == "utterance":
-                routed += f" ({sum(result.gate_routed)} of {result.utterances} utterances)"
+                routed += f" ({sum(gate_routed(result))} of {result.utterances} utterances)"
         rows.append((label, result.cer, result.wer, routed))
     return rows
 

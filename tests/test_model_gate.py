@@ -9,7 +9,7 @@ from char_map import NUM_CLASSES
 from conftest import write_index
 from test_warp_search import LinearModel
 from vui.research.model_gate import GateConfig, ModelGate, check_same_features, speaker_scores
-from vui.research.strategies import Gate, OneSpeaker, WarpSearch
+from vui.research.strategies import Gate, OneSpeaker, WarpSearch, chosen_warps, gate_routed
 from vui.research.warp_search import speech_frame_score
 
 
@@ -123,10 +123,10 @@ def test_evaluate_decodes_routed_speakers_with_the_robust_model(two_speaker_gen)
     augmented = evaluate(robust, gen, "test", verbose=0)
     assert alone.hypotheses != augmented.hypotheses       # the two models really differ
     everyone = evaluate(model, gen, "test", verbose=0, strategy=Gate(ModelGate(robust, np.inf)))
-    assert everyone.hypotheses == augmented.hypotheses and all(everyone.gate_routed)
+    assert everyone.hypotheses == augmented.hypotheses and all(gate_routed(everyone))
     robust.calls = 0
     nobody = evaluate(model, gen, "test", verbose=0, strategy=Gate(ModelGate(robust, -np.inf)))
-    assert nobody.hypotheses == alone.hypotheses and not any(nobody.gate_routed)
+    assert nobody.hypotheses == alone.hypotheses and not any(gate_routed(nobody))
     assert robust.calls == 0                               # never run when nobody is routed
     scores = speaker_scores(predict_probabilities(model, [gen.get_features("test", i)
                                                           for i in range(6)]), gen.speakers("test"))
@@ -136,9 +136,9 @@ def test_evaluate_decodes_routed_speakers_with_the_robust_model(two_speaker_gen)
     assert robust.calls == 3                               # the routed speaker's 3 utterances
     for i, speaker in enumerate(gen.speakers("test")):
         source = augmented if speaker == low else alone
-        assert split.gate_routed[i] == (speaker == low)
+        assert gate_routed(split)[i] == (speaker == low)
         assert split.hypotheses[i] == source.hypotheses[i]
-    assert split.warp_alphas is None
+    assert chosen_warps(split) is None
 
 
 def test_a_gate_with_the_warp_search_searches_each_side_under_its_model(two_speaker_gen):
@@ -156,7 +156,7 @@ def test_a_gate_with_the_warp_search_searches_each_side_under_its_model(two_spea
     for i, speaker in enumerate(gen.speakers("test")):
         source = augmented if speaker == routed_speaker else alone
         assert both.hypotheses[i] == source.hypotheses[i]
-        assert both.warp_alphas[i] == source.warp_alphas[i]
+        assert chosen_warps(both)[i] == chosen_warps(source)[i]
 
 
 def test_the_gates_unwarped_pass_is_not_run_again_by_the_warp_search(two_speaker_gen):
@@ -170,7 +170,7 @@ def test_the_gates_unwarped_pass_is_not_run_again_by_the_warp_search(two_speaker
     kept = evaluate(model, gen, "test", verbose=0,
                     strategy=Gate(ModelGate(robust, -np.inf), routed=search, kept=search))
     assert model.calls == 6 * 3 and robust.calls == 0      # 3 passes over 6 utterances, not 4
-    assert kept.hypotheses == alone.hypotheses and kept.warp_alphas == alone.warp_alphas
+    assert kept.hypotheses == alone.hypotheses and chosen_warps(kept) == chosen_warps(alone)
 
 
 class NamedDecoder:

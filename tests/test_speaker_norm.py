@@ -8,7 +8,8 @@ from test_model_gate import linear, two_speaker_gen  # noqa: F401 (a fixture)
 from vui.decode.decoders import make_decoder
 from vui.research.model_gate import ModelGate
 from vui.features.speaker_norm import SpeakerNormConfig, as_config, group_means, normalize_speakers
-from vui.research.strategies import Gate, OneSpeaker, SpeakerShift, WarpSearch
+from vui.research.strategies import (Gate, OneSpeaker, SpeakerShift, WarpSearch, chosen_warps,
+                                     gate_routed)
 
 
 def utterances(rng):
@@ -100,14 +101,14 @@ def test_with_the_warp_search_each_speaker_is_shifted_after_each_warp(two_speake
     expected = normalize_speakers([warp_normalized(f, gen.feature_config, 1.15, stats["mean"],
                                                    stats["std"]) for f in features], speakers)
     assert warped.hypotheses == greedy_hypotheses(model, expected)
-    assert warped.warp_alphas == [1.15] * 6
+    assert chosen_warps(warped) == [1.15] * 6
     searched = evaluate(model, gen, "test", verbose=0, strategy=WarpSearch(
         WarpSearchConfig(alphas=(0.85, 1.0, 1.15)), shift="speaker"))
-    for i, alpha in enumerate(searched.warp_alphas):
+    for i, alpha in enumerate(chosen_warps(searched)):
         source = {1.0: unwarped, 1.15: warped}.get(alpha)
         if source is not None:
             assert searched.hypotheses[i] == source.hypotheses[i]
-        assert alpha == searched.warp_alphas[speakers.index(speakers[i])]   # one per speaker
+        assert alpha == chosen_warps(searched)[speakers.index(speakers[i])]   # one per speaker
 
 
 def test_behind_a_gate_only_the_routed_speakers_are_shifted(two_speaker_gen):  # noqa: F811
@@ -127,7 +128,7 @@ def test_behind_a_gate_only_the_routed_speakers_are_shifted(two_speaker_gen):  #
     plain = evaluate(model, gen, "test", verbose=0)
     for i in range(6):
         assert result.hypotheses[i] == expected.get(i, plain.hypotheses[i])
-    assert result.gate_routed == [i in expected for i in range(6)]
+    assert gate_routed(result) == [i in expected for i in range(6)]
 
 
 def test_transcribe_shifts_each_file_or_one_speakers_files_together(speech_corpus):

@@ -7,7 +7,8 @@ import pytest
 from test_model_gate import NamedDecoder, linear, three_files, two_speaker_gen  # noqa: F401
 from vui.infer.inference import Outcome, evaluate, predict_probabilities
 from vui.research.model_gate import ModelGate
-from vui.research.strategies import Gate, OneSpeaker, SpeakerShift, WarpSearch, strategy_for
+from vui.research.strategies import (Gate, OneSpeaker, SpeakerShift, WarpSearch, chosen_warps,
+                                     gate_routed, strategy_for)
 
 
 class Recording:
@@ -33,7 +34,7 @@ def test_a_plug_in_strategy_gets_speakers_and_reports_per_utterance(two_speaker_
     for key in ("mean", "std"):      # the model's own statistics
         np.testing.assert_allclose(strategy.calls[0][1][key], model.vui_record["normalization"][key])
     assert result.extras == {"group": speakers}
-    assert result.warp_alphas is None and result.gate_routed is None
+    assert chosen_warps(result) is None and gate_routed(result) is None
     assert result.hypotheses == [f"group {s}" if i % 2 else plain.hypotheses[i]
                                  for i, s in enumerate(speakers)]
 

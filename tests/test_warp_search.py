@@ -149,7 +149,7 @@ def test_evaluate_decodes_each_speaker_at_one_chosen_warp(speech_corpus, tmp_pat
     import data_generator as DG
     from vui.decode.decoders import make_decoder
     from vui.infer.inference import evaluate
-    from vui.research.strategies import WarpSearch
+    from vui.research.strategies import WarpSearch, chosen_warps
     from vui.research.warp_search import WarpSearchConfig
     gen = DG.AudioGeneratorCached(spectrogram=False, mfcc_dim=26, cache_dir=tmp_path / "cache")
     gen.load_train_data(speech_corpus["index"])
@@ -159,11 +159,11 @@ def test_evaluate_decodes_each_speaker_at_one_chosen_warp(speech_corpus, tmp_pat
     plain = evaluate(model, gen, "test", verbose=0)
     same = evaluate(model, gen, "test", verbose=0,
                     strategy=WarpSearch(WarpSearchConfig(alphas=(1.0,))))
-    assert same.hypotheses == plain.hypotheses and same.warp_alphas == [1.0] * 6
+    assert same.hypotheses == plain.hypotheses and chosen_warps(same) == [1.0] * 6
     per_speaker = evaluate(model, gen, "test", verbose=0,
                            strategy=WarpSearch(WarpSearchConfig(alphas=(0.85, 1.0, 1.15))))
-    assert len(set(per_speaker.warp_alphas)) == 1          # one speaker in this corpus
-    alpha = per_speaker.warp_alphas[0]
+    assert len(set(chosen_warps(per_speaker))) == 1          # one speaker in this corpus
+    alpha = chosen_warps(per_speaker)[0]
     greedy = make_decoder("greedy")
     expected = [greedy.decode(model.predict_on_batch(warp_normalized(
         gen.get_features("test", i), gen.feature_config, alpha, stats["mean"], stats["std"])[None])[0])
@@ -174,7 +174,7 @@ def test_evaluate_decodes_each_speaker_at_one_chosen_warp(speech_corpus, tmp_pat
     search = search_warps(model, [gen.get_features("test", i) for i in range(6)],
                           gen.feature_config, stats["mean"], stats["std"], (0.85, 1.0, 1.15))
     search.choose()                                        # each utterance its own best factor
-    assert per_utterance.warp_alphas == search.chosen_alphas()
+    assert chosen_warps(per_utterance) == search.chosen_alphas()
     assert per_utterance.hypotheses == [greedy.decode(p) for p in search.chosen_probs()]
     with pytest.raises(ValueError, match="per='voice'"):
         evaluate(model, gen, "test", verbose=0, strategy=WarpSearch(WarpSearchConfig(per="voice")))

@@ -17,7 +17,7 @@ WARP_HELP = ("decode each speaker (in transcription: each file, or with --one-sp
 
 def cmd_evaluate(args):
     import train_utils as T
-    from vui.research.strategies import strategy_for
+    from vui.research.strategies import gate_routed, strategy_for
     from vui.train.trained import model_info
     if args.save_gate and not args.robust_model:
         raise ValueError("--save-gate needs --robust-model: the gate is the pair of models")
@@ -37,9 +37,9 @@ def cmd_evaluate(args):
     print_evaluation(result, args.partition)
     if gate is not None:
         speakers = gen.speakers(args.partition)[:result.utterances]
-        routed = {s for s, r in zip(speakers, result.gate_routed) if r}
+        routed = {s for s, r in zip(speakers, gate_routed(result)) if r}
         print(f"gate: threshold {gate.threshold:.4f} (set on {args.calibrate_on}, per "
-              f"{gate.per}); {sum(result.gate_routed)} of {result.utterances} utterances, "
+              f"{gate.per}); {sum(gate_routed(result))} of {result.utterances} utterances, "
               f"{len(routed)} of {len(set(speakers))} speakers, decoded by {args.robust_model}")
     if args.save_gate:
         _save_gate(gate, gen, args)

@@ -38,16 +38,6 @@ class Evaluation:
     speakers: list = field(default=None, repr=False)      # per utterance
 
     @property
-    def warp_alphas(self):
-        """Per utterance, the warp factor a warp search chose (None without one)."""
-        return self.extras.get("warp")
-
-    @property
-    def gate_routed(self):
-        """Per utterance, whether a model gate sent it to its second model (None without)."""
-        return self.extras.get("routed")
-
-    @property
     def real_time_factor(self):
         return self.seconds / max(self.audio_seconds, 1e-9)
 

@@ -24,6 +24,19 @@ from vui.features.speaker_norm import as_config, normalize_speakers
 from vui.train.trained import model_info
 from vui.research.warp_search import WarpSearchConfig, best_warped_probabilities
 
+WARP, ROUTED = "warp", "routed"        # the extras' names: a value per utterance
+
+
+def chosen_warps(result):
+    """Per utterance, the warp factor a WarpSearch chose; None where none ran. `result`: an
+    Evaluation (vui.infer.inference), whose extras the strategies fill."""
+    return result.extras.get(WARP)
+
+
+def gate_routed(result):
+    """Per utterance, whether a Gate sent it to its robust model; None where none ran."""
+    return result.extras.get(ROUTED)
+
 
 class SpeakerShift(AsTrained):
     """Each group's features shifted by its pooled mean frame before the model (per-speaker
@@ -59,7 +72,7 @@ class WarpSearch:
         probs, alphas = best_warped_probabilities(
             model, features, context.feature_config, stats["mean"], stats["std"], self.config,
             groups, context.verbose, known, transform)
-        return Outcome(probs, {"warp": alphas})
+        return Outcome(probs, {WARP: alphas})
 
 
 class Gate:
@@ -80,7 +93,7 @@ class Gate:
         check_same_features(model, robust)
         probs = predict_probabilities(model, features, verbose=context.verbose)
         routed = np.asarray(self.gate.routed(probs, groups), bool)
-        outcome = Outcome(list(probs), {"routed": routed.tolist()}, [None] * len(features))
+        outcome = Outcome(list(probs), {ROUTED: routed.tolist()}, [None] * len(features))
         rows = np.flatnonzero(routed)
         if len(rows):
             side = run_strategy(self.routed_strategy, robust, context.features_for(robust, rows),
