@@ -28,6 +28,7 @@ from vui.features.cache import (  # noqa: F401  (public: the seed's DG.x)
     CACHE_ENV, DEFAULT_CACHE_DIR, FeatureCache)
 from vui.generator.seed_plots import (  # noqa: F401  (public: the seed's DG.x)
     plot_mfcc_feature, plot_raw_audio, plot_spectrogram_feature)
+from vui.features.presets import FEATURE_PRESETS
 from vui.features.speaker_norm import as_config, utterance_shifts
 
 PARTITIONS = {"train": "train", "validation": "valid", "valid": "valid", "test": "test",
@@ -81,7 +82,13 @@ class AudioGeneratorCached:
     @classmethod
     def for_features(cls, feature_config, **kwargs):
         """A generator computing the features a model was trained on (its record's
-        `feature_config` dict, or a utils.FeatureConfig); kwargs as for the constructor."""
+        `feature_config` dict, or a utils.FeatureConfig), or a FEATURE_PRESETS name
+        ("spectrogram", "mfcc26", ...); kwargs as for the constructor."""
+        if isinstance(feature_config, str):
+            if feature_config not in FEATURE_PRESETS:
+                raise ValueError(f"features {feature_config!r}: expected one of "
+                                 f"{sorted(FEATURE_PRESETS)} or a model's feature settings")
+            return cls(**{**FEATURE_PRESETS[feature_config], **kwargs})
         cfg = feature_config if isinstance(feature_config, dict) else asdict(feature_config)
         return cls(step=cfg["step_ms"], window=cfg["window_ms"], max_freq=cfg["max_freq"],
                    mfcc_dim=cfg["mfcc_dim"], spectrogram=cfg["kind"] == "spectrogram",
@@ -89,12 +96,28 @@ class AudioGeneratorCached:
                    **kwargs)
 
     @classmethod
-    def for_corpus(cls, feature_config, corpus_root, test_index=None, **kwargs):
-        """for_features over a corpus directory's train and valid indexes, and `test_index`
-        (any index: a held-out family's, LibriSpeech's) as the test partition when given."""
-        gen = cls.for_features(feature_config, **kwargs)
-        gen.load_train_data(index_path(corpus_root, "train"))
-        gen.load_validation_data(index_path(corpus_root, "valid"))
+    def for_corpus(cls, features, corpus_root, test_index=None, partitions=("train", "valid"),
+                   stats=None, **kwargs):
+        """for_features(features, **kwargs) over a corpus folder's indexes: the one way the
+        command line, the demo and the benchmarks open a corpus.
+
+        partitions: the folder's indexes to load (index_path's names); `test_index` (any
+        index: a held-out family's, LibriSpeech's) loads as the test partition. stats: a
+        trained model's normalisation statistics, standing in for the training partition's,
+        which is then loaded only if named (scoring 50 test files should not featurise 2,000
+        training ones); without them the training partition is loaded first, for its own."""
+        gen = cls.for_features(features, **kwargs)
+        if stats is not None and "train" not in partitions:
+            gen.set_normalization(stats["mean"], stats["std"])
+        else:
+            partitions = ("train", *[p for p in partitions if p != "train"])
+        for part in partitions:
+            index = index_path(corpus_root, part)
+            if not os.path.isfile(index):
+                raise FileNotFoundError(f"no {part} index {index} in corpus folder {corpus_root} "
+                                        "(`vui corpus embedded` or `vui corpus librispeech` "
+                                        "builds one)")
+            gen.load_partition(part, index)
         if test_index is not None:
             gen.load_test_data(os.fspath(test_index))
         return gen

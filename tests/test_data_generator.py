@@ -377,6 +377,29 @@ def test_generator_for_a_models_recorded_features(config):
     assert gen.feature_config == config and gen.minibatch_size == 3
 
 
+def test_a_corpus_folder_opens_by_preset_or_by_a_models_settings(speech_corpus, tmp_path):
+    import shutil
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for part in ("train", "valid", "test"):
+        shutil.copy(speech_corpus["index"], folder / f"{part}_corpus.json")
+    cache = tmp_path / "cache"
+    gen = DG.AudioGeneratorCached.for_corpus("mfcc13", folder, cache_dir=cache)
+    assert gen.feature_config == U.FeatureConfig("mfcc", mfcc_dim=13)
+    assert len(gen.train_texts) == len(gen.valid_texts) == 6 and gen.test_texts == []
+    stats = {k: v + 1.0 for k, v in gen.normalization_stats().items()}    # not the folder's
+    scoring = DG.AudioGeneratorCached.for_corpus(gen.feature_config, folder, partitions=("test",),
+                                                 stats=stats, cache_dir=cache)
+    assert scoring.train_texts == [] and len(scoring.test_texts) == 6      # nothing featurised
+    np.testing.assert_array_equal(scoring.normalization_stats()["mean"], stats["mean"])
+    (folder / "valid_corpus.json").unlink()
+    with pytest.raises(FileNotFoundError, match="no validation index .*valid_corpus.json"):
+        DG.AudioGeneratorCached.for_corpus("mfcc13", folder, partitions=("validation",),
+                                           stats=stats, cache_dir=cache)
+    with pytest.raises(ValueError, match="features 'mel': expected one of"):
+        DG.AudioGeneratorCached.for_corpus("mel", folder)
+
+
 def test_speakers_come_from_the_index_or_the_path(gen_factory, corpus_copy):
     entries = [dict(e) for e in corpus_copy["entries"]]
     entries[0]["speaker"] = "kal-slow"

@@ -40,17 +40,14 @@ DEMO_AUGMENT = "none"
 # `vui transcribe` has no speaker labels and shifts each file by its own mean (less of the
 # gain, same section) unless --one-speaker pools the files.
 DEMO_SPEAKER_NORM = "speaker"
-# Feature choices of the benchmarks (AudioGeneratorCached arguments). The demo takes MFCC
+# Feature choices of the benchmarks: their names for vui.features.presets' (results tables say
+# "spec"). The demo takes MFCC
 # (python_speech_features, 26 coefficients from 26 mel filters) rather than the 161-bin
 # spectrogram: a lower validation loss at equal epochs and shorter epochs (the first
 # convolution reads 26 values a frame instead of 161); docs/experiments/demo.md, "2026-12-02:
 # MFCC, stride 3, the clock schedule".
-FEATURE_CHOICES = {
-    "spec": dict(spectrogram=True),
-    "mfcc13": dict(spectrogram=False, mfcc_dim=13),
-    "mfcc26": dict(spectrogram=False, mfcc_dim=26),
-    "mfcc26-cmn": dict(spectrogram=False, mfcc_dim=26, utterance_mean=True),
-}
+FEATURE_CHOICES = {"spec": "spectrogram", "mfcc13": "mfcc13", "mfcc26": "mfcc26",
+                   "mfcc26-cmn": "mfcc26-cmn"}
 DEMO_FEATURES = "mfcc26"
 
 
@@ -75,14 +72,10 @@ def demo_generator(corpus_root, features=DEMO_FEATURES, **kwargs):
     """A feature generator (FEATURE_CHOICES[features]) over a corpus's train and validation
     indexes, in the demo's batch size."""
     import data_generator as DG
-    from vui.data.corpus_index import index_path
     if features not in FEATURE_CHOICES:
         raise ValueError(f"features={features!r}: expected one of {sorted(FEATURE_CHOICES)}")
-    gen = DG.AudioGeneratorCached(minibatch_size=DEMO_BATCH,
-                                  **{**FEATURE_CHOICES[features], **kwargs})
-    gen.load_train_data(index_path(corpus_root, "train"))
-    gen.load_validation_data(index_path(corpus_root, "valid"))
-    return gen
+    return DG.AudioGeneratorCached.for_corpus(FEATURE_CHOICES[features], corpus_root,
+                                              **{"minibatch_size": DEMO_BATCH, **kwargs})
 
 
 def train(gen, builder, minutes=DEMO_TRAIN_MINUTES, epochs=DEMO_MAX_EPOCHS, batch=DEMO_BATCH,

@@ -27,29 +27,11 @@ def model_path(model):
     return R.default_model() if model is None else R.resolve_model_path(model)
 
 
-def corpus_generator(corpus, features, minibatch_size=20, partitions=("train", "validation"),
-                     max_duration=10.0, stats=None):
-    """A generator over a corpus's partitions; `features` a FEATURE_CHOICES key or a trained
-    model's saved feature_config (dict). `stats`: a trained model's normalisation statistics,
-    which stand in for the training partition's (not loaded then unless in `partitions`:
-    scoring 50 test files should not featurise 2,000 training ones)."""
+def corpus_generator(corpus, features, **options):
+    """DG.AudioGeneratorCached.for_corpus: the corpus folder's partitions, with `features` a
+    FEATURE_CHOICES name or a trained model's feature settings."""
     import data_generator as DG
-    options = dict(minibatch_size=minibatch_size, max_duration=max_duration)
-    if isinstance(features, dict):
-        gen = DG.AudioGeneratorCached.for_features(features, **options)
-    else:
-        gen = DG.AudioGeneratorCached(**FEATURE_CHOICES[features], **options)
-    if stats is not None and "train" not in partitions:
-        gen.set_normalization(stats["mean"], stats["std"])
-    else:
-        partitions = ("train", *[p for p in partitions if p != "train"])
-    for part in partitions:
-        index = Path(index_path(corpus, part))
-        if not index.exists():
-            raise FileNotFoundError(f"no {part} index {index} in corpus folder {corpus} (--corpus "
-                                    "names another; `vui corpus embedded` builds one)")
-        gen.load_partition(part, str(index))
-    return gen
+    return DG.AudioGeneratorCached.for_corpus(features, corpus, **options)
 
 
 def optimizer_factory(name, lr=None):

@@ -49,7 +49,7 @@ def cmd_train(args, _):
     import train_utils as T
     from vui import results as R
     builder = _preset(args.preset)         # before any feature is computed
-    gen = corpus_generator(args.corpus, args.features, args.batch_size)
+    gen = corpus_generator(args.corpus, args.features, minibatch_size=args.batch_size)
     if args.speaker_norm:
         from vui.features.speaker_norm import as_config
         gen.speaker_norm = as_config(args.speaker_norm)
