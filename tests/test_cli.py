@@ -5,13 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import keras
 import numpy as np
 import pytest
 
 import data_generator as DG
-import models as M
 import train_utils as T
+from conftest import train_tiny
 from vui.cli import main as cli
 from vui import results as R
 from vui.infer.recognizer import Recognizer
@@ -38,20 +37,6 @@ def test_every_command_has_help(argv, capsys):
         cli.main(argv)
     assert exit_.value.code == 0
     assert "usage:" in capsys.readouterr().out
-
-
-def train_tiny(index, base, name_suffix, evaluate_after=True, **features):
-    """A one-epoch CNN + GRU(16) trained on `index` under `base`; returns its .keras path."""
-    gen = DG.AudioGeneratorCached(minibatch_size=3, cache_dir=base / "cache", **features)
-    gen.load_train_data(index)
-    gen.load_validation_data(index)
-    builder = M.RNNModel(cnn_config=M.CNNConfig(filters=16, kernel_size=5, conv_stride=2,
-                                                conv_border_mode="same"),
-                         rnn_units=16, bd_merge=None, name_suffix=name_suffix)
-    name = T.train_model(gen, builder, epochs=1, minibatch_size=3, verbose=0,
-                         optimizer=lambda: keras.optimizers.Adam(1e-3), results_dir=base / "results",
-                         evaluate_after=evaluate_after)
-    return R.run_paths(name, base / "results")[1]
 
 
 def corpus_with_speakers(speech_corpus, tmp_path, speakers):

@@ -17,11 +17,8 @@ import keras
 import numpy as np
 import pytest
 
-import data_generator as DG
 import models as M
-import train_utils as T
-from conftest import write_index
-from vui import results as R
+from conftest import train_tiny, write_index
 from vui.export.bundle import BUNDLE_FILE, FORMATS, ExportError, read_bundle
 from vui.infer.recognizer import Recognizer
 from vui.infer.transcribe import transcribe_files
@@ -41,21 +38,6 @@ def _skip_reason(fmt):
         if missing else None
 
 
-def train_tiny(index, base):
-    """A CNN + bidirectional GRU(16) on MFCC, trained on `index` until it emits letters."""
-    gen = DG.AudioGeneratorCached(minibatch_size=3, cache_dir=base / "cache", spectrogram=False,
-                                  mfcc_dim=26)
-    gen.load_train_data(index)
-    gen.load_validation_data(index)
-    builder = M.RNNModel(cnn_config=M.CNNConfig(filters=16, kernel_size=5, conv_stride=2,
-                                                conv_border_mode="same"),
-                         rnn_units=16, bd_merge="concat", name_suffix="Export")
-    name = T.train_model(gen, builder, epochs=TRAIN_EPOCHS, minibatch_size=3, verbose=0,
-                         optimizer=lambda: keras.optimizers.Adam(1e-2),
-                         results_dir=base / "results", evaluate_after=False)
-    return R.run_paths(name, base / "results")[1]
-
-
 @pytest.fixture(scope="module")
 def trained(speech_corpus, tmp_path_factory):
     """The tiny model, its Recognizer, the test partition's files and one export per format
@@ -65,7 +47,9 @@ def trained(speech_corpus, tmp_path_factory):
     corpus.mkdir()
     for index in ("train_corpus.json", "valid_corpus.json", "test_corpus.json"):
         write_index(corpus / index, speech_corpus["entries"])
-    model_path = train_tiny(str(corpus / "train_corpus.json"), base)
+    model_path = train_tiny(str(corpus / "train_corpus.json"), base, "Export",  # emits letters
+                            epochs=TRAIN_EPOCHS, bd_merge="concat", learning_rate=1e-2,
+                            evaluate_after=False, spectrogram=False, mfcc_dim=26)
     test_files = [json.loads(line)["key"] for line in
                   (corpus / "test_corpus.json").read_text().splitlines()]
     recognizer = Recognizer.load(model_path)

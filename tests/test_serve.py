@@ -19,15 +19,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import keras
 import numpy as np
 import pytest
 import soundfile
 from fastapi.testclient import TestClient
 
-import data_generator as DG
-import models as M
-import train_utils as T
+from conftest import train_tiny
 from vui import results as R
 from vui.serve.app import create_app
 from vui.serve.audio import decode_upload
@@ -46,21 +43,6 @@ HOT_WORD = "rascal"
 
 # ---------------------------------------------------------------- shared fixtures and helpers
 
-def train_serving_model(index, base):
-    """A one-epoch CNN + GRU(16) (tests/test_cli.py's train_tiny): garbage transcripts, but
-    real ones, with words, times and confidences; about ten seconds on 2 cores."""
-    gen = DG.AudioGeneratorCached(minibatch_size=3, cache_dir=base / "cache")
-    gen.load_train_data(index)
-    gen.load_validation_data(index)
-    builder = M.RNNModel(cnn_config=M.CNNConfig(filters=16, kernel_size=5, conv_stride=2,
-                                                conv_border_mode="same"),
-                         rnn_units=16, bd_merge=None, name_suffix="SERVE")
-    name = T.train_model(gen, builder, epochs=1, minibatch_size=3, verbose=0,
-                         optimizer=lambda: keras.optimizers.Adam(1e-3),
-                         results_dir=base / "results")
-    return R.run_paths(name, base / "results")[1]
-
-
 @pytest.fixture(scope="session")
 def served_model(speech_corpus, tmp_path_factory):
     """The tiny model's .keras path, trained once per session even when two modules ask."""
@@ -68,7 +50,7 @@ def served_model(speech_corpus, tmp_path_factory):
     done = base / "MODEL_PATH"
     if not done.exists():
         base.mkdir(exist_ok=True)
-        done.write_text(str(train_serving_model(speech_corpus["index"], base)))
+        done.write_text(str(train_tiny(speech_corpus["index"], base, "SERVE")))
     return Path(done.read_text())
 
 
