@@ -114,6 +114,13 @@ def test_lm_moves_decoding_to_in_vocabulary_sentence(lm_path):
     assert decoder.decode(probs) == "the cet sat"
 
 
+def test_a_small_vocabulary_loads_without_pyctcdecode_s_warning(lm_path, caplog):
+    D.make_decoder("beam_lm", lm_path=lm_path)
+    assert not [r for r in caplog.records if "unigrams" in r.getMessage()]
+    D.make_decoder("beam_lm", lm_path=lm_path, unigrams=["zebra", "quokka"])   # not the LM's
+    assert "vocabulary and language model are incompatible" in caplog.text
+
+
 def test_set_weights_equals_fresh_decoder(lm_path):
     rng = np.random.default_rng(3)
     probs_list = [spell(s, ambiguous={1: {"a": 0.3, "o": 0.3, "e": 0.3}}) for s in LM_SENTENCES]

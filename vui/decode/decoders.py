@@ -17,6 +17,7 @@ Every decoder takes one utterance's softmax outputs, shape (time, 29) with the b
 `decode_words` gives the same transcript as words with times and confidences (vui.decode.words),
 and the beam decoders take hot words (`parse_hotwords`), which pyctcdecode scores.
 """
+import logging
 import os
 import weakref
 from abc import ABC, abstractmethod
@@ -307,6 +308,7 @@ class BeamLMDecoder(BeamDecoder):
         quiet = kenlm.Config()
         quiet.show_progress = False
         quiet.arpa_complain = kenlm.ARPALoadComplain.NONE
+        _hush_small_vocabulary_warning()
         model = LanguageModel(kenlm.Model(self.lm_path, quiet), self.unigrams, alpha=self.alpha,
                               beta=self.beta)
         return BeamSearchDecoderCTC(Alphabet.build_alphabet(PYCTCDECODE_LABELS), model)
@@ -323,6 +325,21 @@ class BeamLMDecoder(BeamDecoder):
     def name(self):
         return (f"beam+LM (width {self.beam_width}, alpha {self.alpha:g}, beta {self.beta:g}, "
                 f"{os.path.basename(self.lm_path)}{self._hotwords_note()})")
+
+
+class _SmallVocabularyFilter(logging.Filter):
+    """pyctcdecode warns on every LM load under 1,000 words ("Is this small or artificial
+    data?"): the embedded corpus's LM is small on purpose, and its vocabulary is the ARPA's own.
+    Its other warning (a vocabulary the LM does not know) still reaches the user."""
+
+    def filter(self, record):
+        return not str(record.msg).startswith("Only %s unigrams")
+
+
+def _hush_small_vocabulary_warning(logger_name="pyctcdecode.language_model"):
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, _SmallVocabularyFilter) for f in logger.filters):
+        logger.addFilter(_SmallVocabularyFilter())
 
 
 def _arpa_unigrams(lm_path):
