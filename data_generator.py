@@ -23,13 +23,13 @@ from utils import STD_FLOOR, normalize_with  # noqa: F401  (DG.normalize_with, D
 from vui.generator.batches import (  # noqa: F401  (public: the seed's DG.x)
     DATASET_WORKERS, DURATION_JITTER, KERAS_PEEKED_BATCHES, PAD_TO_MULTIPLE, AlignmentError,
     UtteranceDataset, apply_output_length, check_alignable, repeated_adjacent)
-from vui.data.corpus_index import INDEX_FILES, index_path, read_index_lenient
+from vui.data.corpus_index import INDEX_FILES, MissingIndexError, index_path, read_index_lenient
 from vui.features.cache import (  # noqa: F401  (public: the seed's DG.x)
     CACHE_ENV, DEFAULT_CACHE_DIR, FeatureCache)
-from vui.generator.seed_plots import (  # noqa: F401  (public: the seed's DG.x)
-    plot_mfcc_feature, plot_raw_audio, plot_spectrogram_feature)
 from vui.features.presets import FEATURE_PRESETS
 from vui.features.speaker_norm import as_config, utterance_shifts
+from vui.generator.seed_plots import (  # noqa: F401  (public: the seed's DG.x)
+    plot_mfcc_feature, plot_raw_audio, plot_spectrogram_feature)
 
 PARTITIONS = {"train": "train", "validation": "valid", "valid": "valid", "test": "test",
               "holdout": "holdout"}      # holdout: voice families kept out of the corpus
@@ -114,7 +114,7 @@ class AudioGeneratorCached:
         for part in partitions:
             index = index_path(corpus_root, part)
             if not os.path.isfile(index):
-                raise FileNotFoundError(f"no {part} index {index} in corpus folder {corpus_root} "
+                raise MissingIndexError(f"no {part} index {index} in corpus folder {corpus_root} "
                                         "(`vui corpus embedded` or `vui corpus librispeech` "
                                         "builds one)")
             gen.load_partition(part, index)

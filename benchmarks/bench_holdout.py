@@ -99,9 +99,7 @@ def build_corpus(family, cfg):
 def load_generator(root, features):
     """Train and validation from the corpus; the held-out family as the "test" partition."""
     from vui.demo import demo_generator
-    gen = demo_generator(root, features)
-    gen.load_test_data(os.path.join(root, "holdout_corpus.json"))
-    return gen
+    return demo_generator(root, features, test_index=os.path.join(root, "holdout_corpus.json"))
 
 
 def run_condition(gen, family, features, condition, cfg):

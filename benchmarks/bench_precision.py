@@ -31,10 +31,7 @@ DEMO_LEARNING_RATE = 2e-3
 
 def make_generator(corpus, features, batch_size):
     import data_generator as DG
-    gen = DG.AudioGeneratorCached(minibatch_size=batch_size, **FEATURE_PRESETS[features])
-    gen.load_train_data(str(Path(corpus) / "train_corpus.json"))
-    gen.load_validation_data(str(Path(corpus) / "valid_corpus.json"))
-    return gen
+    return DG.AudioGeneratorCached.for_corpus(features, corpus, minibatch_size=batch_size)
 
 
 def cpu_clock():

@@ -44,7 +44,7 @@ CARRIED_WHEELS = ("keras==3.15.1", "namex==0.1.0", "optree==0.20.0")
 WHEEL_PYTHON = "3.12"
 WHEEL_PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_17_x86_64",
                    "manylinux2014_x86_64")
-FEATURE_PRESET = dict(spectrogram=False, mfcc_dim=26)   # the demo's MFCC 26
+FEATURE_PRESET = "mfcc26"                # vui.features.presets: the demo's MFCC 26
 # Modules the bare GPU machine does not have: --bare makes importing them fail here too.
 ABSENT_THERE = ("tensorflow", "soundfile", "soxr", "librosa", "python_speech_features", "jiwer",
                 "data_generator", "utils")
@@ -80,9 +80,7 @@ def write_features(corpus, path):
     """Normalised features (training statistics), float16, concatenated per partition."""
     sys.path.insert(0, str(ROOT))
     import data_generator as DG
-    gen = DG.AudioGeneratorCached(**FEATURE_PRESET)
-    gen.load_train_data(str(Path(corpus) / "train_corpus.json"))
-    gen.load_validation_data(str(Path(corpus) / "valid_corpus.json"))
+    gen = DG.AudioGeneratorCached.for_corpus(FEATURE_PRESET, corpus)
     arrays = {}
     for part in ("train", "validation"):
         paths, durations, texts = gen.partition_data(part)

@@ -200,7 +200,8 @@ def sharing_the_machine(tmp_path_factory, queue=True):
     runs for minutes holds one too (queue=False), so that another worker's `alone()` waits for
     it to end rather than start Ray beside it (a notebook's training made the raylet abort).
     queue=False enters without the turnstile: a fixture may start inside its own worker's
-    share, which an `alone()` holding the turnstile would be waiting on."""
+    share, which an `alone()` holding the turnstile would be waiting on. Release it before
+    the module's tests run: a test of the same worker calling `alone()` would wait on it."""
     if "PYTEST_XDIST_WORKER" not in os.environ:
         yield MachineShare()
         return

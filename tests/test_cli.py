@@ -112,6 +112,13 @@ def test_transcribe_names_a_missing_file(trained_model, capsys):
     assert 'nope.wav' in capsys.readouterr().err
 
 
+def test_evaluate_names_a_corpus_folder_without_its_index(trained_model, tmp_path, capsys):
+    args = ["evaluate", "--model", str(trained_model), "--corpus", str(tmp_path)]
+    assert cli.main([*args, "--partition", "test"]) == 2
+    err = capsys.readouterr().err
+    assert f"no test index {tmp_path / 'test_corpus.json'}" in err and "--corpus names" in err
+
+
 def test_transcribe_reports_a_corrupt_file_and_goes_on(trained_model, speech_corpus, tmp_path, capsys):
     bad = tmp_path / "corrupt.wav"
     bad.write_bytes(b"RIFF not really audio")

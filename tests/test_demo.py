@@ -18,3 +18,11 @@ def test_a_slow_corpus_build_shortens_training_to_end_within_the_total():
 def test_training_keeps_a_floor_and_an_explicit_budget_wins():
     assert demo.training_minutes(demo.DEMO_TOTAL_MINUTES) == demo.DEMO_MIN_TRAIN_MINUTES
     assert demo.training_minutes(7.5, requested=30) == 30.0
+
+
+def test_the_benchmarks_feature_names_are_presets_and_others_are_refused(tmp_path):
+    from vui.features.presets import FEATURE_PRESETS
+    assert set(demo.FEATURE_CHOICES.values()) <= set(FEATURE_PRESETS)
+    assert demo.DEMO_FEATURES in demo.FEATURE_CHOICES
+    with pytest.raises(ValueError, match="features='mel': expected one of"):
+        demo.demo_generator(tmp_path, "mel")

@@ -41,11 +41,10 @@ DEMO_AUGMENT = "none"
 # gain, same section) unless --one-speaker pools the files.
 DEMO_SPEAKER_NORM = "speaker"
 # Feature choices of the benchmarks: their names for vui.features.presets' (results tables say
-# "spec"). The demo takes MFCC
-# (python_speech_features, 26 coefficients from 26 mel filters) rather than the 161-bin
-# spectrogram: a lower validation loss at equal epochs and shorter epochs (the first
-# convolution reads 26 values a frame instead of 161); docs/experiments/demo.md, "2026-12-02:
-# MFCC, stride 3, the clock schedule".
+# "spec"). The demo takes MFCC (python_speech_features, 26 coefficients from 26 mel filters)
+# rather than the 161-bin spectrogram: a lower validation loss at equal epochs and shorter
+# epochs (the first convolution reads 26 values a frame instead of 161);
+# docs/experiments/demo.md, "2026-12-02: MFCC, stride 3, the clock schedule".
 FEATURE_CHOICES = {"spec": "spectrogram", "mfcc13": "mfcc13", "mfcc26": "mfcc26",
                    "mfcc26-cmn": "mfcc26-cmn"}
 DEMO_FEATURES = "mfcc26"

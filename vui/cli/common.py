@@ -29,9 +29,14 @@ def model_path(model):
 
 def corpus_generator(corpus, features, **options):
     """DG.AudioGeneratorCached.for_corpus: the corpus folder's partitions, with `features` a
-    FEATURE_CHOICES name or a trained model's feature settings."""
+    FEATURE_CHOICES name or a trained model's feature settings; a missing index's error says
+    which option names another folder."""
     import data_generator as DG
-    return DG.AudioGeneratorCached.for_corpus(features, corpus, **options)
+    from vui.data.corpus_index import MissingIndexError
+    try:
+        return DG.AudioGeneratorCached.for_corpus(features, corpus, **options)
+    except MissingIndexError as err:
+        raise MissingIndexError(f"{err}; --corpus names another folder") from err
 
 
 def optimizer_factory(name, lr=None):

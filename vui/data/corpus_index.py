@@ -32,6 +32,10 @@ def index_path(corpus_root, partition):
     return os.path.join(os.fspath(corpus_root), INDEX_FILES[part])
 
 
+class MissingIndexError(FileNotFoundError):
+    """A corpus folder without the index of a partition asked for."""
+
+
 class CorpusIndexError(ValueError):
     """An index file or entry that cannot be used (names the file, line and what was expected)."""
 

@@ -17,6 +17,7 @@ Every decoder takes one utterance's softmax outputs, shape (time, 29) with the b
 `decode_words` gives the same transcript as words with times and confidences (vui.decode.words),
 and the beam decoders take hot words (`parse_hotwords`), which pyctcdecode scores.
 """
+import contextlib
 import logging
 import os
 import weakref
@@ -45,6 +46,8 @@ HOTWORD_WEIGHT_SEPARATOR = ":"    # "boat:8" is the hot word "boat" with weight 
 MIN_PROB = 1e-12                  # probabilities are clipped here before the log
 # pyctcdecode's labels in our output order: "" is its blank, " " its word delimiter.
 PYCTCDECODE_LABELS = list(ALPHABET) + [""]
+PYCTCDECODE_LM_LOGGER = "pyctcdecode.language_model"
+SMALL_VOCABULARY_WARNING = "Only %s unigrams"     # its warning under 1,000 words, as formatted
 assert len(PYCTCDECODE_LABELS) == NUM_CLASSES and PYCTCDECODE_LABELS[BLANK_INDEX] == ""
 
 
@@ -294,6 +297,7 @@ class BeamLMDecoder(BeamDecoder):
                                     "build one with vui.decode.lm.build_lm_from_index or build_arpa")
         self.lm_path = lm_path
         self.alpha, self.beta = float(alpha), float(beta)
+        self.vocabulary_is_the_lms = unigrams is None
         self.unigrams = list(unigrams) if unigrams is not None else _arpa_unigrams(lm_path)
         super().__init__(beam_width=beam_width, **kwargs)
 
@@ -308,9 +312,9 @@ class BeamLMDecoder(BeamDecoder):
         quiet = kenlm.Config()
         quiet.show_progress = False
         quiet.arpa_complain = kenlm.ARPALoadComplain.NONE
-        _hush_small_vocabulary_warning()
-        model = LanguageModel(kenlm.Model(self.lm_path, quiet), self.unigrams, alpha=self.alpha,
-                              beta=self.beta)
+        with _small_vocabulary_hushed(self.vocabulary_is_the_lms):
+            model = LanguageModel(kenlm.Model(self.lm_path, quiet), self.unigrams,
+                                  alpha=self.alpha, beta=self.beta)
         return BeamSearchDecoderCTC(Alphabet.build_alphabet(PYCTCDECODE_LABELS), model)
 
     def set_weights(self, alpha=None, beta=None):
@@ -328,18 +332,25 @@ class BeamLMDecoder(BeamDecoder):
 
 
 class _SmallVocabularyFilter(logging.Filter):
-    """pyctcdecode warns on every LM load under 1,000 words ("Is this small or artificial
-    data?"): the embedded corpus's LM is small on purpose, and its vocabulary is the ARPA's own.
-    Its other warning (a vocabulary the LM does not know) still reaches the user."""
-
     def filter(self, record):
-        return not str(record.msg).startswith("Only %s unigrams")
+        return not str(record.msg).startswith(SMALL_VOCABULARY_WARNING)
 
 
-def _hush_small_vocabulary_warning(logger_name="pyctcdecode.language_model"):
-    logger = logging.getLogger(logger_name)
-    if not any(isinstance(f, _SmallVocabularyFilter) for f in logger.filters):
-        logger.addFilter(_SmallVocabularyFilter())
+@contextlib.contextmanager
+def _small_vocabulary_hushed(hush):
+    """pyctcdecode warns on every LM load under 1,000 words ("Is this small or artificial
+    data?"). Where the vocabulary is the ARPA's own, a small one is the corpus's (the embedded
+    corpus's LM is small on purpose): hushed for that load only. A vocabulary the caller
+    passed, and pyctcdecode's other warning (words the LM does not know), still warn."""
+    if not hush:
+        yield
+        return
+    logger, quiet = logging.getLogger(PYCTCDECODE_LM_LOGGER), _SmallVocabularyFilter()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
 def _arpa_unigrams(lm_path):

@@ -3,7 +3,8 @@ vui.infer.transcribe.transcribe_files (`strategy=`), which know none of them by 
 
 A strategy (vui.infer.inference.Strategy) gets the model, the utterances' normalised features,
 their speaker groups and a Context, and returns an Outcome: outputs per utterance, extras
-("warp", "routed") and, where a second model decodes, its decoders. They compose:
+("warp", "routed": read back from an Evaluation with chosen_warps and gate_routed) and, where
+a second model decodes, its decoders. They compose:
 
     SpeakerShift("speaker")         each speaker shifted to the training mean (test-time CMN)
     WarpSearch(config, shift=None)  each speaker decoded at his best warp, shifted after each
