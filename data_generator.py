@@ -107,11 +107,14 @@ class AudioGeneratorCached:
         which is then loaded only if named (scoring 50 test files should not featurise 2,000
         training ones); without them the training partition is loaded first, for its own."""
         gen = cls.for_features(features, **kwargs)
-        if stats is not None and "train" not in partitions:
+        asked = {}                  # each partition once, by the name it was first asked by
+        for part in partitions:
+            asked.setdefault(cls._part(part), part)     # "validation" and "valid" are one
+        if stats is not None and "train" not in asked:
             gen.set_normalization(stats["mean"], stats["std"])
         else:
-            partitions = ("train", *[p for p in partitions if p != "train"])
-        for part in partitions:
+            asked = {"train": "train", **asked}
+        for part in asked.values():
             index = index_path(corpus_root, part)
             if not os.path.isfile(index):
                 raise MissingIndexError(f"no {part} index {index} in corpus folder {corpus_root} "

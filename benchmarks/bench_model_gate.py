@@ -79,12 +79,12 @@ def partition_rows(model, robust, gate, corpus, partition, warp_search=False, sp
         strategy = strategy_for(gate=gate if who == "gate" else None, **options)
         result = T.evaluate(robust if who == "robust" else model, gen, "test", verbose=0,
                             strategy=strategy)
-        routed = ""
-        if gate_routed(result) is not None:
-            speakers = {s for s, r in zip(gen.speakers("test"), gate_routed(result)) if r}
+        routed, sent = "", gate_routed(result)
+        if sent is not None:
+            speakers = {s for s, r in zip(gen.speakers("test"), sent) if r}
             routed = f"{len(speakers)} of {n_speakers}"
             if gate.per == "utterance":
-                routed += f" ({sum(gate_routed(result))} of {result.utterances} utterances)"
+                routed += f" ({sum(sent)} of {result.utterances} utterances)"
         rows.append((label, result.cer, result.wer, routed))
     return rows
 

@@ -377,7 +377,8 @@ def test_generator_for_a_models_recorded_features(config):
     assert gen.feature_config == config and gen.minibatch_size == 3
 
 
-def test_a_corpus_folder_opens_by_preset_or_by_a_models_settings(speech_corpus, tmp_path):
+def test_a_corpus_folder_opens_by_preset_or_by_a_models_settings(speech_corpus, tmp_path,
+                                                                  monkeypatch):
     import shutil
     folder = tmp_path / "corpus"
     folder.mkdir()
@@ -392,6 +393,13 @@ def test_a_corpus_folder_opens_by_preset_or_by_a_models_settings(speech_corpus, 
                                                  stats=stats, cache_dir=cache)
     assert scoring.train_texts == [] and len(scoring.test_texts) == 6      # nothing featurised
     np.testing.assert_array_equal(scoring.normalization_stats()["mean"], stats["mean"])
+    loaded, load = [], DG.AudioGeneratorCached.load_partition
+    monkeypatch.setattr(DG.AudioGeneratorCached, "load_partition",
+                        lambda gen, part, index: (loaded.append(part), load(gen, part, index)))
+    DG.AudioGeneratorCached.for_corpus("mfcc13", folder, partitions=("validation", "valid"),
+                                       cache_dir=cache)
+    assert loaded == ["train", "validation"]                     # each index read once
+    monkeypatch.undo()
     (folder / "valid_corpus.json").unlink()
     with pytest.raises(FileNotFoundError, match="no validation index .*valid_corpus.json"):
         DG.AudioGeneratorCached.for_corpus("mfcc13", folder, partitions=("validation",),

@@ -17,6 +17,7 @@ DEFAULT_CORPUS = EMBEDDED_ROOT
 FEATURE_CHOICES = FEATURE_PRESETS
 DECODER_CHOICES = DECODER_KINDS
 OPTIMIZERS = ("sgd", "adam")
+SCORED_PARTITIONS = ("validation", "test", "holdout")   # --partition of evaluate and lm tune
 ADAM_DEFAULT_LR = 1e-3
 ADAM_CLIPNORM = 5.0
 
@@ -108,7 +109,7 @@ def add_evaluate_arguments(p):
     p.add_argument("--model", default=None, help="results/NAME.keras (default: the demo's model)")
     p.add_argument("--corpus", default=None,
                    help="corpus folder (default: the model's training corpus, else the embedded)")
-    p.add_argument("--partition", default="validation", choices=("validation", "test", "holdout"),
+    p.add_argument("--partition", default="validation", choices=SCORED_PARTITIONS,
                    help="holdout: the voice families `vui corpus embedded --holdout-families` "
                         "kept out")
     p.add_argument("--decoder", default="greedy", choices=DECODER_CHOICES)

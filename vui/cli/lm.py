@@ -1,8 +1,8 @@
 """`vui lm build` (an ARPA word n-gram model from text) and `vui lm tune` (its weights for a model)."""
 import argparse
 
+from vui.cli.common import SCORED_PARTITIONS
 from vui.data.tts_corpus import EMBEDDED_ROOT
-
 
 
 def build_parser():
@@ -25,7 +25,7 @@ def build_parser():
                    help="LM weights to try (default: vui.decode.lm_tuning.DEFAULT_ALPHAS)")
     p.add_argument("--betas", type=float, nargs="+", default=None,
                    help="word bonuses to try (default: vui.decode.lm_tuning.DEFAULT_BETAS)")
-    p.add_argument("--partition", default="test", choices=("validation", "test", "holdout"),
+    p.add_argument("--partition", default="test", choices=SCORED_PARTITIONS,
                    help="where to report greedy / beam / beam+LM after tuning")
     return parser
 

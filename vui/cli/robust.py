@@ -37,9 +37,10 @@ def cmd_evaluate(args):
     print_evaluation(result, args.partition)
     if gate is not None:
         speakers = gen.speakers(args.partition)[:result.utterances]
-        routed = {s for s, r in zip(speakers, gate_routed(result)) if r}
+        sent = gate_routed(result)
+        routed = {s for s, r in zip(speakers, sent) if r}
         print(f"gate: threshold {gate.threshold:.4f} (set on {args.calibrate_on}, per "
-              f"{gate.per}); {sum(gate_routed(result))} of {result.utterances} utterances, "
+              f"{gate.per}); {sum(sent)} of {result.utterances} utterances, "
               f"{len(routed)} of {len(set(speakers))} speakers, decoded by {args.robust_model}")
     if args.save_gate:
         _save_gate(gate, gen, args)
