@@ -250,7 +250,8 @@ def tune_language_model(model, audio_gen, lm_text=None, order=3, alphas=None, be
 
     The LM comes from the training transcripts by default, or from `lm_text` (a text file, one
     sentence a line, or a corpus index). The result is saved in the model's record, so
-    `decoder="beam_lm"` works from then on, and `vui transcribe --decoder beam_lm` too.
+    `decoder="beam_lm"` works from then on, and `vui transcribe --decoder beam_lm` too: the
+    model's exports in their default folders take the new LM (vui.export.writers).
     """
     from vui.decode import lm
     from vui.decode import lm_tuning
@@ -270,7 +271,19 @@ def tune_language_model(model, audio_gen, lm_text=None, order=3, alphas=None, be
     if verbose:
         print(f"LM {lm_path.name}: alpha {tuning['alpha']}, beta {tuning['beta']} -> validation "
               f"WER {tuning['wer']:.2%}, CER {tuning['cer']:.2%} (beam {tuning['beam_width']})")
+    _update_exports(model, record["lm"], verbose)
     return record["lm"]
+
+
+def _update_exports(model, lm, verbose):
+    """The model's current exports (vui export's default folders) take the new LM, so that an
+    exported runtime decodes beam_lm with it, as the Keras model does."""
+    from vui.export.writers import update_language_model
+    from vui.infer.runtimes import current_exports
+    for folder in current_exports(model.vui_pickle_path.with_suffix(".keras")):
+        update_language_model(folder, lm)
+        if verbose:
+            print(f"{folder}: now carries this LM")
 
 
 def compare_decoders(model, audio_gen, partition="validation", decoders=("greedy", "beam", "beam_lm"),

@@ -14,6 +14,7 @@ from conftest import train_tiny
 from vui.cli import main as cli
 from vui import results as R
 from vui.infer.recognizer import Recognizer
+from vui.infer.runtimes import default_export_dir
 
 SUBCOMMANDS = ("corpus", "train", "evaluate", "compare", "transcribe", "robust", "lm", "demo")
 
@@ -394,17 +395,25 @@ def test_lm_tune_saves_weights_that_transcribe_uses(trained_model, speech_corpus
     model.parent.mkdir()
     for suffix in (".keras", ".pickle", ".json"):
         shutil.copy(trained_model.with_suffix(suffix), model.with_suffix(suffix))
+    assert cli.main(["export", str(model), "--format", "onnx"]) == 0   # before tuning
     assert cli.main(["lm", "tune", "--model", str(model), "--corpus", str(corpus),
                      "--partition", "validation", "--alphas", "0.5", "1.5", "--betas", "1"]) == 0
     printed = capsys.readouterr().out
     for kind in ("greedy", "beam", "beam_lm"):
         assert f"validation {kind}" in printed
+    export = default_export_dir(model, "onnx")
+    assert f"{export}: now carries this LM" in printed
     decoder = Recognizer.load(model).decoder("beam_lm")
     assert decoder.lm_path == str(model.with_suffix(".arpa"))
     assert decoder.alpha in (0.5, 1.5) and decoder.beta == 1        # from the grid given
-    assert cli.main(["transcribe", "--model", str(model), "--decoder", "beam_lm", "--json",
-                     speech_corpus["entries"][0]["key"]]) == 0, capsys.readouterr().err[-500:]
-    assert "beam+LM" in json.loads(capsys.readouterr().out)["decoder"]
+    for runtime in ("onnx", "keras"):                  # the export took the tuned LM
+        assert cli.main(["transcribe", "--model", str(model), "--decoder", "beam_lm", "--json",
+                         "--runtime", runtime, speech_corpus["entries"][0]["key"]]) == 0, \
+            capsys.readouterr().err[-500:]
+        row = json.loads(capsys.readouterr().out)
+        assert "beam+LM" in row["decoder"] and row["runtime"] == runtime
+    assert (export / "lm" / model.with_suffix(".arpa").name).read_bytes() == \
+        model.with_suffix(".arpa").read_bytes()
     moved = tmp_path / "copied" / model.name                  # a results folder copied away
     moved.parent.mkdir()
     for suffix in (".keras", ".pickle", ".json", ".arpa"):

@@ -170,6 +170,37 @@ def test_auto_picks_a_fresh_export_and_refuses_a_stale_one(trained, tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore:language model")  # 6 sentences: fallback discounts
+def test_an_export_made_before_the_lm_was_tuned_is_stale_until_it_takes_the_lm(
+        trained, speech_corpus, tmp_path):
+    from vui.decode.lm import build_arpa
+    from vui.export.writers import update_language_model
+    from vui.infer.runtimes import current_exports
+    model = tmp_path / trained["model"].name
+    shutil.copy(trained["model"], model)
+    folder = default_export_dir(model, "onnx")
+    shutil.copytree(_export_dir(trained, "onnx"), folder)
+    assert load_runtime(model).kind == "onnx" and current_exports(model) == [folder]
+    arpa = model.with_suffix(".arpa")                    # then the LM is tuned (vui lm tune)
+    build_arpa([e["text"] for e in speech_corpus["entries"]], arpa)
+    lm = {"path": str(arpa), "alpha": 0.7, "beta": 1.5}
+    metadata = json.loads(trained["model"].with_suffix(".json").read_text())
+    model.with_suffix(".json").write_text(json.dumps({**metadata, "lm": lm}))
+    assert load_runtime(model).kind == "keras"           # auto passes over the stale export
+    with pytest.raises(ExportError, match="before .* language model was tuned"):
+        load_runtime(model, runtime="onnx")
+    assert current_exports(model) == [folder]            # its network is still current
+    update_language_model(folder, lm)
+    runtime = load_runtime(model)
+    assert runtime.kind == "onnx"
+    decoder = runtime.decoder("beam_lm")
+    assert (decoder.alpha, decoder.beta) == (0.7, 1.5)
+    assert Path(decoder.lm_path).read_bytes() == arpa.read_bytes()
+    model.with_suffix(".json").write_text(json.dumps({**metadata, "lm": {**lm, "beta": 2.0}}))
+    with pytest.raises(ExportError, match="language model was tuned"):   # re-tuned weights
+        load_runtime(model, runtime="onnx")
+
+
+@pytest.mark.filterwarnings("ignore:language model")  # 6 sentences: fallback discounts
 def test_tuned_language_model_travels_with_the_export(trained, speech_corpus, tmp_path):
     from dataclasses import replace
     from vui.decode.lm import build_arpa

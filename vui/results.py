@@ -143,6 +143,20 @@ def load_metadata(model_path):
     return metadata
 
 
+def tuned_lm(lm, model_path):
+    """A run's tuned language model (its record's "lm") with "path" where the file lies now.
+
+    `vui lm tune` records the path it wrote (absolute since 2026-12-07, relative to the current
+    folder before); a results folder copied elsewhere carries the file beside the model
+    (NAME.arpa), so that is used when the recorded path is gone. None: no tuned LM."""
+    if not lm:
+        return None
+    beside = Path(model_path).with_suffix(".arpa")
+    if lm.get("path") and not Path(lm["path"]).is_file() and beside.is_file():
+        return {**lm, "path": str(beside.resolve())}
+    return lm
+
+
 def save_pickle(path, obj):
     atomic.write_bytes(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
 

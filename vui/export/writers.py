@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from vui.export.bundle import (BUNDLE_FILE, FORMATS, LM_FOLDER, NETWORK_FILES, ExportError,
-                               write_bundle)
+                               read_bundle, write_bundle)
 from vui.export.describe import bundle_for
 from vui.export.networks import open_network
 from vui.export.portable import portable_model
@@ -120,6 +120,25 @@ def _remove(path):
         shutil.rmtree(path)
     else:
         path.unlink(missing_ok=True)
+
+
+def update_language_model(export_dir, lm):
+    """Give an export its model's newly tuned language model (`vui lm tune` calls this): the
+    network is the same, so only the LM file and the decoder's weights change. As in export(),
+    the bundle goes first and is written last. Returns the new Bundle."""
+    export_dir = Path(export_dir)
+    bundle = read_bundle(export_dir)
+    (export_dir / BUNDLE_FILE).unlink()
+    old_lm = bundle.lm_file
+    lm_path = _copy_lm(lm, export_dir)
+    if old_lm is not None and (lm_path is None or Path(old_lm) != export_dir / lm_path):
+        Path(old_lm).unlink(missing_ok=True)
+    decoder = replace(bundle.decoder, lm_path=lm_path,
+                      alpha=lm.get("alpha") if lm_path else None,
+                      beta=lm.get("beta") if lm_path else None)
+    bundle = replace(bundle, decoder=decoder)
+    write_bundle(bundle, export_dir)
+    return bundle
 
 
 def _copy_lm(lm, out_dir):

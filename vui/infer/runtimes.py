@@ -20,6 +20,7 @@ export needed TensorFlow's ops, which the bundle says); that is what makes a fre
 whose library is installed and which was exported from the model file as it is now (the
 bundle keeps the file's sha256); without one, the Keras model itself.
 """
+import filecmp
 import importlib.util
 import time
 from dataclasses import dataclass
@@ -234,19 +235,59 @@ def _best_export(model, runtime, threads, exports=None):
 
 
 def unusable_export(folder, model, fmt):
-    """Why the `fmt` export in `folder` cannot stand in for `model` now, or None."""
+    """Why the `fmt` export in `folder` cannot stand in for `model` now, or None: none there,
+    its runtime missing, its network from an earlier .keras file, or its language model not
+    the one the model has tuned since."""
     if not (Path(folder) / BUNDLE_FILE).is_file():
         return (f"no {fmt} export of {model} at {folder}: run `vui export {model} --format "
                 f"{fmt}`")
     if importlib.util.find_spec(RUNTIME_PACKAGES[fmt]) is None:
         return f"the {fmt} runtime is not installed: pip install {RUNTIME_PACKAGES[fmt]}"
-    wanted = read_bundle(folder).source.get("sha256")
-    if Path(model).is_file() and wanted is not None:
-        from vui.export.describe import file_sha256
-        if file_sha256(model) != wanted:
-            return (f"{folder} was exported from an earlier version of {model}: run `vui "
-                    f"export {model} --format {fmt}` again")
+    bundle = read_bundle(folder)
+    if not network_is_current(bundle, model):
+        return (f"{folder} was exported from an earlier version of {model}: run `vui "
+                f"export {model} --format {fmt}` again")
+    if not lm_is_current(bundle, model):
+        return (f"{folder} was exported before {model}'s language model was tuned: run `vui "
+                f"export {model} --format {fmt}` again")
     return None
+
+
+def network_is_current(bundle, model):
+    """Whether the bundle's network was exported from the .keras file `model` as it is now
+    (the bundle keeps the file's sha256; an export without one is taken as current)."""
+    wanted = bundle.source.get("sha256")
+    if not Path(model).is_file() or wanted is None:
+        return True
+    from vui.export.describe import file_sha256
+    return file_sha256(model) == wanted
+
+
+def lm_is_current(bundle, model):
+    """Whether the bundle carries the language model `model`'s record has tuned (the same
+    file and weights), or the model has none that can be read."""
+    from vui import results as R
+    metadata = R.load_metadata(model) if Path(model).is_file() else None
+    lm = R.tuned_lm((metadata or {}).get("lm"), model)
+    if not lm or not Path(lm.get("path") or "").is_file():
+        return True
+    decoder = bundle.decoder
+    return (bundle.lm_file is not None and Path(bundle.lm_file).is_file()
+            and (decoder.alpha, decoder.beta) == (lm.get("alpha"), lm.get("beta"))
+            and filecmp.cmp(lm["path"], bundle.lm_file, shallow=False))
+
+
+def current_exports(model):
+    """The export folders of `model` (a .keras path) where `vui export` writes by default whose
+    network is the model's as it is now, whatever their language model."""
+    current = []
+    for folder in (default_export_dir(model, fmt) for fmt in FASTEST_FIRST):
+        try:
+            if (folder / BUNDLE_FILE).is_file() and network_is_current(read_bundle(folder), model):
+                current.append(folder)
+        except ExportError:           # a damaged export is refused by name where it is opened
+            pass
+    return current
 
 
 def _model_path(source):

@@ -98,21 +98,12 @@ def load_model(model_path, history=True):
                 f"nor its record ({pickle_path}) beside it; a model is saved with them "
                 "(copy all three files of a run)")
         record = R.load_pickle(pickle_path)
-    _find_moved_lm(record, model_path)
+    if record.get("lm"):
+        record["lm"] = R.tuned_lm(record["lm"], model_path)
     model = _read_keras(keras, model_path)
     model.output_length = models.RNNModel.from_config(record["model_config"]).output_length
     attach_record(model, record, R.existing_run_file(pickle_path) or pickle_path)
     return model
-
-
-def _find_moved_lm(record, model_path):
-    """A tuned LM is recorded where it was written (an absolute path since 2026-12-07, the
-    current folder's before); a results folder copied elsewhere carries it beside the model
-    (NAME.arpa), so look there when the recorded path is gone."""
-    lm = record.get("lm") or {}
-    beside = Path(model_path).with_suffix(".arpa")
-    if lm.get("path") and not Path(lm["path"]).is_file() and beside.is_file():
-        record["lm"] = {**lm, "path": str(beside.resolve())}
 
 
 def _read_keras(keras, model_path):
