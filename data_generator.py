@@ -23,7 +23,8 @@ from utils import STD_FLOOR, normalize_with  # noqa: F401  (DG.normalize_with, D
 from vui.generator.batches import (  # noqa: F401  (public: the seed's DG.x)
     DATASET_WORKERS, DURATION_JITTER, KERAS_PEEKED_BATCHES, PAD_TO_MULTIPLE, AlignmentError,
     UtteranceDataset, apply_output_length, check_alignable, repeated_adjacent)
-from vui.data.corpus_index import INDEX_FILES, MissingIndexError, index_path, read_index_lenient
+from vui.data.corpus_index import (DEFAULT_MAX_DURATION, INDEX_FILES, MissingIndexError,
+                                   index_path, read_index_lenient)
 from vui.features.cache import (  # noqa: F401  (public: the seed's DG.x)
     CACHE_ENV, DEFAULT_CACHE_DIR, FeatureCache)
 from vui.features.presets import FEATURE_PRESETS
@@ -54,7 +55,7 @@ class AudioGeneratorCached:
     """
 
     def __init__(self, step=10, window=20, max_freq=8000, mfcc_dim=U.DEFAULT_MFCC_DIM, minibatch_size=20,
-                 desc_file=None, spectrogram=True, raw=False, max_duration=10.0,
+                 desc_file=None, spectrogram=True, raw=False, max_duration=DEFAULT_MAX_DURATION,
                  sort_by_duration=False, shuffle_data=True, cache_dir=None, seed=0,
                  pad_to_multiple=PAD_TO_MULTIPLE, n_jobs=None, utterance_mean=False,
                  speaker_norm=None):

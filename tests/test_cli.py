@@ -120,6 +120,22 @@ def test_evaluate_names_a_corpus_folder_without_its_index(trained_model, tmp_pat
     assert f"no test index {tmp_path / 'test_corpus.json'}" in err and "--corpus names" in err
 
 
+def test_evaluate_leaves_out_utterances_over_max_duration(trained_model, speech_corpus, tmp_path,
+                                                         capsys):
+    corpus = corpus_with_speakers(speech_corpus, tmp_path, "ab")
+    durations = sorted(e["duration"] for e in speech_corpus["entries"])
+    args = ["evaluate", "--model", str(trained_model), "--corpus", str(corpus)]
+    assert cli.main(args) == 0
+    assert f"({len(durations)} utterances" in capsys.readouterr().out
+    limit = durations[1] + 1e-3
+    with pytest.warns(UserWarning, match="is over max_duration"):      # named, not silent
+        assert cli.main([*args, "--max-duration", str(limit)]) == 0
+    assert f"({sum(d <= limit for d in durations)} utterances" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.main([*args, "--max-duration", "-1"])
+    assert "--max-duration: expected a finite number > 0, got '-1'" in capsys.readouterr().err
+
+
 def test_transcribe_reports_a_corrupt_file_and_goes_on(trained_model, speech_corpus, tmp_path, capsys):
     bad = tmp_path / "corrupt.wav"
     bad.write_bytes(b"RIFF not really audio")

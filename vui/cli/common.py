@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 
 from vui.features.presets import FEATURE_PRESETS
-from vui.data.corpus_index import index_path
+from vui.data.corpus_index import DEFAULT_MAX_DURATION, index_path
 from vui.decode.decoders import DECODER_KINDS
 from vui.data.tts_corpus import EMBEDDED_ROOT
 
@@ -113,6 +113,13 @@ def add_evaluate_arguments(p):
                    help="holdout: the voice families `vui corpus embedded --holdout-families` "
                         "kept out")
     p.add_argument("--decoder", default="greedy", choices=DECODER_CHOICES)
+    add_max_duration_argument(p)
+
+
+def add_max_duration_argument(p):
+    p.add_argument("--max-duration", type=positive_float, default=DEFAULT_MAX_DURATION,
+                   help=f"seconds; longer utterances are left out and counted (default "
+                        f"{DEFAULT_MAX_DURATION:g}, the seed's)")
 
 
 def add_transcribe_arguments(p):

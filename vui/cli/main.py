@@ -24,9 +24,10 @@ RUNTIME_CHOICES = ("auto", "keras", "onnx", "litert", "savedmodel")
 BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 
 from vui.cli.common import (DEFAULT_CORPUS, FEATURE_CHOICES, add_evaluate_arguments,
-                            add_transcribe_arguments, corpus_for, corpus_generator,
-                            is_user_error, loss_limit, model_path, optimizer_factory,
-                            positive_float, positive_int, print_evaluation, print_transcripts)
+                            add_max_duration_argument, add_transcribe_arguments, corpus_for,
+                            corpus_generator, is_user_error, loss_limit, model_path,
+                            optimizer_factory, positive_float, positive_int, print_evaluation,
+                            print_transcripts)
 
 
 def _preset(name):
@@ -49,7 +50,8 @@ def cmd_train(args, _):
     import train_utils as T
     from vui import results as R
     builder = _preset(args.preset)         # before any feature is computed
-    gen = corpus_generator(args.corpus, args.features, minibatch_size=args.batch_size)
+    gen = corpus_generator(args.corpus, args.features, minibatch_size=args.batch_size,
+                           max_duration=args.max_duration)
     if args.speaker_norm:
         from vui.features.speaker_norm import as_config
         gen.speaker_norm = as_config(args.speaker_norm)
@@ -81,7 +83,8 @@ def cmd_evaluate(args, _):
     model = T.load_model(model_path(args.model))
     info = model_info(model)
     gen = corpus_generator(corpus_for(args.corpus, info), info.feature_settings,
-                           partitions=(args.partition,), stats=info.stats)
+                           partitions=(args.partition,), stats=info.stats,
+                           max_duration=args.max_duration)
     print_evaluation(T.evaluate(model, gen, args.partition, decoder=args.decoder), args.partition)
 
 
@@ -176,6 +179,7 @@ def build_parser():
                    help="sgd: the seed's (lr 0.02, Nesterov, clipnorm 5)")
     p.add_argument("--lr", type=positive_float, default=None)
     p.add_argument("--sort-by-duration", action="store_true")
+    add_max_duration_argument(p)
     p.add_argument("--time-limit", type=positive_float, default=None, help="seconds")
     p.add_argument("--loss-limit", type=loss_limit, default="auto",
                    help="stop when the training loss exceeds this (or turns NaN), keeping the "

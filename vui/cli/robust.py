@@ -29,7 +29,8 @@ def cmd_evaluate(args):
     args.corpus = corpus_for(args.corpus, info)
     calibration = (args.calibrate_on,) if args.robust_model else ()
     gen = corpus_generator(args.corpus, info.feature_settings,
-                           partitions=(args.partition, *calibration), stats=info.stats)
+                           partitions=(args.partition, *calibration), stats=info.stats,
+                           max_duration=args.max_duration)
     gate = _model_gate(model, gen, args) if args.robust_model else None
     strategy = strategy_for(args.warp_search, False if args.speaker_norm == "off"
                             else args.speaker_norm, gate)

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import models
 import utils as U
-from vui.data.corpus_index import index_path
+from vui.data.corpus_index import DEFAULT_MAX_DURATION, index_path
 from vui.features.presets import FEATURE_PRESETS
 
 SWEEP_PARTITIONS = ("train", "valid", "test")
-DEFAULT_MAX_DURATION = 10.0
 
 
 @dataclasses.dataclass(frozen=True)
