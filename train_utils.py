@@ -7,6 +7,7 @@ more epochs, and otherwise does nothing.
 `plot_comparison` / `comparison_table` compare runs; `get_predictions` / `evaluate` decode.
 """
 import numbers
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -102,6 +103,7 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
     if finished and epochs <= finished.get("epochs_requested", epochs):
         print(f"'{name}' is already trained ({pickle_path}); loading it. Pass retrain=True "
               "(vui train --retrain) to train again, or more epochs to continue it.")
+        _warn_if_another_setup(name, finished, audio_gen, optimizer, minibatch_size, time_schedule)
         return name
     done = len(finished["loss"]) if finished else 0
     guards.check_writable(pickle_path.parent)
@@ -190,6 +192,19 @@ def _check_arguments(epochs, minibatch_size, time_schedule, time_limit):
                          "time_limit (seconds) too")
     if time_limit is not None and not float(time_limit) > 0:
         raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+
+
+def _warn_if_another_setup(name, finished, audio_gen, optimizer, minibatch_size, time_schedule):
+    """A run's name says its features and model, not its corpus, optimizer or batch size: a
+    call that asks for another of those gets the trained run, and is told so."""
+    setup = guards.training_setup(asdict(audio_gen.feature_config), audio_gen.train_audio_paths,
+                                  audio_gen.train_durations, _fresh_optimizer(optimizer),
+                                  minibatch_size, time_schedule)
+    differences = guards.setup_differences(finished.get("setup") or {}, setup)
+    if differences:
+        warnings.warn(f"run '{name}' was trained with another setup than this call asks for ("
+                      + "; ".join(differences) + f"); the trained run is kept: {guards.RETRAIN_HINT}"
+                      ", or give this setup its own results_dir", stacklevel=3)
 
 
 def _check_resumable(name, pickle_path, backup_dir, finished, setup, epochs):

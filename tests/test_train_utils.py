@@ -1,5 +1,6 @@
 """Training works for real: loss falls, results are written, a run resumes, a model reloads."""
 
+import warnings
 from pathlib import Path
 
 import keras
@@ -81,8 +82,13 @@ def test_a_finished_run_is_loaded_not_retrained(gen, results_dir, capsys):
     name = train(gen, results_dir, epochs=1)
     pickle_path = R.run_paths(name, results_dir)[0]
     before = pickle_path.stat().st_mtime_ns
-    assert train(gen, results_dir, epochs=1) == name
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                # the same setup: nothing to warn of
+        assert train(gen, results_dir, epochs=1) == name
     assert "already trained" in capsys.readouterr().out
+    with pytest.warns(UserWarning, match="another setup .*minibatch_size: was 3, now 2.*kept"):
+        T.train_model(gen, tiny_builder(), epochs=1, minibatch_size=2, optimizer=adam,
+                      verbose=0, results_dir=results_dir)     # the name omits the batch size
     assert pickle_path.stat().st_mtime_ns == before
 
 
