@@ -314,6 +314,15 @@ def test_without_a_model_the_runs_view_still_works(tmp_path, clip):
         assert reply.status_code == 503 and "--model" in reply.json()["error"]
 
 
+def test_the_runs_folder_defaults_to_the_toolkits_own(tmp_path, monkeypatch):
+    """Without results_dir (vui serve without --results) the service reads the folder every
+    command reads: results/, or $VUI_RESULTS_DIR (vui.results.RESULTS_DIR)."""
+    monkeypatch.setattr(R, "RESULTS_DIR", tmp_path)
+    app = create_app(model_path=None)
+    with TestClient(app) as client:
+        assert client.get("/runs").json()["results_dir"] == str(tmp_path)
+
+
 # ---------------------------------------------------------------- WebSocket /live
 
 def stream(ws, samples, chunk_seconds=0.1, pace=0.0, encoding="f32"):

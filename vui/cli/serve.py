@@ -37,7 +37,8 @@ def parser():
     p.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default 127.0.0.1: "
                    "this machine only; 0.0.0.0 exposes it, unauthenticated, to the network)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
-    p.add_argument("--results", default="results", help="folder of the runs to show")
+    p.add_argument("--results", default=None,
+                   help="folder of the runs to show (default results/, or $VUI_RESULTS_DIR)")
     p.add_argument("--runtime", default=DEFAULT_RUNTIME, choices=("auto", *RUNTIMES),
                    help=f"what runs the network (default {DEFAULT_RUNTIME}: the fastest under "
                    "concurrent requests here; auto: the model's fastest up-to-date export, "
