@@ -10,8 +10,9 @@ Larger machines keep TensorFlow's defaults: wide products do gain from intra-op 
 and this was not measured on one.
 
 TensorFlow reads the two environment variables when its runtime starts (its first op, not its
-import: measured), so `configure()` runs when `vui` is imported (models.py imports it first); a
-user's own settings always win.
+import: measured), so `configure()` must run before TensorFlow's first op: the command line,
+the demo and `utils.config_GPU()` call it (not on import: a user's notebook keeps TensorFlow's
+defaults unless it asks); a user's own settings always win.
 """
 import os
 

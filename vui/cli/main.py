@@ -289,7 +289,7 @@ def _dispatch(argv):
 
 def check_backend_installed(backend):
     """One clear line, not Keras' import traceback, when KERAS_BACKEND names a missing package
-    (PyTorch is not in requirements.txt: README, "Backends")."""
+    (PyTorch is not in requirements.txt: README's first lines)."""
     import importlib.util
     package = BACKEND_PACKAGES.get(backend)
     if package and importlib.util.find_spec(package) is None:

@@ -86,7 +86,7 @@ class RNNModel:
 
     Layout: [CNN] -> rnn1 .. rnnN -> [TDD block -> Dense(29)] -> softmax.
     - Only the first `bd_layers` recurrent layers are bidirectional (the seed's printouts: one,
-      the others unidirectional; the demo uses 2).
+      the others unidirectional; the demo preset uses 4).
     - Between recurrent layers (all but the last, the seed's "(:-1)"): [BN] activation [DO],
       layers R_BN_i, reluR{i}, R_DO_i.
     - rnn_dense: each recurrent layer's input is the concatenation of the stack's input and all
