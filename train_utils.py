@@ -200,6 +200,8 @@ def _warn_if_another_setup(name, finished, audio_gen, optimizer, minibatch_size,
     setup = guards.training_setup(asdict(audio_gen.feature_config), audio_gen.train_audio_paths,
                                   audio_gen.train_durations, _fresh_optimizer(optimizer),
                                   minibatch_size, time_schedule)
+    if not audio_gen.train_audio_paths:      # only loading: this call names no corpus
+        del setup["corpus"]
     differences = guards.setup_differences(finished.get("setup") or {}, setup)
     if differences:
         warnings.warn(f"run '{name}' was trained with another setup than this call asks for ("

@@ -90,6 +90,10 @@ def test_a_finished_run_is_loaded_not_retrained(gen, results_dir, capsys):
         T.train_model(gen, tiny_builder(), epochs=1, minibatch_size=2, optimizer=adam,
                       verbose=0, results_dir=results_dir)     # the name omits the batch size
     assert pickle_path.stat().st_mtime_ns == before
+    loading = DG.AudioGeneratorCached(spectrogram=True)       # no training data: not "another corpus"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert train(loading, results_dir, epochs=1) == name
 
 
 class Interrupt(keras.callbacks.Callback):
