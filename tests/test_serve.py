@@ -591,13 +591,13 @@ def test_the_command_names_a_busy_port(capsys):
         busy.listen()
         port = busy.getsockname()[1]
         assert main(["--port", str(port)]) == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith(f"error: cannot listen on 127.0.0.1:{port}")
 
 
 def test_the_command_names_a_missing_model(tmp_path, capsys):
     from vui.cli.serve import main
     assert main(["--model", str(tmp_path / "nope.keras"), "--port", "0"]) == 2
-    assert "no trained model at" in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith("error: no trained model at")   # as every command
 
 
 def test_the_service_runs_the_runtime_it_is_given(served_model, recognizer, clip, tmp_path):

@@ -63,17 +63,17 @@ def main(argv=None) -> int:
         limits = Limits(int(args.max_upload_mb * MIB), args.max_audio_seconds,
                         args.max_live_seconds)
     except ValueError as err:
-        print(f"vui serve: {err}", file=sys.stderr)
+        print(f"error: {err}", file=sys.stderr)
         return 2
     model = _model_path(args.model)
     if model is not None and not model.exists():
-        print(f"vui serve: no trained model at {model}: pass --model results/NAME.keras "
+        print(f"error: no trained model at {model}: pass --model results/NAME.keras "
               "(vui train or vui demo writes one)", file=sys.stderr)
         return 2
     try:
         sock = _bind(args.host, args.port)
     except OSError as err:
-        print(f"vui serve: cannot listen on {args.host}:{args.port}: {err}", file=sys.stderr)
+        print(f"error: cannot listen on {args.host}:{args.port}: {err}", file=sys.stderr)
         return 1
     return _run(sock, args, model, limits)
 
