@@ -411,6 +411,7 @@ def test_lm_tune_saves_weights_that_transcribe_uses(trained_model, speech_corpus
     model.parent.mkdir()
     for suffix in (".keras", ".pickle", ".json"):
         shutil.copy(trained_model.with_suffix(suffix), model.with_suffix(suffix))
+    pytest.importorskip("tf2onnx", reason="ONNX export: pip install -r requirements.txt")
     assert cli.main(["export", str(model), "--format", "onnx"]) == 0   # before tuning
     assert cli.main(["lm", "tune", "--model", str(model), "--corpus", str(corpus),
                      "--partition", "validation", "--alphas", "0.5", "1.5", "--betas", "1"]) == 0

@@ -170,7 +170,7 @@ def test_auto_picks_a_fresh_export_and_refuses_a_stale_one(trained, tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore:language model")  # 6 sentences: fallback discounts
-def test_an_export_made_before_the_lm_was_tuned_is_stale_until_it_takes_the_lm(
+def test_an_export_made_before_the_lm_was_tuned_decodes_with_the_models_lm(
         trained, speech_corpus, tmp_path):
     from vui.decode.lm import build_arpa
     from vui.export.writers import update_language_model
@@ -179,25 +179,29 @@ def test_an_export_made_before_the_lm_was_tuned_is_stale_until_it_takes_the_lm(
     shutil.copy(trained["model"], model)
     folder = default_export_dir(model, "onnx")
     shutil.copytree(_export_dir(trained, "onnx"), folder)
-    assert load_runtime(model).kind == "onnx" and current_exports(model) == [folder]
+    assert current_exports(model) == [folder]
+    with pytest.raises(ValueError, match="needs a language model"):
+        load_runtime(model).decoder("beam_lm")
     arpa = model.with_suffix(".arpa")                    # then the LM is tuned (vui lm tune)
     build_arpa([e["text"] for e in speech_corpus["entries"]], arpa)
     lm = {"path": str(arpa), "alpha": 0.7, "beta": 1.5}
     metadata = json.loads(trained["model"].with_suffix(".json").read_text())
     model.with_suffix(".json").write_text(json.dumps({**metadata, "lm": lm}))
-    assert load_runtime(model).kind == "keras"           # auto passes over the stale export
-    with pytest.raises(ExportError, match="before .* language model was tuned"):
-        load_runtime(model, runtime="onnx")
-    assert current_exports(model) == [folder]            # its network is still current
-    update_language_model(folder, lm)
-    runtime = load_runtime(model)
-    assert runtime.kind == "onnx"
+    runtime = load_runtime(model)                        # the export, with the model's LM
     decoder = runtime.decoder("beam_lm")
+    assert runtime.kind == "onnx" and (decoder.lm_path, decoder.alpha, decoder.beta) == \
+        (str(arpa.resolve()), 0.7, 1.5)
+    assert open_runtime(folder).bundle.lm_file is None   # the folder alone: none yet
+    update_language_model(folder, lm)                    # what vui lm tune does to it
+    decoder = open_runtime(folder).decoder("beam_lm")
     assert (decoder.alpha, decoder.beta) == (0.7, 1.5)
+    assert Path(decoder.lm_path).parent == folder / "lm"
     assert Path(decoder.lm_path).read_bytes() == arpa.read_bytes()
-    model.with_suffix(".json").write_text(json.dumps({**metadata, "lm": {**lm, "beta": 2.0}}))
-    with pytest.raises(ExportError, match="language model was tuned"):   # re-tuned weights
-        load_runtime(model, runtime="onnx")
+    other = tmp_path / "other.arpa"                      # re-tuned on another text: replaced
+    build_arpa([e["text"] for e in speech_corpus["entries"][:3]], other)
+    update_language_model(folder, {"path": str(other), "alpha": 0.2, "beta": 0.0})
+    assert sorted(p.name for p in (folder / "lm").iterdir()) == ["other.arpa"]
+    assert open_runtime(folder).decoder("beam_lm").alpha == 0.2
 
 
 @pytest.mark.filterwarnings("ignore:language model")  # 6 sentences: fallback discounts
@@ -263,6 +267,7 @@ def test_truncated_network_is_named(trained, fmt, tmp_path):
     ("stats_width", "normalization.mean"),
     ("network_gone", "model.onnx is missing"),
     ("format_version", "format version 99"),
+    ("lm_outside", "must be a name inside the export folder"),
 ])
 def test_broken_bundle_is_named(trained, tmp_path, damage, expected):
     folder = _copy(trained, "onnx", tmp_path)
@@ -282,6 +287,9 @@ def test_broken_bundle_is_named(trained, tmp_path, damage, expected):
             data["features"]["config"]["pre_emphasis"] = 0.97
         elif damage == "stats_width":
             data["normalization"]["mean"].append(0.0)
+        elif damage == "lm_outside":          # vui lm tune would delete what it names
+            data["decoder"]["lm_path"] = str(tmp_path / "elsewhere.arpa")
+            (tmp_path / "elsewhere.arpa").write_text("\\data\\\n")
         else:
             data["format_version"] = 99
         path.write_text(json.dumps(data))

@@ -83,3 +83,21 @@ def test_train_model_needs_a_time_limit_for_a_time_schedule(gen, results_dir):  
     with pytest.raises(ValueError, match="time_limit"):
         T.train_model(gen, tiny_builder(), epochs=1, verbose=0, results_dir=results_dir,
                       time_schedule=CosineOverTime(1e-3))
+
+
+def halving(fraction):
+    return 0.01 * 0.5 ** fraction
+
+
+def test_a_schedule_is_recorded_the_same_in_every_process():
+    """A run's setup names its schedule; a function's repr holds its address, which another
+    process (a resumed run) would not share, so the function is named instead."""
+    from vui.train.guards import training_setup
+    optimizer = keras.optimizers.Adam()
+
+    def schedule_of(schedule):
+        return training_setup({}, [], [], optimizer, 3, schedule)["time_schedule"]
+    assert schedule_of(halving) == "test_schedule.halving"
+    cosine = CosineOverTime(peak=1e-3)
+    assert schedule_of(cosine) == repr(cosine) and "0x" not in repr(cosine)
+    assert schedule_of(None) is None

@@ -1,6 +1,6 @@
 """`vui serve`: the transcription service and web page (vui.serve) on this machine.
 
-    vui serve [--model results/NAME.keras] [--host 127.0.0.1] [--port 8000] [--results results]
+    vui serve [--model results/NAME.keras] [--host 127.0.0.1] [--port 8000] [--results DIR]
               [--runtime auto|keras|onnx|litert|savedmodel]
 
 Prints one line with the URL, then serves until Ctrl-C. It binds 127.0.0.1 (this machine only)

@@ -219,9 +219,15 @@ def _parse(r, directory):
         source=r.get("source", dict), directory=directory)
 
 
+def _inside(name):
+    """Whether a path in a bundle names something inside its folder (no absolute path, no
+    ..): a received bundle must not point a runtime, or `vui lm tune`, elsewhere."""
+    return not Path(name).is_absolute() and ".." not in Path(name).parts
+
+
 def _network(r, directory):
     name = r.get("network", str)
-    if Path(name).is_absolute() or ".." in Path(name).parts:
+    if not _inside(name):
         r.fail(f"network {name!r} must be a name inside the export folder")
     if not (directory / name).exists():
         r.fail(f"its network {directory / name} is missing: the export is incomplete; "
@@ -319,6 +325,8 @@ def _decoder(r):
         r.fail(f"decoder {settings!r}: {err}")
     if decoder.kind not in DECODER_KINDS:
         r.fail(f"decoder kind {decoder.kind!r}; expected one of {DECODER_KINDS}")
+    if decoder.lm_path is not None and not _inside(decoder.lm_path):
+        r.fail(f"language model {decoder.lm_path!r} must be a name inside the export folder")
     if decoder.lm_path is not None and not (r.path.parent / decoder.lm_path).is_file():
         r.fail(f"its language model {r.path.parent / decoder.lm_path} is missing")
     return decoder

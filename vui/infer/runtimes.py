@@ -18,12 +18,13 @@ export needed TensorFlow's ops, which the bundle says); that is what makes a fre
 `runtime="auto"` picks, for a trained model `results/NAME.keras`, its first export under
 `results/NAME.exports/<format>/` (where `vui export` writes by default) in FASTEST_FIRST order
 whose library is installed and which was exported from the model file as it is now (the
-bundle keeps the file's sha256); without one, the Keras model itself.
+bundle keeps the file's sha256); without one, the Keras model itself. It decodes beam_lm with
+the language model the model has tuned (its JSON says which), even if the export was made
+before; `vui lm tune` also copies the new LM into the exports, so their folders stand alone.
 """
-import filecmp
 import importlib.util
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -228,27 +229,34 @@ def _best_export(model, runtime, threads, exports=None):
         folder = (exports / fmt) if exports is not None else default_export_dir(model, fmt)
         reason = unusable_export(folder, model, fmt)
         if reason is None:
-            return open_runtime(folder, threads=threads)
+            return with_model_lm(open_runtime(folder, threads=threads), model_lm(model))
         if runtime != "auto":
             raise ExportError(reason)
     return keras_runtime(model)
 
 
+def with_model_lm(runtime, lm):
+    """`runtime` decoding beam_lm with `lm` (the model's tuned LM, by absolute path) instead
+    of the LM its export carries: an export made before `vui lm tune` (or copied from before
+    it) decodes as the model does. None: the export's own."""
+    if lm is None:
+        return runtime
+    decoder = replace(runtime.bundle.decoder, lm_path=str(Path(lm["path"]).resolve()),
+                      alpha=lm.get("alpha"), beta=lm.get("beta"))
+    return replace(runtime, bundle=replace(runtime.bundle, decoder=decoder))
+
+
 def unusable_export(folder, model, fmt):
     """Why the `fmt` export in `folder` cannot stand in for `model` now, or None: none there,
-    its runtime missing, its network from an earlier .keras file, or its language model not
-    the one the model has tuned since."""
+    its runtime missing, or its network from an earlier .keras file. (Its language model may
+    be older than the model's: _best_export gives it the model's.)"""
     if not (Path(folder) / BUNDLE_FILE).is_file():
         return (f"no {fmt} export of {model} at {folder}: run `vui export {model} --format "
                 f"{fmt}`")
     if importlib.util.find_spec(RUNTIME_PACKAGES[fmt]) is None:
         return f"the {fmt} runtime is not installed: pip install {RUNTIME_PACKAGES[fmt]}"
-    bundle = read_bundle(folder)
-    if not network_is_current(bundle, model):
+    if not network_is_current(read_bundle(folder), model):
         return (f"{folder} was exported from an earlier version of {model}: run `vui "
-                f"export {model} --format {fmt}` again")
-    if not lm_is_current(bundle, model):
-        return (f"{folder} was exported before {model}'s language model was tuned: run `vui "
                 f"export {model} --format {fmt}` again")
     return None
 
@@ -263,18 +271,17 @@ def network_is_current(bundle, model):
     return file_sha256(model) == wanted
 
 
-def lm_is_current(bundle, model):
-    """Whether the bundle carries the language model `model`'s record has tuned (the same
-    file and weights), or the model has none that can be read."""
+def model_lm(model):
+    """The language model `model` (a .keras path) has tuned, as its JSON metadata records it
+    ({"path", "alpha", "beta", ...}), or None: none, its file gone, or no readable metadata
+    (the network does not need it)."""
     from vui import results as R
-    metadata = R.load_metadata(model) if Path(model).is_file() else None
+    try:
+        metadata = R.load_metadata(model) if Path(model).is_file() else None
+    except ValueError:
+        return None
     lm = R.tuned_lm((metadata or {}).get("lm"), model)
-    if not lm or not Path(lm.get("path") or "").is_file():
-        return True
-    decoder = bundle.decoder
-    return (bundle.lm_file is not None and Path(bundle.lm_file).is_file()
-            and (decoder.alpha, decoder.beta) == (lm.get("alpha"), lm.get("beta"))
-            and filecmp.cmp(lm["path"], bundle.lm_file, shallow=False))
+    return lm if lm and Path(lm.get("path") or "").is_file() else None
 
 
 def current_exports(model):

@@ -234,7 +234,19 @@ def training_setup(feature_config, train_paths, train_durations, optimizer, mini
             "corpus": f"{len(train_paths)} utterances, sha256 {corpus.hexdigest()[:16]}",
             "optimizer": f"{type(optimizer).__name__} {json.dumps(settings, sort_keys=True, default=str)}",
             "minibatch_size": int(minibatch_size),
-            "time_schedule": None if time_schedule is None else repr(time_schedule)}
+            "time_schedule": _schedule_identity(time_schedule)}
+
+
+def _schedule_identity(schedule):
+    """A time schedule as the same text in every process: a dataclass's repr (its settings),
+    but a function's qualified name, as its repr holds its memory address."""
+    if schedule is None:
+        return None
+    text = repr(schedule)
+    if " at 0x" in text:
+        kind = schedule if hasattr(schedule, "__qualname__") else type(schedule)
+        return f"{kind.__module__}.{kind.__qualname__}"
+    return text
 
 
 def setup_differences(saved, current):
