@@ -139,7 +139,7 @@ import sys
 from vui.infer.runtimes import transcribe_with_runtime
 rows = transcribe_with_runtime(sys.argv[2:], sys.argv[1])
 print(rows[0]["transcript"])
-print(sorted(m for m in ("tensorflow", "keras") if m in sys.modules))
+print(sorted(m for m in ("tensorflow", "keras", "scipy.signal") if m in sys.modules))
 """
 
 

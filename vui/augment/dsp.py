@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.fft as sfft
-import scipy.signal as ss
 import soxr
 
 # Frequency warping (VTLP): STFT geometry. 32 ms windows with 75% overlap resynthesise cleanly.
@@ -34,6 +33,13 @@ REVERB_PREDELAY_S = 0.003  # the first reflection arrives a few ms after the dir
 
 BANDLIMIT_ORDER = 4  # Butterworth order (per band edge) for telephone / low-pass / high-pass
 TELEPHONE_BAND_HZ = (300.0, 3400.0)
+
+
+def _signal():
+    """scipy.signal, imported when an effect first needs it: its import takes over a second
+    on 2 cores, and the command line imports this package to list --augment's presets."""
+    import scipy.signal
+    return scipy.signal
 
 
 def uniform_draw(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -123,7 +129,7 @@ def vtlp_warp(audio: np.ndarray, sample_rate: int, alpha: float,
     if alpha == 1.0 or len(x) < VTLP_NPERSEG:
         return x
     noverlap = VTLP_NPERSEG - VTLP_HOP
-    _, _, spec = ss.stft(x, fs=sample_rate, nperseg=VTLP_NPERSEG, noverlap=noverlap)
+    _, _, spec = _signal().stft(x, fs=sample_rate, nperseg=VTLP_NPERSEG, noverlap=noverlap)
     src = vtlp_source_bins(spec.shape[0], sample_rate, alpha, boundary_hz)
     lo = np.floor(src).astype(np.intp)
     hi = np.minimum(lo + 1, spec.shape[0] - 1)
@@ -134,7 +140,7 @@ def vtlp_warp(audio: np.ndarray, sample_rate: int, alpha: float,
     warped = np.empty(spec.shape, np.complex64)
     warped.real = new_mag * np.cos(phase)
     warped.imag = new_mag * np.sin(phase)
-    _, y = ss.istft(warped, fs=sample_rate, nperseg=VTLP_NPERSEG, noverlap=noverlap)
+    _, y = _signal().istft(warped, fs=sample_rate, nperseg=VTLP_NPERSEG, noverlap=noverlap)
     y = y[: len(x)]
     if len(y) < len(x):
         y = np.pad(y, (0, len(x) - len(y)))
@@ -211,7 +217,7 @@ def reverberate(audio: np.ndarray, sample_rate: int, rt60: float, drr_db: float,
     if rt60 <= 0.0:
         return x
     ir = synthetic_impulse_response(sample_rate, rt60, drr_db, rng)
-    return _match_rms(ss.fftconvolve(x, ir)[: len(x)], x)
+    return _match_rms(_signal().fftconvolve(x, ir)[: len(x)], x)
 
 
 def band_limit(audio: np.ndarray, sample_rate: int, kind: str,
@@ -228,9 +234,9 @@ def band_limit(audio: np.ndarray, sample_rate: int, kind: str,
     if np.any(edges <= 0) or np.any(edges >= nyquist):
         raise ValueError(f"band-limit cutoff {cutoff_hz} Hz must lie in (0, {nyquist}) Hz "
                          f"at sample rate {sample_rate}")
-    sos = ss.butter(BANDLIMIT_ORDER, edges if kind == "bandpass" else edges[0], btype=kind,
+    sos = _signal().butter(BANDLIMIT_ORDER, edges if kind == "bandpass" else edges[0], btype=kind,
                     fs=sample_rate, output="sos")
-    return _as_float32(ss.sosfilt(sos, x))
+    return _as_float32(_signal().sosfilt(sos, x))
 
 
 def apply_gain(audio: np.ndarray, gain_db: float) -> np.ndarray:
