@@ -187,9 +187,14 @@ class AudioGeneratorCached:
         kept = [r for r in rows if r[0] not in errors]
         if skipped and not kept:
             first = "; ".join(f"{key}: {reason}" for key, reason in skipped[:3])
+            too_long = sum(reason.endswith(f"max_duration={self.max_duration}")
+                           for _, reason in skipped)
+            expected = (f"a max_duration (--max-duration) above {self.max_duration:g} s"
+                        if too_long == len(skipped) else
+                        "a corpus index of JSON lines with key, duration and text")
             raise ValueError(f"{part} partition from {os.fspath(desc_file)!r}: none of its "
-                             f"{len(skipped)} utterances can be used (first: {first}); expected "
-                             "a corpus index of JSON lines with key, duration and text")
+                             f"{len(skipped)} utterances can be used (first: {first}); "
+                             f"expected {expected}")
         self._set_partition(part, kept)
         self.skipped[part] = skipped
         if skipped:

@@ -145,6 +145,8 @@ def test_evaluate_leaves_out_utterances_over_max_duration(trained_model, speech_
     with pytest.warns(UserWarning, match="is over max_duration"):      # named, not silent
         assert cli.main([*args, "--max-duration", str(limit)]) == 0
     assert f"({sum(d <= limit for d in durations)} utterances" in capsys.readouterr().out
+    assert cli.main([*args, "--max-duration", "0.5"]) == 2              # every one too long
+    assert "expected a max_duration (--max-duration) above 0.5 s" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main([*args, "--max-duration", "-1"])
     assert "--max-duration: expected a finite number > 0, got '-1'" in capsys.readouterr().err
