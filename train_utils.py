@@ -205,8 +205,8 @@ def _warn_if_another_setup(name, finished, audio_gen, optimizer, minibatch_size,
     differences = guards.setup_differences(finished.get("setup") or {}, setup)
     if differences:
         warnings.warn(f"run '{name}' was trained with another setup than this call asks for ("
-                      + "; ".join(differences) + f"); the trained run is kept: {guards.RETRAIN_HINT}"
-                      ", or give this setup its own results_dir", stacklevel=3)
+                      + "; ".join(differences) + f"); the trained run is kept: {guards.RETRAIN_HINT}, "
+                      f"or {guards.OWN_FOLDER_HINT}", stacklevel=3)
 
 
 def _check_resumable(name, pickle_path, backup_dir, finished, setup, epochs):

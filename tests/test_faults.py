@@ -124,12 +124,22 @@ def test_a_second_process_on_the_same_run_is_refused(gen, results_dir, tmp_path,
 def test_a_restart_with_another_optimizer_is_refused_unless_retrained(gen, results_dir):  # noqa: F811
     name = train(gen, results_dir, epochs=1, evaluate_after=False)
     other = dict(optimizer=lambda: keras.optimizers.SGD(learning_rate=0.01))
-    with pytest.raises(guards.RunError, match=r"optimizer: was 'Adam .*now 'SGD.*retrain=True"):
+    with pytest.raises(guards.RunError, match=r"optimizer: was Adam, now SGD\); .*retrain=True.*"
+                                              r"vui train --results"):
         T.train_model(gen, tiny_builder(), epochs=2, minibatch_size=3, verbose=0,
                       results_dir=results_dir, evaluate_after=False, **other)
     T.train_model(gen, tiny_builder(), epochs=2, minibatch_size=3, verbose=0, retrain=True,
                   results_dir=results_dir, evaluate_after=False, **other)
     assert len(R.load_pickle(R.run_paths(name, results_dir)[0])["loss"]) == 2
+
+
+def test_an_optimizer_of_the_same_class_is_told_by_the_settings_that_differ():
+    def setup(optimizer):
+        return guards.training_setup({}, [], [], optimizer, 3, None)
+    slow, fast = (setup(keras.optimizers.Adam(learning_rate=lr)) for lr in (1e-3, 1e-2))
+    assert guards.setup_differences(slow, fast) == [
+        "optimizer Adam: learning_rate was 0.001, now 0.01"]
+    assert guards.setup_differences(slow, slow) == []
 
 
 def test_an_unreadable_backup_says_what_to_do(gen, results_dir):  # noqa: F811

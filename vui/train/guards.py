@@ -27,6 +27,7 @@ STORAGE_MARGIN = 1 << 20         # archive overhead, the record, its JSON
 AUTO_LOSS_FACTOR = 100.0         # "auto": no batch's loss above this many times the first's,
 AUTO_EPOCH_FACTOR = 2.0          # and no epoch's mean loss above this many times the first's
 RETRAIN_HINT = "pass retrain=True (vui train --retrain) to start over"
+OWN_FOLDER_HINT = "give this setup its own results_dir (vui train --results)"
 
 
 class RunError(RuntimeError):
@@ -256,8 +257,30 @@ def setup_differences(saved, current):
         if key == "features" and saved[key] and current[key]:
             return utils.feature_identity(saved[key]) == utils.feature_identity(current[key])
         return saved[key] == current[key]
-    return [f"{key}: was {saved[key]!r}, now {current[key]!r}"
+    return [_optimizer_difference(saved[key], current[key]) if key == "optimizer"
+            else f"{key}: was {saved[key]!r}, now {current[key]!r}"
             for key in current if key in saved and not same(key)]
+
+
+def _optimizer_difference(saved, current):
+    """Two optimizers ("Class {settings as JSON}", training_setup's) told by what differs: the
+    class, else only the settings that differ (the whole configuration is a screenful)."""
+    try:
+        (saved_class, saved_json), (current_class, current_json) = (
+            text.split(" ", 1) for text in (saved, current))
+        was, now = json.loads(saved_json), json.loads(current_json)
+    except ValueError:
+        return f"optimizer: was {saved!r}, now {current!r}"
+    if saved_class != current_class:
+        return f"optimizer: was {saved_class}, now {current_class}"
+    changed = sorted(k for k in was.keys() | now.keys() if was.get(k) != now.get(k))
+    return "optimizer " + saved_class + ": " + ", ".join(
+        f"{k} was {_setting(was.get(k))}, now {_setting(now.get(k))}" for k in changed)
+
+
+def _setting(value):
+    """A setting as a person reads it: float32 rates to 6 digits (0.001, not 0.0010000000474)."""
+    return f"{value:.6g}" if isinstance(value, float) else repr(value)
 
 
 def check_same_setup(name, saved_record, current_setup, what):
@@ -266,5 +289,4 @@ def check_same_setup(name, saved_record, current_setup, what):
     differences = setup_differences(saved_record.get("setup") or {}, current_setup)
     if differences:
         raise RunError(f"run '{name}' cannot {what}: it was started with another setup ("
-                       + "; ".join(differences) + f"); {RETRAIN_HINT}, or give this setup "
-                       "its own results_dir")
+                       + "; ".join(differences) + f"); {RETRAIN_HINT}, or {OWN_FOLDER_HINT}")
