@@ -150,9 +150,11 @@ def _broken_files(tmp_path, speech):
     soundfile.write(empty, np.zeros(0, np.float32), 16000)
     silent = tmp_path / "silent.wav"
     soundfile.write(silent, np.zeros(16000, np.float32), 16000)
+    zero_bytes = tmp_path / "zero.wav"
+    zero_bytes.touch()
     return [(tmp_path / "missing.wav", "does not exist"), (corrupt, "cannot read"),
             (not_audio, "cannot read"), (truncated, "cannot read|empty"),
-            (empty, "empty"), (silent, "silent")]
+            (empty, "empty"), (silent, "silent"), (zero_bytes, r"is empty \(0 bytes\)")]
 
 
 def test_bad_audio_raises_audio_error_naming_the_file(tmp_path, speech):

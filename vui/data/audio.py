@@ -42,6 +42,8 @@ def load_audio(path, sample_rate=SAMPLE_RATE):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise AudioError(f"audio file {path!r} does not exist (expected an audio file: WAV, FLAC, or what ffmpeg reads)")
+    if os.path.getsize(path) == 0:       # said as such, not as two decoders' format errors
+        raise AudioError(f"audio file {path!r} is empty (0 bytes); expected speech")
     try:
         audio, file_rate = soundfile.read(path, dtype="float32", always_2d=True)
     except Exception as err:  # libsndfile raises LibsndfileError/RuntimeError/TypeError by format
