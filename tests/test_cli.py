@@ -458,8 +458,9 @@ def test_compare_plots_and_tables_the_runs_of_a_results_folder(trained_model, tm
     out = tmp_path / "curves.png"
     assert cli.main(["compare", "--results", str(trained_model.parent), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    name = R.load_pickle(trained_model.with_suffix(".pickle"))["name"]
-    assert name[:40] in printed and f"plot: {out}" in printed
+    record = R.load_pickle(trained_model.with_suffix(".pickle"))
+    assert record["name"][:40] in printed and f"plot: {out}" in printed
+    assert f"{record['cer']:.2%}" in printed          # as vui train and evaluate print rates
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

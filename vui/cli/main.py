@@ -98,10 +98,16 @@ def cmd_compare(args, _):
     names = args.names or None
     T.plot_comparison(model_names=names, results_dir=args.results, save_path=args.out,
                       show=False, min_loss=args.min_loss, max_loss=args.max_loss)
+    table = T.comparison_table(model_names=names, results_dir=args.results)
+    rates = {c: _percent for c in table.columns if c.split(" ")[0] in ("CER", "WER")}
     with pd.option_context("display.max_colwidth", 70, "display.width", 200):
-        print(T.comparison_table(model_names=names, results_dir=args.results).to_string())
+        print(table.to_string(formatters=rates))    # rates as train and evaluate print them
     print(f"plot: {args.out or Path(args.results or R.RESULTS_DIR) / DEFAULT_PLOT_FILE}")
     return 0
+
+
+def _percent(rate):
+    return "-" if rate is None or rate != rate else f"{rate:.2%}"     # NaN: not measured
 
 
 def cmd_transcribe(args, _):
