@@ -18,6 +18,9 @@ index_map = {i: ch for i, ch in enumerate(ALPHABET)}
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
 _NOT_WORD_OR_APOSTROPHE = re.compile(r"[^\w\s']+")
 _WHITESPACE = re.compile(r"\s+")
+# Punctuation that is said as words ("and", "percent", "at", "number"): normalisation would
+# turn it into a space, losing a word of what was said, so a transcript with it is refused.
+SPOKEN_PUNCTUATION = frozenset("&%@#")
 
 
 class TranscriptError(ValueError):
@@ -39,12 +42,14 @@ def normalize_text(text):
 def text_to_int_sequence(text, utterance=None):
     """Normalised text -> list of class indices; raises TranscriptError naming the utterance."""
     normalized = normalize_text(text)
-    bad = sorted({ch for ch in normalized if ch not in char_map})
+    bad = sorted({ch for ch in normalized if ch not in char_map}
+                 | (SPOKEN_PUNCTUATION & set(str(text))))
     if bad:
         where = f" in utterance {utterance!r}" if utterance is not None else ""
         raise TranscriptError(
             f"transcript{where} has characters outside the alphabet {ALPHABET!r}: "
-            f"{''.join(bad)!r} (text: {text!r}); spell numbers as words and use English letters")
+            f"{', '.join(map(repr, bad))} (text: {text!r}); spell numbers and symbols as words "
+            "and use English letters")
     return [char_map[ch] for ch in normalized]
 
 

@@ -157,6 +157,7 @@ def test_line_without_audio_and_audio_without_line_are_each_reported(tmp_path):
     ("COST \u20ac FIVE", "'\u20ac' (U+20AC)"),          # a symbol normalisation used to delete
     ("CAF\ufffd AU LAIT", "'\ufffd' (U+FFFD)"),         # a decode that went wrong before saving
     ("CHAPTER 7", "'7'"),                                # kept by normalisation, then refused
+    ("SALT & PEPPER", "'&'"),                            # said as a word: refused, not dropped
 ])
 def test_text_the_alphabet_cannot_spell_is_reported_never_shortened(tmp_path, text, shown):
     root = tmp_path / "dev-clean"
