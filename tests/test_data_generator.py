@@ -215,7 +215,9 @@ def test_check_alignable_counts_repeats_and_names_the_utterance():
         DG.check_alignable([], 10, "u2")
 
 
-def test_unalignable_utterances_are_left_out_with_one_warning(gen_factory, corpus_copy):
+def test_unalignable_utterances_are_left_out_with_one_warning(gen_factory, corpus_copy,
+                                                              monkeypatch):
+    from vui.generator import batches
     entries = list(corpus_copy["entries"])
     rusks = entries[2]["key"]            # "italian rusks": about 1.1 s, ~110 frames
     entries.append({"key": rusks, "duration": entries[2]["duration"], "text": "word " * 40})
@@ -229,8 +231,15 @@ def test_unalignable_utterances_are_left_out_with_one_warning(gen_factory, corpu
     # batches hold partition indices: the left-out utterance (index 6) is in none of them
     assert sorted(i for b in data.batches for i in b) == [0, 1, 2, 3, 4, 5]
     assert data.batch_texts(0) == [gen.train_texts[i] for i in data.batches[0]]
-    with pytest.raises(DG.AlignmentError, match="no utterance"), pytest.warns(UserWarning):
+    with pytest.raises(DG.AlignmentError, match=r"no utterance.* gives 5 output frames"), \
+            pytest.warns(UserWarning, match=r"left out 7 of 7") as caught:
         gen.dataset("train", output_length=lambda n: 5)
+    assert str(caught[0].message).count("\n") == 7      # a line per utterance, up to a cap
+    monkeypatch.setattr(batches, "MAX_LISTED_UNALIGNABLE", 3)   # a corpus of thousands
+    with pytest.raises(DG.AlignmentError), pytest.warns(UserWarning) as caught:
+        gen.dataset("train", output_length=lambda n: 5)
+    assert str(caught[0].message).splitlines()[1:][-1] == "  ... and 4 more"
+    assert len(str(caught[0].message).splitlines()) == 1 + 3 + 1
 
 
 def test_bad_files_are_skipped_and_reported_once(gen_factory, corpus_copy):

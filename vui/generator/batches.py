@@ -30,6 +30,7 @@ DURATION_JITTER = 0.1
 # The enqueuer path turns tf.data's autotuning off, and the stalls went (docs/experiments/demo.md,
 # "2026-11-25: spectrogram, step schedule").
 DATASET_WORKERS = 2
+MAX_LISTED_UNALIGNABLE = 20   # the warning names this many; a whole corpus may not fit
 
 
 class AlignmentError(ValueError):
@@ -119,12 +120,19 @@ class UtteranceDataset(keras.utils.PyDataset):
             except AlignmentError as err:
                 bad.append(str(err))
         if bad:
+            more = len(bad) - MAX_LISTED_UNALIGNABLE
             warnings.warn(f"{part}: left out {len(bad)} of {len(paths)} utterances whose "
                           f"transcript does not fit the model's output frames:\n  "
-                          + "\n  ".join(bad), stacklevel=3)
+                          + "\n  ".join(bad[:MAX_LISTED_UNALIGNABLE])
+                          + (f"\n  ... and {more} more" if more > 0 else ""), stacklevel=3)
         if not keep:
-            raise AlignmentError(f"no utterance of the {part} partition can be aligned with "
-                                 f"this model's output length")
+            longest = int(np.argmax(frames)) if len(frames) else None
+            raise AlignmentError(
+                f"no utterance of the {part} partition can be aligned with this model's output "
+                f"length" + ("" if longest is None else
+                             f": its longest ({frames[longest]} frames) gives {out[longest]} "
+                             "output frames; a convolution's kernel, stride or dilation may "
+                             "shrink the time axis more than these utterances allow"))
         self.indices = np.array(keep)            # partition indices of the usable utterances
         self.paths, self.texts, self.labels = paths, texts, labels
         self.durations = np.asarray(durations, dtype=np.float64)
