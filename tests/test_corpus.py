@@ -262,6 +262,9 @@ def test_read_index_names_file_and_line(tmp_path, line, message):
     with pytest.raises(CI.CorpusIndexError) as err:
         CI.read_index(path)
     assert str(path) in str(err.value) and message in str(err.value)
+    entries, [(label, reason)] = CI.read_index_lenient(path)     # a partition keeps the rest
+    assert len(entries) == 1 and message.removeprefix("line 2: ") in reason
+    assert f"{label}: {reason}".count(str(path)) == 1            # the file named once
 
 
 def test_write_index_refuses_bad_entry_and_leaves_old_file(tmp_path):

@@ -150,7 +150,10 @@ def read_index_lenient(path):
     entries, bad = [], []
     for where, line, entry in _index_lines(path):
         if isinstance(entry, Exception):
-            bad.append((_key_of(line) or where, str(entry)))
+            key, reason = _key_of(line), str(entry)
+            if key is None:              # the line is its own label: say where only once
+                key, reason = where, reason.removeprefix(f"{where}: ")
+            bad.append((key, reason))
         else:
             entries.append(entry)
     return entries, bad
