@@ -8,6 +8,8 @@ ASHA. Everything is bounded (a SIGALRM deadline, subprocess timeouts) and Ray is
 and its processes ended by their ids even when a test fails.
 """
 import contextlib
+import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -144,6 +146,16 @@ def test_cli_config_is_read_strictly(tmp_path):
     path.write_text('{"builders": ["model_0"], "epoch": 3}')
     with pytest.raises(ValueError, match=r"unknown keys \['epoch'\]"):
         SweepConfig.read(path)
+
+
+def test_the_help_shows_every_key_a_config_takes(tmp_path):
+    import re
+    from vui.cli import sweep as sweep_cli
+    example = re.search(r"\n    (\{.*?\})\n\n", sweep_cli.__doc__, re.S).group(1)
+    path = tmp_path / "example.json"
+    path.write_text(example)
+    assert SweepConfig.read(path).builders[0] == "model_0"           # it is a valid config
+    assert set(json.loads(example)) == {f.name for f in dataclasses.fields(SweepConfig)}
 
 
 # ---- a local Ray --------------------------------------------------------------------------

@@ -3,12 +3,15 @@
 CONFIG is a JSON file; every key but "builders" is optional:
 
     {"builders": ["model_0", "model_1", {"rnn_type": "GRU", "rnn_units": 100}],
-     "corpus": "data/embedded", "features": "spectrogram", "epochs": 20, "batch_size": 20,
-     "optimizer": "sgd", "lr": null, "cpus_per_trial": 1, "gpus_per_trial": null,
-     "results": "results", "asha": false, "address": null}
+     "corpus": "data/embedded", "train_index": null, "valid_index": null,
+     "features": "spectrogram", "cache_dir": null, "epochs": 20, "batch_size": 20,
+     "optimizer": "sgd", "lr": null, "loss_limit": null, "cpus_per_trial": 1,
+     "gpus_per_trial": null, "results": "results", "asha": false, "address": null,
+     "max_failures": 0, "retrain": false}
 
-Builders are models.presets names or RNNModel config dicts (RNNModel.to_config()). Options
-on the command line win over the file's. The exit status is 1 if a trial failed.
+Builders are models.presets names or RNNModel config dicts (RNNModel.to_config()); a
+train_index and valid_index pair replaces the corpus folder's indexes. Options on the command
+line win over the file's. The exit status is 1 if a trial failed.
 """
 import argparse
 import dataclasses
