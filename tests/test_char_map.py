@@ -26,7 +26,7 @@ def test_normalize_text(raw, expected):
 
 
 @pytest.mark.parametrize("text, bad", [("room 101", "01"), ("caf\u00e9 society", "\u00e9"),
-                                       ("fish & chips", "&"), ("100 %", "%10")])   # & and %: said as words
+                                       ("fish & chips", "&"), ("me @ home", "@")])   # said as words
 def test_out_of_alphabet_is_an_error_naming_the_utterance(text, bad):
     with pytest.raises(C.TranscriptError) as err:
         C.text_to_int_sequence(text, utterance="spk/ch/utt-0001.flac")

@@ -285,6 +285,9 @@ def test_audio_duration_errors_name_file(tmp_path):
     sf.write(str(empty), np.zeros(0, np.float32), SR, format="FLAC")
     with pytest.raises(ValueError, match="empty.flac"):
         CI.audio_duration(empty)
+    (tmp_path / "zero.flac").touch()
+    with pytest.raises(ValueError, match=r"zero.flac' is empty \(0 bytes\)"):
+        CI.audio_duration(tmp_path / "zero.flac")
     _flac(str(tmp_path / "ok.flac"), 0.5)
     assert CI.audio_duration(tmp_path / "ok.flac") == 0.5
 

@@ -140,6 +140,11 @@ def test_an_optimizer_of_the_same_class_is_told_by_the_settings_that_differ():
     assert guards.setup_differences(slow, fast) == [
         "optimizer Adam: learning_rate was 0.001, now 0.01"]
     assert guards.setup_differences(slow, slow) == []
+    newer = dict(slow, optimizer=slow["optimizer"].replace("{", '{"added_later": null, ', 1))
+    assert guards.setup_differences(slow, newer) == []   # a newer Keras's null setting: no change
+    whole = dict(slow, optimizer=slow["optimizer"].replace('"beta_1": 0.9', '"beta_1": 0.9000001'))
+    assert guards.setup_differences(slow, whole) == [
+        "optimizer Adam: beta_1 was 0.9, now 0.9000001"]    # in full where 6 digits agree
 
 
 def test_an_unreadable_backup_says_what_to_do(gen, results_dir):  # noqa: F811

@@ -263,6 +263,7 @@ def test_decoders_take_weighted_hot_words():
     (["boat:x"], None, r"hot word 'boat:x': the weight must be a finite number"),
     (["boat:inf"], None, "finite number"),
     (["b0at"], None, r"hot word 'b0at' has characters outside the alphabet .*'0'"),
+    (["at&t"], None, r"hot word 'at&t' has characters outside the alphabet .*'&'"),
     ([":8"], None, "hot word ':8' is empty"),
     ([7], None, "expected a string"),
 ])

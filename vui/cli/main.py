@@ -107,7 +107,7 @@ def cmd_compare(args, _):
 
 
 def _percent(rate):
-    return "-" if rate is None or rate != rate else f"{rate:.2%}"     # NaN: not measured
+    return f"{rate:.2%}"          # pandas prints a missing rate (None, NaN) itself
 
 
 def cmd_transcribe(args, _):

@@ -177,6 +177,8 @@ def audio_duration(path):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise ValueError(f"audio file {path!r} does not exist")
+    if os.path.getsize(path) == 0:
+        raise ValueError(f"audio file {path!r} is empty (0 bytes)")
     try:
         info = sf.info(path)
     except Exception as err:  # soundfile raises LibsndfileError / RuntimeError by version

@@ -56,6 +56,18 @@ def check_alignable(label, output_frames, utterance):
             f"{int(output_frames)}; expected output frames >= label length + repeats")
 
 
+def _longest_case(frames, out, labels):
+    """What the longest utterance of a partition none of which fits gets and needs: the model's
+    convolutions shrink time too much, or the transcripts are too long for their audio."""
+    if not len(frames):
+        return ""
+    i = int(np.argmax(frames))
+    needed = len(labels[i]) + repeated_adjacent(labels[i])
+    return (f": the longest ({int(frames[i])} frames) gives {int(out[i])} output frames and its "
+            f"transcript needs {needed}; the convolutions' kernel, stride or dilation shrink "
+            "time too much for this corpus, or its transcripts are too long for their audio")
+
+
 def _round_up(n, multiple):
     return int(math.ceil(max(int(n), 1) / multiple) * multiple)
 
@@ -126,13 +138,8 @@ class UtteranceDataset(keras.utils.PyDataset):
                           + "\n  ".join(bad[:MAX_LISTED_UNALIGNABLE])
                           + (f"\n  ... and {more} more" if more > 0 else ""), stacklevel=3)
         if not keep:
-            longest = int(np.argmax(frames)) if len(frames) else None
-            raise AlignmentError(
-                f"no utterance of the {part} partition can be aligned with this model's output "
-                f"length" + ("" if longest is None else
-                             f": its longest ({frames[longest]} frames) gives {out[longest]} "
-                             "output frames; a convolution's kernel, stride or dilation may "
-                             "shrink the time axis more than these utterances allow"))
+            raise AlignmentError(f"no utterance of the {part} partition can be aligned with "
+                                 f"this model's output length" + _longest_case(frames, out, labels))
         self.indices = np.array(keep)            # partition indices of the usable utterances
         self.paths, self.texts, self.labels = paths, texts, labels
         self.durations = np.asarray(durations, dtype=np.float64)

@@ -256,31 +256,56 @@ def setup_differences(saved, current):
     def same(key):
         if key == "features" and saved[key] and current[key]:
             return utils.feature_identity(saved[key]) == utils.feature_identity(current[key])
+        if key == "optimizer" and _optimizer_changes(saved[key], current[key]) is not None:
+            return not _optimizer_changes(saved[key], current[key])
         return saved[key] == current[key]
     return [_optimizer_difference(saved[key], current[key]) if key == "optimizer"
             else f"{key}: was {saved[key]!r}, now {current[key]!r}"
             for key in current if key in saved and not same(key)]
 
 
-def _optimizer_difference(saved, current):
-    """Two optimizers ("Class {settings as JSON}", training_setup's) told by what differs: the
-    class, else only the settings that differ (the whole configuration is a screenful)."""
+def _parse_optimizer(text):
+    """("Class", {settings}) of training_setup's optimizer text, or None (another format)."""
     try:
-        (saved_class, saved_json), (current_class, current_json) = (
-            text.split(" ", 1) for text in (saved, current))
-        was, now = json.loads(saved_json), json.loads(current_json)
-    except ValueError:
-        return f"optimizer: was {saved!r}, now {current!r}"
+        name, settings = text.split(" ", 1)
+        settings = json.loads(settings)
+    except (ValueError, AttributeError, TypeError):
+        return None
+    return (name, settings) if isinstance(settings, dict) else None
+
+
+def _optimizer_changes(saved, current):
+    """[(setting, was, now)] between two optimizer texts (the class as "class"), or None when
+    either cannot be read. A setting one Keras version adds as null (a run saved under an
+    older one lacks it) is no change, nor is 1 against 1.0."""
+    parsed = _parse_optimizer(saved), _parse_optimizer(current)
+    if None in parsed:
+        return None
+    (saved_class, was), (current_class, now) = parsed
     if saved_class != current_class:
-        return f"optimizer: was {saved_class}, now {current_class}"
-    changed = sorted(k for k in was.keys() | now.keys() if was.get(k) != now.get(k))
-    return "optimizer " + saved_class + ": " + ", ".join(
-        f"{k} was {_setting(was.get(k))}, now {_setting(now.get(k))}" for k in changed)
+        return [("class", saved_class, current_class)]
+    return [(k, was.get(k), now.get(k)) for k in sorted(was.keys() | now.keys())
+            if was.get(k) != now.get(k)]
 
 
-def _setting(value):
-    """A setting as a person reads it: float32 rates to 6 digits (0.001, not 0.0010000000474)."""
-    return f"{value:.6g}" if isinstance(value, float) else repr(value)
+def _optimizer_difference(saved, current):
+    """Two optimizers told by what differs: the class, else only the settings that changed
+    (the whole configuration is a screenful)."""
+    changes = _optimizer_changes(saved, current)
+    if not changes:
+        return f"optimizer: was {saved!r}, now {current!r}"
+    if changes[0][0] == "class":
+        return f"optimizer: was {changes[0][1]}, now {changes[0][2]}"
+    return f"optimizer {_parse_optimizer(saved)[0]}: " + ", ".join(
+        f"{k} was {a}, now {b}" for k, a, b in
+        ((k, *_settings(was, now)) for k, was, now in changes))
+
+
+def _settings(was, now):
+    """Two settings as a person reads them: floats to 6 digits (0.001, not 0.0010000000474),
+    in full where 6 digits would print them alike."""
+    short = [f"{v:.6g}" if isinstance(v, float) else repr(v) for v in (was, now)]
+    return short if short[0] != short[1] else [repr(was), repr(now)]
 
 
 def check_same_setup(name, saved_record, current_setup, what):
