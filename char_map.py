@@ -39,18 +39,23 @@ def normalize_text(text):
     return _WHITESPACE.sub(" ", text).strip()
 
 
+def unspellable(text):
+    """The characters of `text` the alphabet cannot spell, as "'0', '&'" (empty: none): what
+    normalisation keeps outside the alphabet, and punctuation said as words."""
+    bad = sorted({ch for ch in normalize_text(text) if ch not in char_map}
+                 | (SPOKEN_PUNCTUATION & set(str(text))))
+    return ", ".join(map(repr, bad))
+
+
 def text_to_int_sequence(text, utterance=None):
     """Normalised text -> list of class indices; raises TranscriptError naming the utterance."""
-    normalized = normalize_text(text)
-    bad = sorted({ch for ch in normalized if ch not in char_map}
-                 | (SPOKEN_PUNCTUATION & set(str(text))))
+    bad = unspellable(text)
     if bad:
         where = f" in utterance {utterance!r}" if utterance is not None else ""
         raise TranscriptError(
-            f"transcript{where} has characters outside the alphabet {ALPHABET!r}: "
-            f"{', '.join(map(repr, bad))} (text: {text!r}); spell numbers and symbols as words "
-            "and use English letters")
-    return [char_map[ch] for ch in normalized]
+            f"transcript{where} has characters outside the alphabet {ALPHABET!r}: {bad} "
+            f"(text: {text!r}); spell numbers and symbols as words and use English letters")
+    return [char_map[ch] for ch in normalize_text(text)]
 
 
 def int_sequence_to_text(int_sequence):

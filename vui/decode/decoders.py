@@ -25,8 +25,8 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from char_map import (ALPHABET, BLANK_INDEX, NUM_CLASSES, SPOKEN_PUNCTUATION, char_map,
-                      int_sequence_to_text, normalize_text)
+from char_map import (ALPHABET, BLANK_INDEX, NUM_CLASSES, int_sequence_to_text, normalize_text,
+                      unspellable)
 # check_probs lives in words (which cannot import this module): one contract for both.
 from vui.decode.words import (Word, check_seconds_per_frame, greedy_words, snap_to_speech,
                               words_from_frames, check_softmax as check_probs)
@@ -102,10 +102,10 @@ def _split_hotword(spec):
     word = normalize_text(text)
     if not word:
         raise ValueError(f"hot word {spec!r} is empty")
-    bad = sorted({ch for ch in word if ch not in char_map} | (SPOKEN_PUNCTUATION & set(text)))
+    bad = unspellable(text)
     if bad:
         raise ValueError(f"hot word {spec!r} has characters outside the alphabet {ALPHABET!r}: "
-                         f"{', '.join(map(repr, bad))}; the model cannot spell it")
+                         f"{bad}; the model cannot spell it")
     return word, weight
 
 
