@@ -165,11 +165,12 @@ class AudioGeneratorCached:
         """Read an index, compute missing features once, skip and report bad utterances."""
         entries, skipped = read_index_lenient(desc_file)
         self.index_files[part] = os.path.abspath(os.fspath(desc_file))
-        rows = []
+        rows, too_long = [], 0
         for entry in entries:
             key, duration = entry["key"], float(entry["duration"])
             if duration > self.max_duration:
                 skipped.append((key, f"{duration:.2f} s is over max_duration={self.max_duration}"))
+                too_long += 1
                 continue
             try:
                 label = char_map.text_to_int_sequence(entry["text"], utterance=key)
@@ -187,8 +188,6 @@ class AudioGeneratorCached:
         kept = [r for r in rows if r[0] not in errors]
         if skipped and not kept:
             first = "; ".join(f"{key}: {reason}" for key, reason in skipped[:3])
-            too_long = sum(reason.endswith(f"max_duration={self.max_duration}")
-                           for _, reason in skipped)
             expected = (f"a max_duration (--max-duration) above {self.max_duration:g} s"
                         if too_long == len(skipped) else
                         "a corpus index of JSON lines with key, duration and text")

@@ -117,8 +117,7 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
         if verbose:
             model.summary()
         opt = _fresh_optimizer(optimizer)
-        setup = guards.training_setup(asdict(audio_gen.feature_config), audio_gen.train_audio_paths,
-                                      audio_gen.train_durations, opt, minibatch_size, time_schedule)
+        setup = _training_setup(audio_gen, opt, minibatch_size, time_schedule)
         _check_resumable(name, pickle_path, backup_dir, finished if done else None, setup, epochs)
         guards.check_space(pickle_path.parent, model.count_params())
         model.compile(optimizer=precision_.loss_scaled(opt, precision), loss=CTCLoss(),
@@ -194,12 +193,17 @@ def _check_arguments(epochs, minibatch_size, time_schedule, time_limit):
         raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
 
 
+def _training_setup(audio_gen, optimizer, minibatch_size, time_schedule):
+    """guards.training_setup of this call: the generator's features and training corpus."""
+    return guards.training_setup(asdict(audio_gen.feature_config), audio_gen.train_audio_paths,
+                                 audio_gen.train_durations, optimizer, minibatch_size,
+                                 time_schedule)
+
+
 def _warn_if_another_setup(name, finished, audio_gen, optimizer, minibatch_size, time_schedule):
     """A run's name says its features and model, not its corpus, optimizer or batch size: a
     call that asks for another of those gets the trained run, and is told so."""
-    setup = guards.training_setup(asdict(audio_gen.feature_config), audio_gen.train_audio_paths,
-                                  audio_gen.train_durations, _fresh_optimizer(optimizer),
-                                  minibatch_size, time_schedule)
+    setup = _training_setup(audio_gen, _fresh_optimizer(optimizer), minibatch_size, time_schedule)
     if not audio_gen.train_audio_paths:      # only loading: this call names no corpus
         del setup["corpus"]
     differences = guards.setup_differences(finished.get("setup") or {}, setup)

@@ -256,8 +256,10 @@ def setup_differences(saved, current):
     def same(key):
         if key == "features" and saved[key] and current[key]:
             return utils.feature_identity(saved[key]) == utils.feature_identity(current[key])
-        if key == "optimizer" and _optimizer_changes(saved[key], current[key]) is not None:
-            return not _optimizer_changes(saved[key], current[key])
+        if key == "optimizer":
+            changes = _optimizer_changes(saved[key], current[key])
+            if changes is not None:
+                return not changes
         return saved[key] == current[key]
     return [_optimizer_difference(saved[key], current[key]) if key == "optimizer"
             else f"{key}: was {saved[key]!r}, now {current[key]!r}"
