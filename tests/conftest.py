@@ -131,9 +131,11 @@ def rng():
 # ------------------------------------------------ the order files start in
 # The files that take longest, longest first (docs/experiments/scale.md, "The test suite"),
 # start first, so that the suite does not end on one of them while the other worker is idle.
-# The two notebooks' set-ups come first, side by side: the sweeps' Ray starts wait for them.
-LONGEST_FILES = ("test_notebook.py", "test_seed_replay.py", "test_sweep.py",
-                 "test_train_utils.py", "test_faults.py", "test_distribute.py", "test_export.py",
+# The two notebooks' set-ups come first, side by side. The sweeps' Ray start waits for them
+# (`alone()`, below), so train_utils goes between: the worker that ends its notebook first
+# takes it, and the sweeps start when the other notebook has ended, not while it runs.
+LONGEST_FILES = ("test_notebook.py", "test_seed_replay.py", "test_train_utils.py",
+                 "test_sweep.py", "test_faults.py", "test_distribute.py", "test_export.py",
                  "test_serve.py", "test_models.py", "test_cli.py", "test_word_timing_audio.py",
                  "test_backends.py")
 

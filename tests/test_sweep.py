@@ -1,11 +1,14 @@
 """Sweeps on Ray Tune, for real: three tiny builders on the speech corpus as Ray trials.
 
-A local Ray (ray.init(num_cpus=2)) runs a sweep in which one trial's worker process is killed
-with SIGKILL after its first epoch; the sweep run again resumes that trial from its backup
-and sends the finished ones nowhere (their files untouched), and the results compare like a
-notebook's. A two-node Ray cluster on localhost (two `ray start` processes) runs a sweep with
-ASHA. Everything is bounded (a SIGALRM deadline, subprocess timeouts) and Ray is shut down
-and its processes ended by their ids even when a test fails.
+A two-node Ray cluster on localhost (two `ray start` processes, one CPU each), started once
+for this file, runs two tests' sweeps: one in which a trial's worker process is killed with
+SIGKILL after its first epoch (the sweep run again resumes that trial from its backup and
+sends the finished ones nowhere, their files untouched, and the results compare like a
+notebook's), and one with ASHA whose trials run on both nodes. Everything is bounded (a
+SIGALRM deadline, subprocess timeouts) and Ray is shut down and its processes ended by their
+ids even when a test fails. One cluster rather than a local Ray and a cluster: each start
+takes about 16 s of this 2-core machine, with the machine to itself (docs/experiments/scale.md,
+"The test suite on two workers").
 """
 import contextlib
 import dataclasses
@@ -35,6 +38,7 @@ from vui import results as R  # noqa: E402
 from vui.cli.sweep import SweepConfig  # noqa: E402
 from vui.sweep import outcome as O  # noqa: E402
 from vui.sweep.spec import GenSpec, builder_configs, check_distinct, run_name  # noqa: E402
+from conftest import sharing_the_machine  # noqa: E402
 
 EPOCHS = 2
 SWEEP_DEADLINE = 420          # seconds for one test's sweeps; they take about 150 on 2 busy cores
@@ -158,47 +162,6 @@ def test_the_help_shows_every_key_a_config_takes(tmp_path):
     assert set(json.loads(example)) == {f.name for f in dataclasses.fields(SweepConfig)}
 
 
-# ---- a local Ray --------------------------------------------------------------------------
-
-@pytest.fixture
-def local_ray(machine):
-    with machine.alone():                  # Ray's start, not the sweep (tests/conftest.py)
-        ray.init(num_cpus=2, include_dashboard=False)
-    try:
-        yield
-    finally:
-        ray.shutdown()
-
-
-def test_a_killed_trial_resumes_and_finished_ones_are_not_retrained(local_ray, spec, tmp_path):
-    results = tmp_path / "results"
-    with deadline(SWEEP_DEADLINE):
-        names, table = sweep(spec, results, callbacks=[kill_once(tmp_path / "killed")],
-                             cpus_per_trial=0.5)
-        statuses = dict(zip(names, table["sweep"]))
-        killed = [n for n, s in statuses.items() if s.startswith("failed")]
-        assert len(killed) == 1 and sorted(statuses.values()).count("trained") == 2, statuses
-        record = R.load_pickle(R.run_paths(killed[0], results)[0])
-        assert len(record["loss"]) == 1 and not record["completed"]
-        finished = {n: R.run_paths(n, results)[0].stat().st_mtime_ns
-                    for n in names if n not in killed}
-
-        names2, table2 = sweep(spec, results, cpus_per_trial=0.5)
-    assert names2 == names
-    statuses = dict(zip(names, table2["sweep"]))
-    assert statuses[killed[0]] == "resumed (after epoch 1)"
-    assert all(statuses[n] == "loaded (already trained)" for n in finished), statuses
-    assert {n: R.run_paths(n, results)[0].stat().st_mtime_ns for n in finished} == finished
-    for name in names:
-        record = R.load_pickle(R.run_paths(name, results)[0])
-        assert record["completed"] and len(record["loss"]) == EPOCHS
-    compared = T.comparison_table(model_names=names, results_dir=results)
-    assert list(compared["epochs"]) == [EPOCHS] * 3
-    assert table2.loc[names, "epochs"].tolist() == [EPOCHS] * 3
-    T.plot_comparison(model_names=names, results_dir=results, show=False)
-    assert (results / "comparison.png").exists()
-
-
 # ---- a two-node cluster on localhost ------------------------------------------------------
 
 def _free_port():
@@ -240,21 +203,17 @@ def _check_alive(nodes, temp_dir):
             raise NodeDied(f"a Ray node exited with {proc.returncode}: {fatal[-1:]}")
 
 
-def _end(proc, grace=10):
-    """End a node's process group (SIGTERM: ray start --block stops its processes), then
-    anything of its session still there, by process id."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(timeout=grace)
-            break
-        except subprocess.TimeoutExpired:
-            continue
+def _end(procs):
+    """End the nodes' sessions at once: SIGKILL to every process of them (ray start --block's
+    processes were all still there 8 s after a SIGTERM, on this machine; the test only needs
+    them gone, and their files go with temp_dir)."""
+    sessions = {proc.pid for proc in procs}
     for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
         with contextlib.suppress(OSError):
-            if os.getsid(pid) == proc.pid:
+            if os.getsid(pid) in sessions:
                 os.kill(pid, signal.SIGKILL)
+    for proc in procs:
+        proc.wait(timeout=RAY_START_TIMEOUT)
 
 
 def _wait_for_port(port, nodes, temp_dir):
@@ -322,20 +281,61 @@ def two_node_cluster(machine):
             yield address
             return
         finally:
-            for proc in reversed(nodes):
-                _end(proc)
+            _end(nodes)
             shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-@pytest.mark.slow
-def test_a_two_node_cluster_on_localhost_runs_a_sweep_with_asha(spec, tmp_path, machine):
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """The two-node cluster this file's sweeps run on; yields its address. A module's fixture
+    starts before its first test takes a share of the machine, so it takes one for `alone()`
+    and gives it back once the nodes are up (held on, it would keep another worker's `alone()`
+    waiting until this file ends)."""
     assert not ray.is_initialized()
     subprocess.run([str(Path(sys.executable).with_name("ray")), "get-auth-token", "--generate"],
                    check=True, capture_output=True, timeout=RAY_START_TIMEOUT)  # if none yet
+    with contextlib.ExitStack() as running:
+        with sharing_the_machine(tmp_path_factory) as share:
+            address = running.enter_context(two_node_cluster(share))
+        yield address
+
+
+def test_a_killed_trial_resumes_and_finished_ones_are_not_retrained(cluster, spec, tmp_path):
+    results = tmp_path / "results"
+    with deadline(SWEEP_DEADLINE):
+        names, table = sweep(spec, results, address=cluster, cpus_per_trial=0.5,
+                             callbacks=[kill_once(tmp_path / "killed")])
+        statuses = dict(zip(names, table["sweep"]))
+        killed = [n for n, s in statuses.items() if s.startswith("failed")]
+        assert len(killed) == 1 and sorted(statuses.values()).count("trained") == 2, statuses
+        record = R.load_pickle(R.run_paths(killed[0], results)[0])
+        assert len(record["loss"]) == 1 and not record["completed"]
+        finished = {n: R.run_paths(n, results)[0].stat().st_mtime_ns
+                    for n in names if n not in killed}
+
+        names2, table2 = sweep(spec, results, address=cluster, cpus_per_trial=0.5)
+    assert not ray.is_initialized()
+    assert names2 == names
+    statuses = dict(zip(names, table2["sweep"]))
+    assert statuses[killed[0]] == "resumed (after epoch 1)"
+    assert all(statuses[n] == "loaded (already trained)" for n in finished), statuses
+    assert {n: R.run_paths(n, results)[0].stat().st_mtime_ns for n in finished} == finished
+    for name in names:
+        record = R.load_pickle(R.run_paths(name, results)[0])
+        assert record["completed"] and len(record["loss"]) == EPOCHS
+    compared = T.comparison_table(model_names=names, results_dir=results)
+    assert list(compared["epochs"]) == [EPOCHS] * 3
+    assert table2.loc[names, "epochs"].tolist() == [EPOCHS] * 3
+    T.plot_comparison(model_names=names, results_dir=results, show=False)
+    assert (results / "comparison.png").exists()
+
+
+@pytest.mark.slow
+def test_a_two_node_cluster_on_localhost_runs_a_sweep_with_asha(cluster, spec, tmp_path):
     nodes_dir = tmp_path / "nodes"
     nodes_dir.mkdir()
-    with two_node_cluster(machine) as address, deadline(SWEEP_DEADLINE):
-        names, table = sweep(spec, tmp_path / "results", address=address, asha=True,
+    with deadline(SWEEP_DEADLINE):
+        names, table = sweep(spec, tmp_path / "results", address=cluster, asha=True,
                              callbacks=[record_node(nodes_dir)], epochs=3)
     assert not ray.is_initialized()
     used = {p.read_text() for p in nodes_dir.iterdir()}
