@@ -110,7 +110,7 @@ def test_chapter_without_transcript_is_reported_by_folder(tmp_path):
     lost = _chapter(root, "32", "21", [0, 1])
     entries, report = LS.collect_entries(str(root), progress=False)
     assert _indexed(entries) == {"19-198-0000.flac": "northanger abbey"}
-    assert report.skipped == [(str(lost), "2 .flac files but no *.trans.txt (expected "
+    assert report.skipped == [(str(lost), "2 audio files but no *.trans.txt (expected "
                                "32-21.trans.txt in this folder); none of them were indexed")]
     assert _kinds(report) == {str(lost): LS.REASON_NO_TRANSCRIPT}
 
@@ -139,6 +139,72 @@ def test_utf8_byte_order_mark_is_not_part_of_the_first_utterance_id(tmp_path):
     assert report.skipped == []
 
 
+def test_a_byte_order_mark_does_not_move_where_a_bad_byte_is_named(tmp_path):
+    root = tmp_path / "dev-clean"
+    folder = _chapter(root, "26", "495", [0, 1], b"\xef\xbb\xbf" +
+                      "26-495-0000 PLAIN WORDS\n26-495-0001 CAFÉ AU LAIT\n".encode("latin-1"))
+    _, report = LS.collect_entries(str(root), progress=False)
+    message = dict(report.skipped)[str(folder / "26-495.trans.txt")]
+    assert message.startswith("not UTF-8 text: byte 0xc9 at line 2, column 16 cannot be decoded")
+
+
+def test_a_tab_between_id_and_text_is_read_as_a_space(tmp_path):
+    root = tmp_path / "dev-clean"
+    _chapter(root, "19", "198", [0], b"19-198-0000\tNORTHANGER ABBEY\n")
+    entries, report = LS.collect_entries(str(root), progress=False)
+    assert _indexed(entries) == {"19-198-0000.flac": "northanger abbey"} and not report.skipped
+
+
+def test_wav_files_in_the_layout_are_indexed_and_a_second_format_is_named(tmp_path):
+    root = tmp_path / "dev-clean"
+    folder = _chapter(root, "19", "198", [0], b"19-198-0000 NORTHANGER ABBEY\n"
+                      b"19-198-0001 A WAV FILE\n19-198-0002 NOWHERE\n")
+    t = np.arange(SR // 4) / SR
+    sf.write(folder / "19-198-0001.wav", (0.3 * np.sin(2 * np.pi * 220 * t)), SR)
+    sf.write(folder / "19-198-0000.wav", (0.3 * np.sin(2 * np.pi * 220 * t)), SR)
+    entries, report = LS.collect_entries(str(root), progress=False)
+    assert _indexed(entries) == {"19-198-0000.flac": "northanger abbey",
+                                 "19-198-0001.wav": "a wav file"}
+    reasons = dict(report.skipped)
+    assert reasons[str(folder / "19-198-0000.wav")] == \
+        "the same utterance as 19-198-0000.flac, which was indexed; this file was not"
+    assert reasons[str(folder / "19-198-0002.flac")] == \
+        "19-198.trans.txt:3 names this audio file, but it does not exist (nor as .wav)"
+    assert report.counts() == {LS.REASON_MISSING_AUDIO: 1, LS.REASON_SECOND_AUDIO: 1}
+
+
+def test_a_root_of_training_and_evaluation_subsets_is_refused(tmp_path, capsys):
+    root = tmp_path / "LibriSpeech"
+    _good_chapter(root / "train-clean-100")
+    _good_chapter(root / "dev-clean")
+    out = tmp_path / "all.json"
+    assert LS.main([str(root), str(out), "--no-progress"]) == 2
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert "holds training subsets (train-clean-100) and evaluation subsets (dev-clean)" in err
+    assert str(root / "train-clean-100") in err          # how to index it instead
+
+
+@pytest.mark.parametrize("out", ["folder", "new/"])
+def test_an_index_path_that_is_a_folder_is_refused_before_any_work(tmp_path, capsys, out):
+    root = tmp_path / "dev-clean"
+    _good_chapter(root)
+    (tmp_path / "folder").mkdir()
+    target = f"{tmp_path}/{out}"           # pathlib would drop a trailing slash
+    assert LS.main([str(root), target, "--no-progress"]) == 2
+    assert f"{target!r} is a folder; expected the index file to write, e.g." in \
+        capsys.readouterr().err
+    assert not (tmp_path / "new").exists() and list((tmp_path / "folder").iterdir()) == []
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan"])
+def test_max_duration_must_be_positive(tmp_path, capsys, value):
+    with pytest.raises(SystemExit) as exit_:
+        LS.main([str(tmp_path), str(tmp_path / "i.json"), "--max-duration", value])
+    assert exit_.value.code == 2
+    assert f"expected a finite number > 0, got {value!r}" in capsys.readouterr().err
+
+
 def test_line_without_audio_and_audio_without_line_are_each_reported(tmp_path):
     root = tmp_path / "dev-clean"
     folder = _chapter(root, "19", "198", [0, 4],
@@ -147,7 +213,8 @@ def test_line_without_audio_and_audio_without_line_are_each_reported(tmp_path):
     assert _indexed(entries) == {"19-198-0000.flac": "northanger abbey"}
     missing, unlisted = str(folder / "19-198-0003.flac"), str(folder / "19-198-0004.flac")
     reasons = dict(report.skipped)
-    assert reasons[missing] == "19-198.trans.txt:3 names this audio file, but it does not exist"
+    assert reasons[missing] == ("19-198.trans.txt:3 names this audio file, but it does not exist "
+                               "(nor as .wav)")
     assert reasons[unlisted] == "no transcript line in 19-198.trans.txt names it"
     assert _kinds(report) == {missing: LS.REASON_MISSING_AUDIO,
                               unlisted: LS.REASON_UNLISTED_AUDIO}

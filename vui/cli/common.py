@@ -3,11 +3,10 @@
 Its own module so that command modules (vui.cli.main, vui.cli.lm) import it and never each other.
 Heavy imports (Keras) happen inside the functions so `--help` answers at once.
 """
-import argparse
 import functools
-import math
 from pathlib import Path
 
+from vui.argtypes import positive_float
 from vui.features.presets import FEATURE_PRESETS
 from vui.data.corpus_index import DEFAULT_MAX_DURATION, index_path
 from vui.decode.decoders import DECODER_KINDS
@@ -66,28 +65,6 @@ def corpus_for(corpus, info):
         return str(trained_on)
     print(f"corpus: {DEFAULT_CORPUS} (the embedded default; --corpus to choose)", file=sys.stderr)
     return str(DEFAULT_CORPUS)
-
-
-def positive_int(text):
-    """An argparse type: a whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
-
-
-def positive_float(text):
-    """An argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return value
 
 
 def loss_limit(text):

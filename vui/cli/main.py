@@ -23,11 +23,11 @@ QUIET_TF_LOG_LEVEL = "3"        # TensorFlow's C++ logs: errors only
 RUNTIME_CHOICES = ("auto", "keras", "onnx", "litert", "savedmodel")
 BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 
+from vui.argtypes import positive_float, positive_int
 from vui.cli.common import (DEFAULT_CORPUS, FEATURE_CHOICES, add_evaluate_arguments,
                             add_max_duration_argument, add_transcribe_arguments, corpus_for,
                             corpus_generator, is_user_error, loss_limit, model_path,
-                            optimizer_factory, positive_float, positive_int, print_evaluation,
-                            print_transcripts)
+                            optimizer_factory, print_evaluation, print_transcripts)
 
 
 def _preset(name):

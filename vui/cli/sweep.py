@@ -19,8 +19,8 @@ import json
 import sys
 from pathlib import Path
 
-from vui.cli.common import (DEFAULT_CORPUS, FEATURE_CHOICES, OPTIMIZERS, optimizer_factory,
-                            positive_float, positive_int)
+from vui.argtypes import positive_float, positive_int
+from vui.cli.common import DEFAULT_CORPUS, FEATURE_CHOICES, OPTIMIZERS, optimizer_factory
 
 
 @dataclasses.dataclass

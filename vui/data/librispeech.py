@@ -1,7 +1,7 @@
 """Index a LibriSpeech subset folder (speaker/chapter/*.flac + *.trans.txt) into a corpus index.
 
 FLAC is read directly by soundfile, so there is no conversion step (the seed's flac->wav script
-is gone). One bad file never stops the build, and nothing is lost or changed silently: every
+is gone); a tree of a user's own recordings in this layout may hold WAV files instead. One bad file never stops the build, and nothing is lost or changed silently: every
 utterance that cannot be indexed exactly as written (a chapter without a transcript, a
 transcript that is not UTF-8, a line without its audio, audio without a line, a broken FLAC,
 text the alphabet cannot spell) is kept out of the index and named in the report, with the
@@ -19,10 +19,16 @@ from dataclasses import dataclass, field
 from tqdm import tqdm
 
 import char_map
+from vui.argtypes import positive_float
 from vui.data.corpus_index import DEFAULT_MAX_DURATION, IndexReport, audio_duration, write_index
 
 TRANSCRIPT_SUFFIX = ".trans.txt"
-AUDIO_SUFFIX = ".flac"
+AUDIO_SUFFIX = ".flac"                   # LibriSpeech's own
+AUDIO_SUFFIXES = (AUDIO_SUFFIX, ".wav")  # an utterance's audio: the first of these that exists
+# Subset folder names (dev-clean, train-clean-100, ...): a folder holding training and
+# evaluation subsets together is LibriSpeech's root, whose one index would mix them.
+TRAINING_SUBSET_PREFIX = "train-"
+EVALUATION_SUBSET_PREFIXES = ("dev-", "test-")
 # "utf-8-sig": a byte-order mark is an encoding detail, not text, so dropping it alters nothing;
 # strict decoding: any other byte that is not UTF-8 rejects the whole transcript.
 TRANSCRIPT_ENCODING = "utf-8-sig"
@@ -38,6 +44,7 @@ REASON_OUTSIDE_ALPHABET = "characters outside the alphabet"
 REASON_MISSING_AUDIO = "audio file missing"
 REASON_UNREADABLE_AUDIO = "audio file unreadable"
 REASON_UNLISTED_AUDIO = "audio without a transcript line"
+REASON_SECOND_AUDIO = "a second audio file for one utterance"
 REASON_OTHER = "other"
 
 # Characters every LibriSpeech transcript is made of; anything else is looked at one by one.
@@ -92,7 +99,7 @@ def find_chapters(subset_dir):
     for folder, subfolders, files in os.walk(subset_dir):
         subfolders.sort()
         transcripts = sorted(f for f in files if f.endswith(TRANSCRIPT_SUFFIX))
-        audio = sorted(f for f in files if f.endswith(AUDIO_SUFFIX))
+        audio = sorted(f for f in files if f.endswith(AUDIO_SUFFIXES))
         if transcripts or audio:
             chapters.append((folder, transcripts, audio))
     return sorted(chapters)
@@ -100,7 +107,7 @@ def find_chapters(subset_dir):
 
 def parse_transcript_line(line):
     """'ID TEXT' -> (id, text); raises ValueError when either part is missing."""
-    parts = line.strip().split(" ", 1)
+    parts = line.strip().split(None, 1)          # a space, or a tab
     if len(parts) != 2 or not parts[1].strip():
         raise ValueError(f"expected 'UTTERANCE-ID TRANSCRIPT', got {line.strip()!r}")
     return parts[0], parts[1].strip()
@@ -154,9 +161,10 @@ def read_transcript_lines(path, n_audio, report):
 
 def _not_utf8_message(raw, err, n_audio):
     """Where the first undecodable byte is (line and column), and how to fix the file."""
-    line = raw.count(b"\n", 0, err.start) + 1
-    column = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
-    return (f"not UTF-8 text: byte 0x{raw[err.start]:02x} at line {line}, column {column} "
+    start = err.start + len(raw) - len(err.object)   # err counts after a byte-order mark
+    line = raw.count(b"\n", 0, start) + 1
+    column = start - (raw.rfind(b"\n", 0, start) + 1) + 1
+    return (f"not UTF-8 text: byte 0x{raw[start]:02x} at line {line}, column {column} "
             f"cannot be decoded; expected a UTF-8 transcript (re-encode it, e.g. "
             f"`iconv -f latin1 -t utf-8`, and index again); none of its lines and none of the "
             f"{n_audio} audio files in its folder were indexed")
@@ -176,7 +184,14 @@ def _text_problem(text):
     return None
 
 
-def _line_entry(folder, trans, number, line, report):
+def _audio_name(utt_id, audio):
+    """The utterance's audio file among the folder's `audio` names: its .flac, else another
+    AUDIO_SUFFIXES file; LibriSpeech's name (.flac) when there is none."""
+    return next((utt_id + suffix for suffix in AUDIO_SUFFIXES if utt_id + suffix in audio),
+                utt_id + AUDIO_SUFFIX)
+
+
+def _line_entry(folder, trans, number, line, audio_name, report):
     """Index entry for one transcript line, or None (reason recorded, named by file and line)."""
     try:
         utt_id, text = parse_transcript_line(line)
@@ -184,14 +199,14 @@ def _line_entry(folder, trans, number, line, report):
         report.skip(f"{trans}:{number}", str(err), REASON_MALFORMED_LINE)
         return None
     where = f"{os.path.basename(trans)}:{number}"      # the audio is named with its folder
-    audio_path = os.path.join(folder, utt_id + AUDIO_SUFFIX)
+    audio_path = os.path.join(folder, audio_name)
     problem = _text_problem(text)
     if problem is not None:
         report.skip(audio_path, f"{where}: {problem[1]}", problem[0])
         return None
     if not os.path.isfile(audio_path):
-        report.skip(audio_path, f"{where} names this audio file, but it does not exist",
-                    REASON_MISSING_AUDIO)
+        report.skip(audio_path, f"{where} names this audio file, but it does not exist (nor "
+                                f"as {' or '.join(AUDIO_SUFFIXES[1:])})", REASON_MISSING_AUDIO)
         return None
     try:
         duration = audio_duration(audio_path)
@@ -215,21 +230,22 @@ def _keep(entry, max_duration, report):
 
 
 def _report_chapter_without_transcript(folder, audio, report):
-    report.skip(folder, f"{len(audio)} {AUDIO_SUFFIX} files but no *{TRANSCRIPT_SUFFIX} "
+    report.skip(folder, f"{len(audio)} audio files but no *{TRANSCRIPT_SUFFIX} "
                         f"(expected {_expected_transcript_name(folder)} in this folder); none "
                         f"of them were indexed", REASON_NO_TRANSCRIPT)
 
 
-def _chapter_lines(folder, transcripts, n_audio, report):
+def _chapter_lines(folder, transcripts, audio, report):
     """([(transcript path, line number, line, audio name)], all transcripts read) for a folder."""
-    lines, all_read = [], True
+    lines, all_read, names = [], True, set(audio)
     for name in transcripts:
         trans = os.path.join(folder, name)
-        read = read_transcript_lines(trans, n_audio, report)
+        read = read_transcript_lines(trans, len(audio), report)
         if read is None:
             all_read = False     # its audio is covered by the transcript's own report
             continue
-        lines += [(trans, number, line, line.split()[0] + AUDIO_SUFFIX) for number, line in read]
+        lines += [(trans, number, line, _audio_name(line.split()[0], names))
+                  for number, line in read]
     return lines, all_read
 
 
@@ -256,20 +272,31 @@ def chapter_entries(folder, transcripts, audio, max_duration, report):
     if not transcripts:
         _report_chapter_without_transcript(folder, audio, report)
         return []
-    lines, all_read = _chapter_lines(folder, transcripts, len(audio), report)
+    lines, all_read = _chapter_lines(folder, transcripts, audio, report)
     entries = []
-    for trans, number, line, _ in _drop_duplicates(lines, report):
-        entry = _line_entry(folder, trans, number, line, report)
+    for trans, number, line, audio_name in _drop_duplicates(lines, report):
+        entry = _line_entry(folder, trans, number, line, audio_name, report)
         if entry is not None and _keep(entry, max_duration, report):
             entries.append(entry)
     if all_read:       # each audio file a line names is reported, if at all, as that line
-        listed = {audio_name for *_, audio_name in lines}
-        transcript_names = ", ".join(transcripts)       # in the audio file's own folder
-        for name in audio:
-            if name not in listed:
-                report.skip(os.path.join(folder, name), f"no transcript line in "
-                            f"{transcript_names} names it", REASON_UNLISTED_AUDIO)
+        _report_unlisted(folder, transcripts, audio, {name for *_, name in lines}, report)
     return entries
+
+
+def _report_unlisted(folder, transcripts, audio, listed, report):
+    """Report each audio file no transcript line took: one no line names, or a second file
+    (another format) of an utterance whose first was taken."""
+    taken = {os.path.splitext(name)[0]: name for name in listed}
+    for name in audio:
+        if name in listed:
+            continue
+        first = taken.get(os.path.splitext(name)[0])
+        if first is not None:
+            report.skip(os.path.join(folder, name), f"the same utterance as {first}, which "
+                        "was indexed; this file was not", REASON_SECOND_AUDIO)
+        else:
+            report.skip(os.path.join(folder, name), f"no transcript line in "
+                        f"{', '.join(transcripts)} names it", REASON_UNLISTED_AUDIO)
 
 
 def collect_entries(subset_dir, max_duration=DEFAULT_MAX_DURATION, progress=True):
@@ -277,6 +304,7 @@ def collect_entries(subset_dir, max_duration=DEFAULT_MAX_DURATION, progress=True
     if not os.path.isdir(subset_dir):
         raise FileNotFoundError(f"LibriSpeech subset folder {subset_dir!r} does not exist "
                                 f"(expected e.g. LibriSpeech/dev-clean)")
+    _check_one_kind_of_subset(subset_dir)
     chapters = find_chapters(subset_dir)
     if not chapters:
         raise FileNotFoundError(f"no *{TRANSCRIPT_SUFFIX} or *{AUDIO_SUFFIX} files under "
@@ -289,6 +317,30 @@ def collect_entries(subset_dir, max_duration=DEFAULT_MAX_DURATION, progress=True
     return entries, report
 
 
+def _check_one_kind_of_subset(folder):
+    """Refuse a folder whose subsets are for training and for evaluation both (LibriSpeech's
+    root): one index of it would put dev and test utterances where the model trains."""
+    subsets = sorted(entry.name for entry in os.scandir(folder) if entry.is_dir())
+    training = [name for name in subsets if name.startswith(TRAINING_SUBSET_PREFIX)]
+    evaluation = [name for name in subsets if name.startswith(EVALUATION_SUBSET_PREFIXES)]
+    if training and evaluation:
+        raise ValueError(
+            f"{folder!r} holds training subsets ({', '.join(training)}) and evaluation subsets "
+            f"({', '.join(evaluation)}); one index of them all would mix test utterances into "
+            f"training. Index each subset on its own, e.g. "
+            f"{os.path.join(folder, training[0])} -> train_corpus.json and "
+            f"{os.path.join(folder, evaluation[0])} -> valid_corpus.json")
+
+
+def _check_output_file(out_json):
+    """The index path must name a file: a folder (existing, or written with a trailing
+    slash) is the mistake of passing a corpus folder, as `--corpus` takes."""
+    out = os.fspath(out_json)
+    if os.path.isdir(out) or out.endswith(("/", os.sep)):
+        raise ValueError(f"{out!r} is a folder; expected the index file to write, e.g. "
+                         f"{os.path.join(out, 'train_corpus.json')}")
+
+
 def _count(n, noun):
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
@@ -298,6 +350,7 @@ def index_librispeech(subset_dir, out_json, max_duration=DEFAULT_MAX_DURATION, p
 
     Raises NothingIndexedError (and writes nothing) when no utterance was kept: an empty index
     would only fail later, in training, far from the cause."""
+    _check_output_file(out_json)
     entries, report = collect_entries(subset_dir, max_duration, progress)
     if not entries:
         print(f"{subset_dir}: " + report.summary(max_duration), file=sys.stderr)
@@ -313,12 +366,15 @@ def index_librispeech(subset_dir, out_json, max_duration=DEFAULT_MAX_DURATION, p
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="vui corpus librispeech",
-        description="Index a LibriSpeech subset folder (FLAC read directly) into JSON lines "
-                    "with key/duration/text. Utterances that cannot be indexed as written are "
-                    "left out and listed on stderr, never altered.")
+        description="Index a LibriSpeech subset folder (FLAC read directly; WAV too, for your "
+                    "own recordings in this layout) into JSON lines with key/duration/text. "
+                    "Transcripts are lower-cased and their punctuation becomes spaces, as the "
+                    "alphabet has neither; utterances that cannot be indexed so (digits, other "
+                    "symbols, missing or broken audio, ...) are left out and listed on stderr, "
+                    "never altered.")
     parser.add_argument("subset_dir", help="e.g. LibriSpeech/dev-clean")
     parser.add_argument("out_json", help="index to write, e.g. train_corpus.json")
-    parser.add_argument("--max-duration", type=float, default=DEFAULT_MAX_DURATION,
+    parser.add_argument("--max-duration", type=positive_float, default=DEFAULT_MAX_DURATION,
                         help="drop clips longer than this many seconds (default %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser

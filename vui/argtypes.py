@@ -1,0 +1,27 @@
+"""Argparse types for numbers that must be positive, shared by every command's parser (the
+corpus builders' in vui.data as much as vui.cli's), so a bad value is refused when the command
+line is read, with the value, rather than after minutes of work."""
+import argparse
+import math
+
+
+def positive_int(text):
+    """A whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def positive_float(text):
+    """A finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
