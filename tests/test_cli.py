@@ -464,6 +464,26 @@ def test_compare_plots_and_tables_the_runs_of_a_results_folder(trained_model, tm
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_an_interrupted_run_is_told_apart_from_one_never_trained(trained_model, tmp_path,
+                                                                 capsys):
+    record = R.load_pickle(trained_model.with_suffix(".pickle"))
+    record.update(completed=False, loss=record["loss"][:1] * 2, val_loss=[7.0, 6.0],
+                  epochs_requested=5, cer=None, wer=None)       # as a run stopped by Ctrl-C
+    R.save_record(tmp_path / trained_model.with_suffix(".pickle").name, record)
+    model = tmp_path / trained_model.name                       # its .keras is not saved yet
+    assert cli.main(["evaluate", "--model", str(model)]) == 2
+    err = capsys.readouterr().err
+    assert f"no trained model at {model}: its run '{record['name']}' stopped after epoch 2 of " \
+           "5 (interrupted?)" in err and "again to finish it" in err
+    assert cli.main(["compare", "--results", str(tmp_path), "--out", str(tmp_path / "c.png")]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines()
+               if record["name"][:30] in line)
+    assert "None" not in row and "nan" not in row.lower()
+    picture = tmp_path / "c.png"                               # a file, but no model
+    assert cli.main(["transcribe", "--model", str(picture), str(picture)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {picture} is not a trained model; expected")
+
+
 def test_a_models_own_corpus_is_the_default_and_said(speech_corpus, tmp_path, capsys):
     from vui.cli.common import DEFAULT_CORPUS, corpus_for
     from vui.train.trained import ModelInfo
@@ -531,3 +551,14 @@ def test_evaluate_reads_only_the_partitions_it_scores_held_out_ones_too(
                      "--robust-model", str(trained_model), "--calibrate-on", "test"]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith("holdout: CER") and "gate: threshold" in printed
+
+
+def test_ctrl_c_exits_130_and_a_training_command_says_how_to_resume(monkeypatch, capsys):
+    def interrupted(argv):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli, "_dispatch", interrupted)
+    assert cli.main(["train", "--preset", "demo"]) == 130
+    assert capsys.readouterr().err == ("interrupted; the same command again resumes after the "
+                                       "last finished epoch\n")
+    assert cli.main(["transcribe", "a.wav"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"

@@ -249,5 +249,8 @@ def resolve_model_path(model):
     if path.suffix == ".pickle":
         path = path.with_suffix(".keras")
     elif path.suffix != ".keras":
+        if path.is_file():            # a run's name is no file; this one is something else
+            raise ValueError(f"{path} is not a trained model; expected results/NAME.keras "
+                             "(or its .pickle), or a run's name")
         return run_paths(str(model))[1]
     return existing_run_file(path) or path

@@ -87,8 +87,8 @@ def add_evaluate_arguments(p):
     p.add_argument("--corpus", default=None,
                    help="corpus folder (default: the model's training corpus, else the embedded)")
     p.add_argument("--partition", default="validation", choices=SCORED_PARTITIONS,
-                   help="holdout: the voice families `vui corpus embedded --holdout-families` "
-                        "kept out")
+                   help="default %(default)s; holdout: the voice families `vui corpus "
+                        "embedded --holdout-families` kept out")
     p.add_argument("--decoder", default="greedy", choices=DECODER_CHOICES)
     add_max_duration_argument(p)
 

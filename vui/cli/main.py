@@ -100,14 +100,16 @@ def cmd_compare(args, _):
                       show=False, min_loss=args.min_loss, max_loss=args.max_loss)
     table = T.comparison_table(model_names=names, results_dir=args.results)
     rates = {c: _percent for c in table.columns if c.split(" ")[0] in ("CER", "WER")}
+    table = table.astype({c: float for c in rates})    # a column of Nones would print "None"
     with pd.option_context("display.max_colwidth", 70, "display.width", 200):
-        print(table.to_string(formatters=rates))    # rates as train and evaluate print them
+        print(table.to_string(formatters=rates, na_rep="-"))   # rates as train and evaluate
+                                                                # print them; none: "-"
     print(f"plot: {args.out or Path(args.results or R.RESULTS_DIR) / DEFAULT_PLOT_FILE}")
     return 0
 
 
 def _percent(rate):
-    return f"{rate:.2%}"          # pandas prints a missing rate (None, NaN) itself
+    return f"{rate:.2%}"       # a run not evaluated (interrupted, say) has none: pandas' na_rep
 
 
 def cmd_transcribe(args, _):
@@ -257,7 +259,9 @@ def main(argv=None):
     try:
         return _dispatch(argv)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        resumes = argv[:1] in (["train"], ["sweep"], ["demo"])
+        print("interrupted" + ("; the same command again resumes after the last finished epoch"
+                               if resumes else ""), file=sys.stderr)
         return 130
     except Exception as err:
         if debug or not is_user_error(err):

@@ -86,10 +86,9 @@ def load_model(model_path, history=True):
     import keras
     import models
     model_path = R.resolve_model_path(model_path)
-    if not Path(model_path).exists():
-        raise FileNotFoundError(f"no trained model at {model_path}: train it first "
-                                "(T.train_model, or `vui train`)")
     pickle_path = model_path.with_suffix(".pickle")
+    if not Path(model_path).exists():
+        raise FileNotFoundError(_no_model_message(model_path, pickle_path))
     record = None if history else R.load_metadata(model_path)
     if record is None:
         if R.existing_run_file(pickle_path) is None:
@@ -104,6 +103,22 @@ def load_model(model_path, history=True):
     model.output_length = models.RNNModel.from_config(record["model_config"]).output_length
     attach_record(model, record, R.existing_run_file(pickle_path) or pickle_path)
     return model
+
+
+def _no_model_message(model_path, pickle_path):
+    """Why there is no model file: never trained, or a run stopped before its end (its
+    record is there, its model is saved when it finishes)."""
+    try:
+        record = R.load_pickle(pickle_path)
+    except (OSError, ValueError):
+        record = None
+    if record is None or record.get("completed"):
+        return f"no trained model at {model_path}: train it first (T.train_model, or `vui train`)"
+    epochs = len(record.get("loss") or [])
+    return (f"no trained model at {model_path}: its run '{record.get('name')}' stopped after "
+            f"epoch {epochs} of {record.get('epochs_requested', '?')} (interrupted?); its last "
+            "epoch's weights are in its backup. Run the same T.train_model call or `vui train` "
+            "command again to finish it (it resumes) and save the model")
 
 
 def _read_keras(keras, model_path):
