@@ -69,8 +69,8 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
     loaded, not retrained, unless `epochs` is more than it asked for: then it continues from
     its last epoch (its history grows); `retrain=True` starts over.
 
-    `optimizer`: a Keras optimizer or a zero-argument factory; default the seed's SGD, a fresh one
-    per model. `loss_limit`: stop when the training loss exceeds it (a number, or "auto": 100x
+    `optimizer`: a Keras optimizer, a zero-argument factory or a name ("adam"); default the
+    seed's SGD, a fresh one per model. `loss_limit`: stop when the training loss exceeds it (a number, or "auto": 100x
     the first batch's) or turns NaN, keeping the weights of the last good epoch. `time_limit`:
     seconds of training (a resumed run's earlier epochs count); training stops at the end of the
     epoch after which another would overrun it. `time_schedule`: a function of the fraction of
@@ -93,6 +93,7 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
     """
     _check_arguments(epochs, minibatch_size, time_schedule, time_limit)
     _check_builder(model_builder)
+    _check_optimizer(optimizer)
     guards.check_loss_limit(loss_limit)
     precision_.check_precision(precision)
     plan = distribute.prepare(distribution, minibatch_size, time_limit)   # before the model
@@ -356,10 +357,23 @@ def _clear_backup(backup_dir):
     shutil.rmtree(backup_dir, ignore_errors=True)
 
 
+def _check_optimizer(optimizer):
+    """None, a Keras optimizer, a zero-argument factory of one, or a name Keras knows
+    ("adam"): anything else fails here, not after the model is built."""
+    if isinstance(optimizer, str):
+        keras.optimizers.get(optimizer)          # ValueError naming an unknown one
+    elif not (optimizer is None or isinstance(optimizer, keras.optimizers.Optimizer)
+              or callable(optimizer)):
+        raise ValueError(f"optimizer: expected a keras.optimizers.Optimizer, a zero-argument "
+                         f"function returning one, or a name such as 'adam'; got {optimizer!r}")
+
+
 def _fresh_optimizer(optimizer):
     """Keras 3 optimizers cannot be shared by two models: build a fresh one per model."""
     if optimizer is None:
         return seed_optimizer()
+    if isinstance(optimizer, str):
+        return keras.optimizers.get(optimizer)    # a new one, Keras' defaults
     if callable(optimizer) and not isinstance(optimizer, keras.optimizers.Optimizer):
         return optimizer()
     return optimizer.__class__.from_config(optimizer.get_config())

@@ -342,6 +342,28 @@ def test_write_index_refuses_bad_entry_and_leaves_old_file(tmp_path):
     assert len(CI.read_index(path)) == 1
 
 
+def test_a_line_that_is_not_utf8_is_left_out_by_itself_and_named(tmp_path):
+    path = tmp_path / "i.json"
+    good = json.dumps({"key": "/a.wav", "duration": 1.0, "text": "a"}).encode()
+    path.write_bytes(b"\xef\xbb\xbf" + good + b"\n" + '{"key": "/b.wav", "duration": 1.0, '
+                     '"text": "caf\u00e9"}\n'.encode("latin-1") + good.replace(b"/a", b"/c"))
+    entries, bad = CI.read_index_lenient(path)          # the BOM is no part of line 1
+    assert [e["key"] for e in entries] == ["/a.wav", "/c.wav"]
+    assert bad == [("/b.wav", f"{path}, line 2: not UTF-8 (byte 0xe9 at column 48); expected "
+                              "UTF-8 JSON lines")]
+
+
+def test_an_index_that_is_a_folder_or_empty_is_named_so(tmp_path):
+    with pytest.raises(CI.CorpusIndexError, match=r"is a folder; expected its JSON-lines file, "
+                                                  r"e\.g\. .*train_corpus\.json"):
+        CI.read_index_lenient(tmp_path)
+    (tmp_path / "empty.json").write_text("\n")
+    with pytest.raises(CI.CorpusIndexError, match=r"empty\.json' is empty; expected one"):
+        CI.read_index_lenient(tmp_path / "empty.json")
+    with pytest.raises(ValueError, match="is a folder; expected an audio file"):
+        CI.audio_duration(tmp_path)
+
+
 def test_read_index_missing_file_says_how_to_build(tmp_path):
     with pytest.raises(CI.CorpusIndexError, match="vui.data.tts_corpus"):
         CI.read_index(tmp_path / "none.json")

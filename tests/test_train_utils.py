@@ -1,5 +1,6 @@
 """Training works for real: loss falls, results are written, a run resumes, a model reloads."""
 
+import shutil
 import warnings
 from pathlib import Path
 
@@ -149,7 +150,7 @@ class CapturePredictions(keras.callbacks.Callback):
         self.probs = np.asarray(self.model.predict_on_batch(self.x))
 
 
-def test_a_saved_model_loads_and_decodes_the_same(gen, results_dir):
+def test_a_saved_model_loads_and_decodes_the_same(gen, results_dir, tmp_path):
     x, _ = gen.dataset("validation", shuffle=False)[0]
     capture = CapturePredictions(x)
     name = train(gen, results_dir, epochs=2, callbacks=[capture])
@@ -158,6 +159,28 @@ def test_a_saved_model_loads_and_decodes_the_same(gen, results_dir):
     assert model.output_length(100) == tiny_builder().output_length(100)
     again = T.load_model(gen, tiny_builder(), results_dir=results_dir)
     assert T.evaluate(again, gen, verbose=0).hypotheses == T.evaluate(model, gen, verbose=0).hypotheses
+    pickle_path, model_path, _ = R.run_paths(name, results_dir)
+    copied = tmp_path / "copied" / model_path.name          # the model and its JSON, no pickle
+    copied.parent.mkdir()
+    for suffix in (".keras", ".json"):
+        shutil.copy(model_path.with_suffix(suffix), copied.with_suffix(suffix))
+    assert T.load_model(str(copied)).vui_record["name"] == name
+    record = R.load_pickle(pickle_path)                     # another run's record beside it
+    record["feature_config"] = dict(record["feature_config"], kind="mfcc", mfcc_dim=26)
+    R.save_record(copied.with_suffix(".pickle"), record)
+    with pytest.raises(ValueError, match=r"its network takes 161 features a frame, but its "
+                                         r"record .* gives 26; the .keras file and its"):
+        T.load_model(str(copied))
+
+
+def test_an_optimizer_by_name_is_taken_and_anything_else_refused_before_work(gen, results_dir):
+    assert isinstance(T._fresh_optimizer("adam"), keras.optimizers.Adam)
+    assert T._fresh_optimizer("adam") is not T._fresh_optimizer("adam")      # one per model
+    for bad, message in ((42, "optimizer: expected a keras.optimizers.Optimizer"),
+                         ("adamm", "Could not interpret optimizer identifier: adamm")):
+        with pytest.raises(ValueError, match=message):
+            T.train_model(gen, tiny_builder(), epochs=1, optimizer=bad, results_dir=results_dir)
+    assert not results_dir.exists()
 
 
 def test_loss_limit_stops_the_run_and_says_so(gen, results_dir, capsys):

@@ -40,6 +40,8 @@ def load_audio(path, sample_rate=SAMPLE_RATE):
     multi-channel audio is averaged to mono, each announced by one warning per process.
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise AudioError(f"audio file {path!r} is a folder; expected an audio file")
     if not os.path.isfile(path):
         raise AudioError(f"audio file {path!r} does not exist (expected an audio file: WAV, FLAC, or what ffmpeg reads)")
     if os.path.getsize(path) == 0:       # said as such, not as two decoders' format errors

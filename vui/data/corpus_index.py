@@ -95,21 +95,36 @@ def write_index(path, entries):
     return len(entries)
 
 
+def _start(raw, err):
+    """Where in `raw` a decode error is: the codec counts after a byte-order mark it dropped."""
+    return err.start + len(raw) - len(err.object)
+
+
 def _index_lines(path):
     """(where, raw line, entry or the ValueError that rejects it) for each non-blank line.
 
     Relative keys are resolved against the index's folder."""
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise CorpusIndexError(f"corpus index {path!r} is a folder; expected its JSON-lines "
+                               f"file, e.g. {os.path.join(path, 'train_corpus.json')}")
     if not os.path.isfile(path):
         raise CorpusIndexError(f"corpus index {path!r} does not exist; expected a JSON-lines file "
                                f"with one {list(REQUIRED_FIELDS)} object a line (build one with "
                                f"`vui corpus embedded` / python -m vui.data.tts_corpus, or `vui corpus librispeech`)")
     base = os.path.dirname(os.path.abspath(path))
-    with open(path, encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
+    with open(path, "rb") as lines:            # decoded line by line: one bad byte, one line
+        for number, raw in enumerate(lines, start=1):
+            where = f"{path}, line {number}"
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as err:
+                yield where, raw.decode("utf-8", "replace"), CorpusIndexError(
+                    f"{where}: not UTF-8 (byte 0x{raw[_start(raw, err)]:02x} at column "
+                    f"{_start(raw, err) + 1}); expected UTF-8 JSON lines")
+                continue
             if not line.strip():
                 continue
-            where = f"{path}, line {number}"
             try:
                 entry = json.loads(line)
             except json.JSONDecodeError as err:
@@ -156,6 +171,9 @@ def read_index_lenient(path):
             bad.append((key, reason))
         else:
             entries.append(entry)
+    if not entries and not bad:
+        raise CorpusIndexError(f"corpus index {os.fspath(path)!r} is empty; expected one "
+                               f"{list(REQUIRED_FIELDS)} object a line")
     return entries, bad
 
 
@@ -175,6 +193,8 @@ def audio_duration(path):
     corrupt audio *bodies* are caught later, when features are computed.
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ValueError(f"audio file {path!r} is a folder; expected an audio file")
     if not os.path.isfile(path):
         raise ValueError(f"audio file {path!r} does not exist")
     if os.path.getsize(path) == 0:

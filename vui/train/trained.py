@@ -89,20 +89,39 @@ def load_model(model_path, history=True):
     pickle_path = model_path.with_suffix(".pickle")
     if not Path(model_path).exists():
         raise FileNotFoundError(_no_model_message(model_path, pickle_path))
-    record = None if history else R.load_metadata(model_path)
+    record = _record(model_path, pickle_path, history)
+    if record.get("lm"):
+        record["lm"] = R.tuned_lm(record["lm"], model_path)
+    model = _read_keras(keras, model_path)
+    _check_network(model, ModelInfo.from_record(record), model_path)
+    model.output_length = models.RNNModel.from_config(record["model_config"]).output_length
+    attach_record(model, record, R.existing_run_file(pickle_path) or pickle_path)
+    return model
+
+
+def _record(model_path, pickle_path, history):
+    """The run's record: its pickle (with the loss history) when `history`, else the JSON
+    metadata; either one stands in when the other was not copied with the model."""
+    pickle_found = R.existing_run_file(pickle_path)
+    record = None if history and pickle_found else R.load_metadata(model_path)
     if record is None:
-        if R.existing_run_file(pickle_path) is None:
+        if pickle_found is None:
             raise FileNotFoundError(
                 f"{model_path} has neither its metadata ({model_path.with_suffix('.json')}) "
                 f"nor its record ({pickle_path}) beside it; a model is saved with them "
                 "(copy all three files of a run)")
-        record = R.load_pickle(pickle_path)
-    if record.get("lm"):
-        record["lm"] = R.tuned_lm(record["lm"], model_path)
-    model = _read_keras(keras, model_path)
-    model.output_length = models.RNNModel.from_config(record["model_config"]).output_length
-    attach_record(model, record, R.existing_run_file(pickle_path) or pickle_path)
-    return model
+        record = R.load_pickle(pickle_found)
+    return record
+
+
+def _check_network(model, info, model_path):
+    """The network must take the features its record names: a .keras file copied beside
+    another run's record would otherwise fail deep in Keras, at the first batch."""
+    width = model.input_shape[-1]
+    if info.feature_config is not None and width != info.feature_config.feature_dim:
+        raise ValueError(f"{model_path}: its network takes {width} features a frame, but its "
+                         f"record ({info.name!r}) gives {info.feature_config.feature_dim}; "
+                         "the .keras file and its .json/.pickle come from different runs")
 
 
 def _no_model_message(model_path, pickle_path):
