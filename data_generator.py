@@ -11,6 +11,7 @@ speaker shift live here (`AudioGeneratorCached`), with the seed's `test_gen` and
 plots vui.generator.seed_plots, re-exported under the seed's names.
 """
 import collections
+import math
 import os
 import warnings
 from dataclasses import asdict
@@ -41,6 +42,18 @@ MAX_LISTED_SKIPS = 200      # a summary warning lists at most this many files pe
 PartitionData = collections.namedtuple("PartitionData", "audio_paths durations texts")
 
 
+def _positive_seconds(value, name):
+    """A number of seconds > 0, inf for no limit (the command line refuses others as it
+    reads them)."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not seconds > 0:             # NaN too
+        raise ValueError(f"{name} must be a number of seconds > 0, got {value!r}")
+    return seconds
+
+
 class AudioGeneratorCached:
     """The seed's generator: loads partitions from corpus indexes and serves padded batches.
 
@@ -66,7 +79,7 @@ class AudioGeneratorCached:
         if int(minibatch_size) < 1:
             raise ValueError(f"minibatch_size must be >= 1, got {minibatch_size!r}")
         self.minibatch_size = int(minibatch_size)
-        self.max_duration = float(max_duration)
+        self.max_duration = _positive_seconds(max_duration, "max_duration")
         self.sort_by_duration, self.shuffle_data = bool(sort_by_duration), bool(shuffle_data)
         self.speaker_norm = as_config(speaker_norm)
         self.seed, self.pad_to_multiple, self.n_jobs = seed, int(pad_to_multiple), n_jobs

@@ -1,4 +1,5 @@
 """The `vui` command: help everywhere, transcription lines and JSON, clear errors."""
+import contextlib
 import json
 import shutil
 import subprocess
@@ -562,3 +563,12 @@ def test_ctrl_c_exits_130_and_a_training_command_says_how_to_resume(monkeypatch,
                                        "last finished epoch\n")
     assert cli.main(["transcribe", "a.wav"]) == 130
     assert capsys.readouterr().err == "interrupted\n"
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--min-loss", "nan"], "argument --min-loss: expected a finite number, got 'nan'"),
+    (["--min-loss", "500", "--max-loss", "5"], "error: --min-loss 500 is not below --max-loss 5")])
+def test_compare_refuses_limits_that_make_no_plot(tmp_path, capsys, options, message):
+    with contextlib.suppress(SystemExit):
+        assert cli.main(["compare", "--results", str(tmp_path), *options]) == 2
+    assert message in capsys.readouterr().err

@@ -197,6 +197,14 @@ def test_an_index_path_that_is_a_folder_is_refused_before_any_work(tmp_path, cap
     assert not (tmp_path / "new").exists() and list((tmp_path / "folder").iterdir()) == []
 
 
+def test_an_index_path_under_a_file_is_refused_before_any_work(tmp_path, capsys):
+    root = tmp_path / "dev-clean"
+    _good_chapter(root)
+    (tmp_path / "f").write_text("")
+    assert LS.main([str(root), str(tmp_path / "f" / "i.json"), "--no-progress"]) == 2
+    assert f"is a file, not a folder" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "nan"])
 def test_max_duration_must_be_positive(tmp_path, capsys, value):
     with pytest.raises(SystemExit) as exit_:

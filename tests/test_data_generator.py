@@ -428,3 +428,10 @@ def test_speakers_come_from_the_index_or_the_path(gen_factory, corpus_copy):
     gen.load_test_data(index)
     assert gen.speakers("test")[:3] == ["kal-slow", entries[1]["key"], "espeak-en-us"]
     assert len(gen.speakers("test")) == len(gen.partition_data("test")[0])
+
+
+@pytest.mark.parametrize("value", [0, -1, float("nan"), "abc", None])
+def test_max_duration_must_be_a_positive_number_of_seconds(value):
+    with pytest.raises(ValueError, match=r"max_duration must be a number of seconds > 0, got"):
+        DG.AudioGeneratorCached(max_duration=value)
+    assert DG.AudioGeneratorCached(max_duration=float("inf")).max_duration == float("inf")

@@ -2,6 +2,7 @@
 pyctcdecode's code paths run on numpy 2 (the reason setup.sh may install it with --no-deps)."""
 import gc
 import itertools
+import re
 import warnings
 
 import numpy as np
@@ -251,3 +252,11 @@ def test_benchmark_synthesiser_and_row(lm_path):
     assert row["hypotheses"] == LM_SENTENCES[:3] and row["WER"] == 0.0 and row["utt/s"] > 0
     noisy = [bench.synthesise(t, rng, confusion_rate=1.0) for t in LM_SENTENCES[:3]]
     assert D.make_decoder("greedy").decode_batch(noisy) != LM_SENTENCES[:3]
+
+
+@pytest.mark.parametrize("width", [0, -3, 1.5, True, "8", None])
+def test_a_beam_width_that_is_not_a_positive_whole_number_is_refused_by_name(width):
+    with pytest.raises(ValueError, match=rf"beam_width must be a positive integer, got "
+                                         rf"{re.escape(repr(width))}"):
+        D.make_decoder("beam", beam_width=width)
+    assert D.make_decoder("beam", beam_width=np.int64(4)).beam_width == 4

@@ -187,6 +187,8 @@ def test_tensorflow_is_refused_with_the_reason(speech_corpus, cache, tmp_path):
                       distribution="data_parallel", results_dir=tmp_path / "results")
     assert not (tmp_path / "results").exists()            # refused before any work
     assert distribute.prepare(None, BATCH) is None and distribute.is_writer()
+    with pytest.raises(ValueError, match=r"distribution='bogus': expected 'data_parallel'"):
+        distribute.prepare("bogus", BATCH)                 # what was asked, before the backend
 
 
 def test_a_plan_splits_global_batches_by_replica_and_process():

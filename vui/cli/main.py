@@ -23,7 +23,7 @@ QUIET_TF_LOG_LEVEL = "3"        # TensorFlow's C++ logs: errors only
 RUNTIME_CHOICES = ("auto", "keras", "onnx", "litert", "savedmodel")
 BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 
-from vui.argtypes import positive_float, positive_int
+from vui.argtypes import finite_float, positive_float, positive_int
 from vui.cli.common import (DEFAULT_CORPUS, FEATURE_CHOICES, add_evaluate_arguments,
                             add_max_duration_argument, add_transcribe_arguments, corpus_for,
                             corpus_generator, is_user_error, loss_limit, model_path,
@@ -96,6 +96,8 @@ def cmd_compare(args, _):
     from vui import results as R
     from vui.train.comparison import DEFAULT_PLOT_FILE
     names = args.names or None
+    if None not in (args.min_loss, args.max_loss) and args.min_loss >= args.max_loss:
+        raise ValueError(f"--min-loss {args.min_loss:g} is not below --max-loss {args.max_loss:g}")
     T.plot_comparison(model_names=names, results_dir=args.results, save_path=args.out,
                       show=False, min_loss=args.min_loss, max_loss=args.max_loss)
     table = T.comparison_table(model_names=names, results_dir=args.results)
@@ -222,8 +224,8 @@ def build_parser():
     p.add_argument("names", nargs="*", help="model names (default: every run under results/)")
     p.add_argument("--results", default=None, help="results folder (default results/)")
     p.add_argument("--out", default=None, help="PNG path (default RESULTS/comparison.png)")
-    p.add_argument("--min-loss", type=float, default=None)
-    p.add_argument("--max-loss", type=float, default=None)
+    p.add_argument("--min-loss", type=finite_float, default=None, help="the plot's lowest loss")
+    p.add_argument("--max-loss", type=finite_float, default=None, help="the plot's highest loss")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("transcribe", help="transcribe audio files, one line each")

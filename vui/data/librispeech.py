@@ -339,6 +339,13 @@ def _check_output_file(out_json):
     if os.path.isdir(out) or out.endswith(("/", os.sep)):
         raise ValueError(f"{out!r} is a folder; expected the index file to write, e.g. "
                          f"{os.path.join(out, 'train_corpus.json')}")
+    folder = os.path.dirname(os.path.abspath(out))
+    while not os.path.exists(folder):          # the first folder that is there will hold it
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise ValueError(f"cannot write {out!r}: {folder!r} is a file, not a folder")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"cannot write {out!r}: no permission to write in {folder!r}")
 
 
 def _count(n, noun):

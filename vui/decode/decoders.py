@@ -19,6 +19,7 @@ and the beam decoders take hot words (`parse_hotwords`), which pyctcdecode score
 """
 import contextlib
 import logging
+import numbers
 import os
 import weakref
 from abc import ABC, abstractmethod
@@ -230,7 +231,8 @@ class BeamDecoder(Decoder):
         the bonus push the competing beams out in between (the transcript can lose the words
         after it), so widen beam_prune_logp by about the weight there."""
         from pyctcdecode import build_ctcdecoder
-        if int(beam_width) < 1:
+        if isinstance(beam_width, bool) or not isinstance(beam_width, numbers.Integral) \
+                or beam_width < 1:           # 1.5 or True used to become a width of 1
             raise ValueError(f"beam_width must be a positive integer, got {beam_width!r}")
         self.beam_width = int(beam_width)
         self.beam_prune_logp = float(beam_prune_logp)

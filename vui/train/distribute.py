@@ -114,6 +114,7 @@ def prepare(distribution, minibatch_size, time_limit=None):
     if distribution is None:
         release(None)
         return None
+    _check_kind(distribution)            # what was asked first, then whether it can run here
     check_backend()
     dist = _data_parallel(distribution)
     plan = _plan(dist, minibatch_size, time_limit)
@@ -122,13 +123,17 @@ def prepare(distribution, minibatch_size, time_limit=None):
     return plan
 
 
+def _check_kind(distribution):
+    if not (distribution == DATA_PARALLEL
+            or isinstance(distribution, keras.distribution.DataParallel)):
+        raise ValueError(f"distribution={distribution!r}: expected '{DATA_PARALLEL}', a "
+                         "keras.distribution.DataParallel, or None")
+
+
 def _data_parallel(distribution):
     if isinstance(distribution, keras.distribution.DataParallel):
         distribution.auto_shard_dataset = False       # ReplicaBatches hands each its rows
         return distribution
-    if distribution != DATA_PARALLEL:
-        raise ValueError(f"distribution={distribution!r}: expected '{DATA_PARALLEL}', a "
-                         "keras.distribution.DataParallel, or None")
     _initialize_from_environment()
     devices = keras.distribution.list_devices()
     return keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False)
