@@ -180,8 +180,13 @@ def test_an_export_made_before_the_lm_was_tuned_decodes_with_the_models_lm(
     folder = default_export_dir(model, "onnx")
     shutil.copytree(_export_dir(trained, "onnx"), folder)
     assert current_exports(model) == [folder]
-    with pytest.raises(ValueError, match="needs a language model"):
+    with pytest.raises(ValueError, match="needs a language model: the export .* then export"):
         load_runtime(model).decoder("beam_lm")
+    untuned = json.loads(trained["model"].with_suffix(".json").read_text())
+    model.with_suffix(".json").write_text(json.dumps({**untuned, "lm": None}))
+    with pytest.raises(ValueError, match=r"needs a language model: the model '.*' has none "
+                                         r"\(tune one with `vui lm tune`\)$"):
+        load_runtime(model, "keras").decoder("beam_lm")          # no export to speak of
     arpa = model.with_suffix(".arpa")                    # then the LM is tuned (vui lm tune)
     build_arpa([e["text"] for e in speech_corpus["entries"]], arpa)
     lm = {"path": str(arpa), "alpha": 0.7, "beta": 1.5}

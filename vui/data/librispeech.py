@@ -1,7 +1,8 @@
 """Index a LibriSpeech subset folder (speaker/chapter/*.flac + *.trans.txt) into a corpus index.
 
 FLAC is read directly by soundfile, so there is no conversion step (the seed's flac->wav script
-is gone); a tree of a user's own recordings in this layout may hold WAV files instead. One bad file never stops the build, and nothing is lost or changed silently: every
+is gone); a tree of a user's own recordings in this layout may hold WAV files instead. One bad
+file never stops the build, and nothing is lost or changed silently: every
 utterance that cannot be indexed exactly as written (a chapter without a transcript, a
 transcript that is not UTF-8, a line without its audio, audio without a line, a broken FLAC,
 text the alphabet cannot spell) is kept out of the index and named in the report, with the

@@ -105,9 +105,10 @@ class Runtime:
         options = {"beam_width": defaults.beam_width, "hotwords": hotwords}
         if kind == "beam_lm":
             if self.bundle.lm_file is None:
-                raise ValueError(f"decoder 'beam_lm' needs a language model: the export "
-                                 f"{self.bundle.path} has none (tune one with `vui lm tune`, "
-                                 "then export again)")
+                where, then = ((f"the model {self.name!r}", "") if self.kind == "keras" else
+                               (f"the export {self.bundle.path}", ", then export again"))
+                raise ValueError(f"decoder 'beam_lm' needs a language model: {where} has none "
+                                 f"(tune one with `vui lm tune`{then})")
             options.update(lm_path=self.bundle.lm_file, alpha=defaults.alpha, beta=defaults.beta)
         return make_decoder(kind, **options)
 
