@@ -293,6 +293,8 @@ def tune_language_model(model, audio_gen, lm_text=None, order=3, alphas=None, be
     if verbose:
         print(f"LM {lm_path.name}: alpha {tuning['alpha']}, beta {tuning['beta']} -> validation "
               f"WER {tuning['wer']:.2%}, CER {tuning['cer']:.2%} (beam {tuning['beam_width']})")
+        for note in lm_tuning.edges_reached(tuning):
+            print(f"note: {note}")
     _update_exports(model, record["lm"], verbose)
     return record["lm"]
 

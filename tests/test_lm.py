@@ -250,3 +250,15 @@ def test_tune_lm_weights_picks_lm_weight_that_fixes_errors(tmp_path):
     (tmp_path / "other.json").write_text("{}")
     with pytest.raises(ValueError, match="not an LM weights file"):
         load_lm_weights(tmp_path / "other.json")
+
+
+def test_a_tuned_weight_on_its_grids_edge_is_pointed_out():
+    from vui.decode.lm_tuning import edges_reached
+    grid = [{"alpha": a, "beta": b} for a in (0.0, 0.5, 1.5) for b in (0.0, 1.0, 3.0)]
+    assert edges_reached({"alpha": 0.5, "beta": 1.0, "grid": grid}) == []
+    assert edges_reached({"alpha": 0.0, "beta": 0.0, "grid": grid}) == []   # 0: no LM, no bonus
+    assert edges_reached({"alpha": 1.5, "beta": 3.0, "grid": grid}) == [
+        "alpha 1.5 is the largest tried (--alphas to widen the grid)",
+        "beta 3 is the largest tried (--betas to widen the grid)"]
+    assert edges_reached({"alpha": 0.5, "beta": 1.0,
+                          "grid": [{"alpha": 0.5, "beta": 1.0}]}) == []       # one point: no grid

@@ -1,6 +1,7 @@
 """`vui lm build` (an ARPA word n-gram model from text) and `vui lm tune` (its weights for a model)."""
 import argparse
 
+from vui.argtypes import positive_int
 from vui.cli.common import SCORED_PARTITIONS
 from vui.data.tts_corpus import EMBEDDED_ROOT
 
@@ -12,15 +13,17 @@ def build_parser():
     p.add_argument("--text", default=None,
                    help="a text file (one sentence a line) or a corpus index; "
                         "default: the corpus's training transcripts")
-    p.add_argument("--corpus", default=str(EMBEDDED_ROOT))
-    p.add_argument("--order", type=int, default=3)
+    p.add_argument("--corpus", default=str(EMBEDDED_ROOT),
+                   help="corpus folder whose train_corpus.json gives the text when --text is "
+                        "not given (default %(default)s)")
+    p.add_argument("--order", type=positive_int, default=3, help="n-gram order (default 3)")
     p.add_argument("--out", required=True, help="ARPA file to write")
     p = sub.add_parser("tune", help="build the LM and pick alpha/beta on the validation partition")
     p.add_argument("--model", default=None, help="results/NAME.keras (default: the demo's model)")
     p.add_argument("--corpus", default=None,
                    help="corpus folder (default: the model's training corpus, else the embedded)")
     p.add_argument("--text", default=None, help="LM text instead of the training transcripts")
-    p.add_argument("--order", type=int, default=3)
+    p.add_argument("--order", type=positive_int, default=3, help="n-gram order (default 3)")
     p.add_argument("--alphas", type=float, nargs="+", default=None,
                    help="LM weights to try (default: vui.decode.lm_tuning.DEFAULT_ALPHAS)")
     p.add_argument("--betas", type=float, nargs="+", default=None,

@@ -47,6 +47,19 @@ def tune_lm_weights(probs_list, references, lm_path, alphas=DEFAULT_ALPHAS, beta
     return {**best, "beam_width": int(beam_width), "lm_path": os.fspath(lm_path), "grid": grid}
 
 
+
+def edges_reached(tuning):
+    """The tuned weights that lie on their grid's edge (the largest alpha or beta tried, or a
+    smallest above 0): the best may lie beyond, so a caller says to widen that grid."""
+    notes = []
+    for key, option in (("alpha", "--alphas"), ("beta", "--betas")):
+        tried = sorted({g[key] for g in tuning["grid"]})
+        value = tuning[key]
+        if len(tried) > 1 and (value == tried[-1] or (value == tried[0] and value > 0)):
+            side = "largest" if value == tried[-1] else "smallest"
+            notes.append(f"{key} {value:g} is the {side} tried ({option} to widen the grid)")
+    return notes
+
 def save_lm_weights(tuning, path):
     """Write the tuning result as JSON next to the model's results (e.g. results/NAME.lm.json)."""
     return atomic.write_text(path, json.dumps(tuning, indent=1))
