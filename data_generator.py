@@ -120,6 +120,9 @@ class AudioGeneratorCached:
         trained model's normalisation statistics, standing in for the training partition's,
         which is then loaded only if named (scoring 50 test files should not featurise 2,000
         training ones); without them the training partition is loaded first, for its own."""
+        if os.path.isfile(corpus_root):
+            raise MissingIndexError(f"corpus folder {corpus_root} is a file; expected the "
+                                    "folder that holds train_corpus.json, valid_corpus.json ...")
         gen = cls.for_features(features, **kwargs)
         asked = {}                  # each partition once, by the name it was first asked by
         for part in partitions:

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 import pytest
 
+import data_generator as DG
 import train_utils as T
 from test_train_utils import adam, gen, results_dir, tiny_builder, train  # noqa: F401
 from vui import results as R
@@ -427,3 +428,12 @@ def test_evaluating_a_partition_never_loaded_says_how_to_load_it(gen):  # noqa: 
     with pytest.raises(ValueError, match=r"partition 'holdout' is empty: load it first "
                                          r"\(gen.load_partition\('holdout', INDEX\)\)"):
         T.evaluate(model, gen, "holdout", verbose=0)
+
+
+def test_a_results_folder_or_corpus_folder_that_is_a_file_is_named_so(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(guards.RunError, match=r"a-file is a file; expected a folder"):
+        guards.check_writable(tmp_path / "a-file")
+    with pytest.raises(DG.MissingIndexError, match=r"a-file is a file; expected the folder "
+                                                   r"that holds train_corpus.json"):
+        DG.AudioGeneratorCached.for_corpus("mfcc13", tmp_path / "a-file")

@@ -106,6 +106,9 @@ def check_writable(folder):
     """Refuse to start when the results folder cannot be written: failing after the first
     epoch would waste it."""
     folder = Path(folder)
+    if folder.is_file():
+        raise RunError(f"results folder {folder} is a file; expected a folder (vui train "
+                       "--results, results_dir) for the run's files")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         atomic.write_bytes(folder / PROBE_NAME, b"probe")
