@@ -11,7 +11,6 @@ speaker shift live here (`AudioGeneratorCached`), with the seed's `test_gen` and
 plots vui.generator.seed_plots, re-exported under the seed's names.
 """
 import collections
-import math
 import os
 import warnings
 from dataclasses import asdict
@@ -20,6 +19,7 @@ import numpy as np
 
 import char_map
 import utils as U
+from vui.argtypes import as_float
 from utils import STD_FLOOR, normalize_with  # noqa: F401  (DG.normalize_with, DG.STD_FLOOR: public)
 from vui.generator.batches import (  # noqa: F401  (public: the seed's DG.x)
     DATASET_WORKERS, DURATION_JITTER, KERAS_PEEKED_BATCHES, PAD_TO_MULTIPLE, AlignmentError,
@@ -45,10 +45,7 @@ PartitionData = collections.namedtuple("PartitionData", "audio_paths durations t
 def _positive_seconds(value, name):
     """A number of seconds > 0, inf for no limit (the command line refuses others as it
     reads them)."""
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = math.nan
+    seconds = as_float(value)
     if not seconds > 0:             # NaN too
         raise ValueError(f"{name} must be a number of seconds > 0, got {value!r}")
     return seconds

@@ -16,12 +16,18 @@ def positive_int(text):
     return value
 
 
+def as_float(value):
+    """`value` as a float, or NaN when it is no number at all (text, None): every check below
+    then refuses NaN, so one comparison covers both."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def positive_float(text):
     """A finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    value = as_float(text)
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
     return value
@@ -29,10 +35,7 @@ def positive_float(text):
 
 def finite_float(text):
     """Any finite number (NaN and infinities are no axis limit or setting)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    value = as_float(text)
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value
