@@ -95,7 +95,7 @@ def write_index(path, entries):
     return len(entries)
 
 
-def _start(raw, err):
+def undecodable_at(raw, err):
     """Where in `raw` a decode error is: the codec counts after a byte-order mark it dropped."""
     return err.start + len(raw) - len(err.object)
 
@@ -120,8 +120,8 @@ def _index_lines(path):
                 line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as err:
                 yield where, raw.decode("utf-8", "replace"), CorpusIndexError(
-                    f"{where}: not UTF-8 (byte 0x{raw[_start(raw, err)]:02x} at column "
-                    f"{_start(raw, err) + 1}); expected UTF-8 JSON lines")
+                    f"{where}: not UTF-8 (byte 0x{raw[undecodable_at(raw, err)]:02x} at "
+                    f"column {undecodable_at(raw, err) + 1}); expected UTF-8 JSON lines")
                 continue
             if not line.strip():
                 continue

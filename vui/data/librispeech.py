@@ -21,7 +21,8 @@ from tqdm import tqdm
 
 import char_map
 from vui.argtypes import positive_float
-from vui.data.corpus_index import DEFAULT_MAX_DURATION, IndexReport, audio_duration, write_index
+from vui.data.corpus_index import (DEFAULT_MAX_DURATION, IndexReport, audio_duration,
+                                   undecodable_at, write_index)
 
 TRANSCRIPT_SUFFIX = ".trans.txt"
 AUDIO_SUFFIX = ".flac"                   # LibriSpeech's own
@@ -162,7 +163,7 @@ def read_transcript_lines(path, n_audio, report):
 
 def _not_utf8_message(raw, err, n_audio):
     """Where the first undecodable byte is (line and column), and how to fix the file."""
-    start = err.start + len(raw) - len(err.object)   # err counts after a byte-order mark
+    start = undecodable_at(raw, err)
     line = raw.count(b"\n", 0, start) + 1
     column = start - (raw.rfind(b"\n", 0, start) + 1) + 1
     return (f"not UTF-8 text: byte 0x{raw[start]:02x} at line {line}, column {column} "
