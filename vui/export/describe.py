@@ -14,6 +14,7 @@ import utils
 from vui.export.bundle import (Bundle, ConvStep, DecoderDefaults, ExportError,
                                OutputLengthRule)
 from vui.export.portable import precision
+from vui.train.trained import check_network
 
 CHECK_LENGTHS = (*range(1, 130), 255, 256, 257, 1000, 1001, 4099, 10_000)
 TIME_LAYERS = {"Conv1D": ("kernel_size", "dilation_rate"),
@@ -25,10 +26,7 @@ def bundle_for(recognizer, fmt, network, lm_path=None):
     """The Bundle of a Recognizer's model exported as `fmt` to `network` (a name in the
     export folder); `lm_path`: its language model's name there (the writer copies it)."""
     info, model = recognizer.info, recognizer.model
-    width = int(model.input_shape[-1])
-    if width != info.feature_config.feature_dim:
-        raise ExportError(f"model {info.name}: its network takes {width} features a frame, but "
-                          f"its feature settings give {info.feature_config.feature_dim}")
+    check_network(model, info, f"model {info.name}", error=ExportError)
     lm = info.lm or {}
     decoder = DecoderDefaults(lm_path=lm_path, alpha=lm.get("alpha") if lm_path else None,
                               beta=lm.get("beta") if lm_path else None)

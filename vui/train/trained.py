@@ -93,7 +93,7 @@ def load_model(model_path, history=True):
     if record.get("lm"):
         record["lm"] = R.tuned_lm(record["lm"], model_path)
     model = _read_keras(keras, model_path)
-    _check_network(model, ModelInfo.from_record(record), model_path)
+    check_network(model, ModelInfo.from_record(record), model_path)
     model.output_length = models.RNNModel.from_config(record["model_config"]).output_length
     attach_record(model, record, R.existing_run_file(pickle_path) or pickle_path)
     return model
@@ -114,14 +114,15 @@ def _record(model_path, pickle_path, history):
     return record
 
 
-def _check_network(model, info, model_path):
+def check_network(model, info, source, error=ValueError):
     """The network must take the features its record names: a .keras file copied beside
-    another run's record would otherwise fail deep in Keras, at the first batch."""
-    width = model.input_shape[-1]
+    another run's record would otherwise fail deep in Keras, at the first batch (or be
+    exported with the wrong features). `source` names the model in the message."""
+    width = int(model.input_shape[-1])
     if info.feature_config is not None and width != info.feature_config.feature_dim:
-        raise ValueError(f"{model_path}: its network takes {width} features a frame, but its "
-                         f"record ({info.name!r}) gives {info.feature_config.feature_dim}; "
-                         "the .keras file and its .json/.pickle come from different runs")
+        raise error(f"{source}: its network takes {width} features a frame, but its record "
+                    f"({info.name!r}) gives {info.feature_config.feature_dim}; the .keras file "
+                    "and its .json/.pickle come from different runs")
 
 
 def _no_model_message(model_path, pickle_path):
