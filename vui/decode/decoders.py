@@ -144,8 +144,7 @@ class Decoder(ABC):
         """The transcript as words with start and end times (seconds) and a confidence each.
 
         seconds_per_frame: the model's output frame duration (0.01 * its total convolution
-        stride). The words' texts joined with spaces are `decode(probs)` (up to the extra
-        spaces greedy decoding can keep); confidences follow vui.decode.words.word_confidence
+        stride). The words' texts joined with spaces are `decode(probs)`; confidences follow vui.decode.words.word_confidence
         for every decoder, so they can be compared across decoders. speech: one bool per
         output frame (vui.decode.words.speech_frames of the audio) moves each word's edges to
         the speech around its letters (snap_to_speech); None keeps the letters' frames.
@@ -199,7 +198,9 @@ class GreedyDecoder(Decoder):
         return "greedy"
 
     def _decode(self, probs):
-        return int_sequence_to_text(greedy_indices(probs))
+        # The best path's own text can hold doubled, leading or trailing spaces ("  the  cat ");
+        # the transcript reads as its words, one space apart, as the beam decoders' do.
+        return " ".join(int_sequence_to_text(greedy_indices(probs)).split())
 
     def _decode_words(self, probs, seconds_per_frame):
         return greedy_words(probs, seconds_per_frame)

@@ -163,8 +163,7 @@ def make_word(probs, runs, seconds_per_frame):
 def greedy_words(probs, seconds_per_frame):
     """The words of the best path (argmax per frame) with their times and confidences.
 
-    Joined with single spaces, their texts are the greedy decoder's transcript (which keeps any
-    leading, trailing or doubled spaces of the best path; words cannot).
+    Joined with single spaces, their texts are the greedy decoder's transcript.
     """
     seconds_per_frame = check_seconds_per_frame(seconds_per_frame)
     probs = check_softmax(probs)
