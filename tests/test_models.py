@@ -312,6 +312,8 @@ def test_gru_and_lstm_are_configured_for_cudnn():
     ({}, True, "CuDNNGRU(200 x1)"),
     ({"rnn_type": RNNType.LSTM}, True, "CuDNNLSTM(200 x1)"),
     ({"rnn_type": RNNType.SimpleRNN}, False, "SimpleRNN(200 x1)"),
+    ({"rnn_type": "lstm"}, True, "CuDNNLSTM(200 x1)"),          # a name, in any case
+    ({"rnn_type": "simplernn"}, False, "SimpleRNN(200 x1)"),
     ({"rnn_activation": "relu"}, False, "GRU(200 x1 cell=relu)"),
     ({"recurrent_dropout": 0.1}, False, "GRU(200 x1 rDO(0.1))"),
 ])

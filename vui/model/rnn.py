@@ -66,11 +66,13 @@ class BidirectionalMerge(str, enum.Enum):
 
 def _enum_member(enum_cls, value, field):
     """This module's member for a member (of this or a reloaded copy of the class) or its name
-    (configs and CLIs hand us strings)."""
+    in any case (configs and CLIs hand us strings: "gru" is GRU)."""
     if isinstance(value, enum.Enum):
         value = value.name
-    if isinstance(value, str) and value in enum_cls.__members__:
-        return enum_cls[value]
+    if isinstance(value, str):
+        by_folded_name = {name.casefold(): name for name in enum_cls.__members__}
+        if value.casefold() in by_folded_name:
+            return enum_cls[by_folded_name[value.casefold()]]
     raise ValueError(f"{field}={value!r} is not one of {list(enum_cls.__members__)}")
 
 
