@@ -465,6 +465,21 @@ def test_compare_plots_and_tables_the_runs_of_a_results_folder(trained_model, tm
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_compare_names_an_unreadable_run_once(trained_model, tmp_path, capsys):
+    import shutil
+    import warnings
+    shutil.copy(trained_model.with_suffix(".pickle"), tmp_path)
+    (tmp_path / "Spec broken.pickle").write_bytes(b"\x80\x05 half a pickle")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert cli.main(["compare", "--results", str(tmp_path),
+                         "--out", str(tmp_path / "c.png")]) == 0
+    told = [str(w.message) for w in caught if "could not be read" in str(w.message)]
+    assert len(told) == 1 and "Spec broken.pickle" in told[0]
+    assert R.load_pickle(trained_model.with_suffix(".pickle"))["name"][:30] in \
+        capsys.readouterr().out
+
+
 def test_an_interrupted_run_is_told_apart_from_one_never_trained(trained_model, tmp_path,
                                                                  capsys):
     record = R.load_pickle(trained_model.with_suffix(".pickle"))

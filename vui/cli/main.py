@@ -18,6 +18,7 @@ Heavy imports (Keras) happen inside the commands so `--help` answers at once.
 import argparse
 import shlex
 import sys
+import warnings
 
 QUIET_TF_LOG_LEVEL = "3"        # TensorFlow's C++ logs: errors only
 RUNTIME_CHOICES = ("auto", "keras", "onnx", "litert", "savedmodel")
@@ -100,7 +101,9 @@ def cmd_compare(args, _):
         raise ValueError(f"--min-loss {args.min_loss:g} is not below --max-loss {args.max_loss:g}")
     T.plot_comparison(model_names=names, results_dir=args.results, save_path=args.out,
                       show=False, min_loss=args.min_loss, max_loss=args.max_loss)
-    table = T.comparison_table(model_names=names, results_dir=args.results)
+    with warnings.catch_warnings():          # the same runs: the plot has named any left out
+        warnings.simplefilter("ignore")
+        table = T.comparison_table(model_names=names, results_dir=args.results)
     rates = {c: _percent for c in table.columns if c.split(" ")[0] in ("CER", "WER")}
     table = table.astype({c: float for c in rates})    # a column of Nones would print "None"
     with pd.option_context("display.max_colwidth", 70, "display.width", 200):
