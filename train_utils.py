@@ -229,10 +229,10 @@ def _fit(model, train_data, valid_data, epochs, verbose, backup_dir, callbacks):
     try:
         model.fit(train_data, validation_data=valid_data, epochs=epochs, verbose=verbose,
                   callbacks=callbacks)
-    except OSError as err:
-        raise guards.RunError(f"writing the run's files failed ({err}); the last good backup "
-                              f"is kept in {backup_dir}: fix the cause (free space, "
-                              "permissions) and run again to resume") from err
+    except OSError as err:           # h5py's text can span lines: one line here
+        raise guards.RunError(f"writing the run's files failed ({' '.join(str(err).split())}); "
+                              f"the last good backup is kept in {backup_dir}: fix the cause "
+                              "(free space, permissions) and run again to resume") from err
 
 
 def load_model(audio_gen_or_path, model_builder=None, results_dir=None, precision=None):
