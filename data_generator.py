@@ -195,10 +195,13 @@ class AudioGeneratorCached:
                 continue
             rows.append((key, char_map.normalize_text(entry["text"]), duration, label,
                          str(entry.get("speaker", key))))
+        total = len(rows) + len(skipped)
         errors = self.cache.fill([r[0] for r in rows], self.n_jobs,
                                  desc=f"{part} {self.feature_config.short_name} features")
         skipped += list(errors.items())
-        kept = [r for r in rows if r[0] not in errors]
+        kept, longer = self._within_max_as_measured([r for r in rows if r[0] not in errors])
+        skipped += longer
+        too_long += len(longer)
         if skipped and not kept:
             first = "; ".join(f"{key}: {reason}" for key, reason in skipped[:3])
             expected = (f"a max_duration (--max-duration) above {self.max_duration:g} s"
@@ -210,7 +213,23 @@ class AudioGeneratorCached:
         self._set_partition(part, kept)
         self.skipped[part] = skipped
         if skipped:
-            self._warn_skipped(part, desc_file, skipped, len(rows) + len(skipped) - len(errors))
+            self._warn_skipped(part, desc_file, skipped, total)
+
+    def _within_max_as_measured(self, rows):
+        """Rows whose audio, as its features measure it, is within max_duration, and (key,
+        reason) of those the index called shorter than they are: an index's `duration` is a
+        claim, and one clip far over the limit can exhaust memory or fail to align."""
+        kept, longer = [], []
+        for row in rows:
+            frames = self.cache.lookup(row[0]).shape[0]
+            seconds = self.feature_config.shortest_clip_seconds(frames)
+            if seconds > self.max_duration:
+                longer.append((row[0], f"its audio is {seconds:.2f} s, over max_duration="
+                                       f"{self.max_duration}, though its index says "
+                                       f"{row[2]:.2f} s"))
+            else:
+                kept.append(row)
+        return kept, longer
 
     @staticmethod
     def _warn_skipped(part, desc_file, skipped, total):

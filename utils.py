@@ -109,6 +109,11 @@ class FeatureConfig:
             return 0
         return 1 + (num_samples - self.window_length) // self.hop_length
 
+    def shortest_clip_seconds(self, frames):
+        """The shortest clip that gives `frames` frames (num_frames' inverse), in seconds: a
+        clip's features tell at least this much of its length."""
+        return (self.window_length + max(frames - 1, 0) * self.hop_length) / self.sample_rate
+
     def cache_key(self):
         """A short stable string naming these settings (and the feature code version)."""
         fields = dataclasses.asdict(self)

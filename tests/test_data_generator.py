@@ -1,5 +1,6 @@
 """The cached generator against real espeak-ng files, broken files and a real keras model.fit."""
 import os
+import re
 
 import keras
 import numpy as np
@@ -271,6 +272,24 @@ def test_bad_files_are_skipped_and_reported_once(gen_factory, corpus_copy):
     assert len(gen.train_audio_paths) == 6 and len(gen.skipped["train"]) == 7
 
 
+def test_a_clip_longer_than_its_index_says_is_held_to_max_duration(gen_factory, speech_corpus,
+                                                                    tmp_path):
+    long_path = str(tmp_path / "long.wav")
+    real = speak("this sentence is said slowly and is longer than the rest", long_path, speed=120)
+    limit = max(e["duration"] for e in speech_corpus["entries"]) + 0.1
+    assert real > limit + 0.5
+    understated = {"key": long_path, "duration": 0.5, "text": "longer than the rest"}
+    index = write_index(tmp_path / "understated.jsonl", speech_corpus["entries"] + [understated])
+    gen = gen_factory(max_duration=limit)
+    with pytest.warns(UserWarning, match=r"skipped 1 of 7") as caught:
+        gen.load_train_data(index)
+    line = next(l for l in str(caught[0].message).splitlines() if long_path in l)
+    said = re.search(rf"its audio is ([\d.]+) s, over max_duration={limit}, though its "
+                     r"index says 0.50 s", line)
+    assert said and real - 0.03 <= float(said.group(1)) <= real + 0.005, line  # to one hop
+    assert long_path not in gen.train_audio_paths and len(gen.train_audio_paths) == 6
+
+
 def test_featurize_raises_naming_a_bad_file(gen_factory, tmp_path):
     with pytest.raises(U.AudioError, match="nowhere.wav"):
         gen_factory().featurize(tmp_path / "nowhere.wav")
@@ -325,6 +344,25 @@ def test_the_pool_names_a_bad_file_and_keeps_every_other(speech_corpus, tmp_path
         np.testing.assert_array_equal(reread.lookup(path), U.features_from_file(path, config))
 
 
+@pytest.mark.parametrize("damage", ["truncated", "nan", "width", "dims", "ints"])
+def test_a_damaged_cache_file_is_recomputed(speech_corpus, tmp_path, damage):
+    config = U.FeatureConfig("mfcc", mfcc_dim=13)
+    path = speech_corpus["entries"][0]["key"]
+    cache = DG.FeatureCache(config, str(tmp_path / "cache"))
+    truth = cache.get(path)
+    if damage == "truncated":
+        with open(cache.disk_path(path), "wb") as f:
+            f.write(b"\x93NUMPY truncated")
+    else:                                          # as another program or a bad disk left it
+        np.save(cache.disk_path(path), {
+            "nan": np.where(np.arange(truth.size).reshape(truth.shape) == 7, np.nan, truth),
+            "width": truth[:, :12], "dims": truth[None], "ints": truth.astype(np.int16)}[damage])
+    reread = DG.FeatureCache(config, str(tmp_path / "cache"))
+    assert reread.lookup(path) is None
+    np.testing.assert_array_equal(reread.get(path), truth)
+    np.testing.assert_array_equal(np.load(cache.disk_path(path)), truth)   # mended on disk
+
+
 def test_a_large_corpus_is_featurised_on_every_core_by_default():
     from vui.features.cache import POOL_MIN_FILES, pool_workers
     from vui.cpu_threads import usable_cores
@@ -349,17 +387,6 @@ def test_seed_helpers(speech_corpus, tmp_path, capsys):
     for fig in (DG.plot_raw_audio(audio), DG.plot_mfcc_feature(mfcc),
                 DG.plot_spectrogram_feature(spec)):
         assert fig.axes and fig.axes[0].get_title()
-
-
-def test_a_damaged_cache_file_is_recomputed(gen_factory, speech_corpus):
-    path = speech_corpus["entries"][0]["key"]
-    first = gen_factory()
-    expected = first.featurize(path)
-    with open(first.cache.disk_path(path), "wb") as f:
-        f.write(b"\x93NUMPY truncated")
-    again = gen_factory()
-    np.testing.assert_array_equal(again.featurize(path), expected)
-    np.testing.assert_array_equal(np.load(again.cache.disk_path(path)), expected)
 
 
 def test_normalize_rejects_the_wrong_feature_width(loaded):

@@ -90,9 +90,18 @@ class FeatureCache:
                 feats = np.load(disk)
             except (OSError, ValueError):  # a truncated cache file: recompute it
                 return None
+            if not self._usable(feats):    # damaged or foreign: recompute it
+                return None
             self.memory[audio_path] = feats
             return feats
         return None
+
+    def _usable(self, feats):
+        """A cache file's matrix is one these settings compute: (frames, feature_dim) of finite
+        floats. Anything else (a file written by other code, bytes damaged on disk) would reach
+        the model as NaN losses or a shape error naming no file."""
+        return (feats.ndim == 2 and feats.shape[1] == self.config.feature_dim
+                and feats.dtype.kind == "f" and bool(np.isfinite(feats).all()))
 
     def store(self, audio_path, feats):
         self.memory[audio_path] = feats
