@@ -106,16 +106,17 @@ def test_feature_config_rejects_bad_settings(kwargs, message):
 def test_resampling_is_announced_once_and_keeps_duration(tmp_path, monkeypatch, speech):
     monkeypatch.setattr(audio_module, "_warned", set())
     paths = []
-    for i in range(2):
+    for i, rate in enumerate((22050, 22050, 8000, 8000)):
         path = tmp_path / f"r{i}.wav"
-        soundfile.write(path, librosa.resample(speech, orig_sr=16000, target_sr=22050),
-                        22050, subtype="FLOAT")
+        soundfile.write(path, librosa.resample(speech, orig_sr=16000, target_sr=rate),
+                        rate, subtype="FLOAT")
         paths.append(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         back = [U.load_audio(p) for p in paths]
-    messages = [str(w.message) for w in caught]
-    assert len(messages) == 1 and "22050 Hz" in messages[0] and "r0.wav" in messages[0]
+    messages = [str(w.message) for w in caught]        # once for each rate
+    assert len(messages) == 2 and "22050 Hz" in messages[0] and "r0.wav" in messages[0]
+    assert "8000 Hz" in messages[1] and "r2.wav" in messages[1]
     assert abs(len(back[0]) - len(speech)) <= 1
     n = min(len(back[0]), len(speech))
     # a round trip through 22.05 kHz keeps the speech band: the spectrograms agree closely

@@ -26,7 +26,8 @@ class AudioError(ValueError):
 
 
 def _warn_once(kind, message):
-    """Resampling and down-mixing are normal for some corpora: say so once, not per file."""
+    """Resampling and down-mixing are normal for some corpora: say so once per `kind` (a
+    name, or a tuple that holds the rates), not per file."""
     if kind not in _warned:
         _warned.add(kind)
         warnings.warn(message, stacklevel=3)
@@ -37,7 +38,8 @@ def load_audio(path, sample_rate=SAMPLE_RATE):
 
     soundfile reads WAV/FLAC/OGG; what libsndfile does not know (M4A, WebM, MP4...) goes through
     ffmpeg (vui.data.audio_codecs). Other rates are resampled with soxr (high quality) and
-    multi-channel audio is averaged to mono, each announced by one warning per process.
+    multi-channel audio is averaged to mono, each announced by one warning per process (one per
+    file rate for resampling).
     """
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -61,8 +63,9 @@ def load_audio(path, sample_rate=SAMPLE_RATE):
                              f"(said once; other multi-channel files are mixed the same way)")
     audio = audio.mean(axis=1, dtype=np.float32) if audio.shape[1] > 1 else audio[:, 0]
     if file_rate != sample_rate:
-        _warn_once("resample", f"{path!r} is sampled at {file_rate} Hz: resampling to "
-                               f"{sample_rate} Hz (said once; other files are resampled the same way)")
+        _warn_once(("resample", file_rate, sample_rate),     # once for each pair of rates
+                   f"{path!r} is sampled at {file_rate} Hz: resampling to {sample_rate} Hz (said "
+                   f"once; other files at {file_rate} Hz are resampled the same way)")
         audio = resample(audio, file_rate, sample_rate)
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak < SILENCE_PEAK:
