@@ -21,7 +21,7 @@ import warnings
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from char_map import ALPHABET, normalize_text
+from char_map import normalize_text, unspellable
 from vui import atomic
 
 BOS, EOS, UNK = "<s>", "</s>", "<unk>"
@@ -30,7 +30,6 @@ MAX_ORDER = 6
 # lmplz --discount_fallback's values, used when the counts of counts cannot give discounts
 # (tiny or artificial corpora): D1, D2, D3+.
 FALLBACK_DISCOUNTS = (0.5, 1.0, 1.5)
-_ALLOWED = set(ALPHABET)
 
 
 @dataclass(frozen=True)
@@ -46,16 +45,17 @@ class Discounts:
 
 def normalize_sentences(sentences):
     """Normalised word lists; sentences that are empty or not spellable in the alphabet are
-    dropped (with one warning giving how many and an example). Tokens without a letter (a quote
-    mark left standing alone: "he said ' no '") are not words and are left out."""
+    dropped (with one warning giving how many and an example). Unspellable, as for transcripts
+    (char_map.unspellable): digits, other letters, and & % @ #, which are said as words ("rock
+    & roll" is not "rock roll"). Tokens without a letter (a quote mark left standing alone:
+    "he said ' no '") are not words and are left out."""
     kept, dropped = [], []
     for sentence in sentences:
-        text = normalize_text(sentence)
-        words = [w for w in text.split() if w.strip("'")]
-        if words and set(text) <= _ALLOWED:
-            kept.append(words)
-        elif text and not set(text) <= _ALLOWED:
+        words = [w for w in normalize_text(sentence).split() if w.strip("'")]
+        if unspellable(sentence):
             dropped.append(sentence)
+        elif words:
+            kept.append(words)
     if dropped:
         warnings.warn(f"language model: left out {len(dropped)} sentence(s) with characters "
                       f"outside the alphabet, e.g. {dropped[0]!r}", stacklevel=3)
