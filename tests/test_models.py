@@ -445,3 +445,28 @@ def test_records_with_retired_options_at_their_defaults_still_load():
     assert RNNModel.from_config(config) == RNNModel()
     with pytest.raises(ValueError, match="frames_per_step=2: this option was removed"):
         RNNModel.from_config({**config, "frames_per_step": 2})
+
+
+def test_tensorflows_retracing_warning_is_hushed_for_keras_trainer_functions_only():
+    """Every new model's trainer functions share Keras' code, which TensorFlow's retracing
+    detector counts by (vui.model.tracing); a user's own retracing function is still told."""
+    import logging
+    heard = []
+
+    class Ear(logging.Handler):
+        def emit(self, record):
+            heard.append(record.getMessage())
+    logger = logging.getLogger("tensorflow")
+    ear = Ear()
+    logger.addHandler(ear)
+    try:
+        logger.warning("5 out of the last 9 calls to <function TensorFlowTrainer._make_function."
+                       "<locals>.multi_step_on_iterator at 0x7f04> triggered tf.function "
+                       "retracing. Tracing is expensive")
+        logger.warning("5 out of the last 5 calls to <function my_step at 0x7f05> triggered "
+                       "tf.function retracing. Tracing is expensive")
+        logger.warning("something else from TensorFlowTrainer")
+    finally:
+        logger.removeHandler(ear)
+    assert [m[:40] for m in heard] == ["5 out of the last 5 calls to <function m",
+                                       "something else from TensorFlowTrainer"]

@@ -1,1 +1,7 @@
-"""What models builds on: the CNN front end and the CTC loss."""
+"""What models builds on: the CNN front end and the CTC loss.
+
+Importing it hushes TensorFlow's retracing warning about Keras' trainer functions, which every
+new model trips in a kernel that trains several (vui.model.tracing)."""
+from vui.model.tracing import hush_keras_trainer_retracing
+
+hush_keras_trainer_retracing()
