@@ -186,6 +186,17 @@ def test_beam_words_where_beam_and_greedy_differ():
     assert 0 <= word.start < word.end <= 2 * SPF
 
 
+def test_a_one_letter_word_held_over_several_frames_is_aligned():
+    """pyctcdecode can hand a one-letter word several frames (its Viterbi has one state)."""
+    probs = frames(*spell("i saw "), {"a": 0.9}, {"a": 0.8}, {"a": 0.9}, BLANK, *spell(" cat"))
+    greedy = greedy_words(probs, SPF)
+    assert text_of(greedy) == "i saw a cat"
+    (word,) = words_from_frames(probs, [("a", (12, 15))], SPF)
+    assert word == greedy[2] and (word.start, word.end) == (pytest.approx(12 * SPF),
+                                                            pytest.approx(15 * SPF))
+    assert text_of(D.make_decoder("beam", beam_width=8).decode_words(probs, SPF)) == "i saw a cat"
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_beam_words_spell_the_beam_transcript(seed):
     probs = random_softmax(seed, n_frames=30)

@@ -215,8 +215,8 @@ def _viterbi(frames, skips):
     score[0] = frames[0, 0]
     back = np.zeros((n_frames, n_states), dtype=np.int64)
     for t in range(1, n_frames):
-        step = np.concatenate([[UNREACHABLE], score[:-1]])
-        skip = np.where(skips, np.concatenate([[UNREACHABLE] * 2, score[:-2]]), UNREACHABLE)
+        step = _moved_on(score, 1)
+        skip = np.where(skips, _moved_on(score, 2), UNREACHABLE)
         moves = np.stack([score, step, skip])          # stay, come from one back, from two back
         best = np.argmax(moves, axis=0)
         back[t] = np.arange(n_states) - best
@@ -225,6 +225,14 @@ def _viterbi(frames, skips):
     for t in range(n_frames - 1, 0, -1):
         path.append(back[t, path[-1]])
     return path[::-1]
+
+
+def _moved_on(score, states):
+    """The scores of coming from `states` states back: score shifted on, the first `states`
+    unreachable (all of them in a word shorter than that, such as a one-letter word)."""
+    moved = np.full_like(score, UNREACHABLE)
+    moved[states:] = score[:max(len(score) - states, 0)]
+    return moved
 
 
 def _label_of(ch, text):
