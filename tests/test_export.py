@@ -160,7 +160,12 @@ def test_auto_picks_a_fresh_export_and_refuses_a_stale_one(trained, tmp_path):
     shutil.copy(trained["model"].with_suffix(".json"), model.with_suffix(".json"))
     assert load_runtime(model).kind == "keras"          # no export yet: the Keras model
     shutil.copytree(_export_dir(trained, "onnx"), default_export_dir(model, "onnx"))
-    assert load_runtime(model).kind == "onnx"
+    engine = load_runtime(model)
+    assert engine.kind == "onnx"
+    with pytest.raises(TypeError, match=r"transcribe takes a list .* pass \['a.wav'\]"):
+        engine.transcribe("a.wav")                      # not the files 'a', '.', 'w', ...
+    with pytest.raises(TypeError, match=r"item 0 is 'a.wav'"):
+        engine.probabilities(["a.wav"])
     with pytest.raises(ValueError, match="onnx export"):
         load_runtime(default_export_dir(model, "onnx"), runtime="litert")
     with open(model, "ab") as f:            # the model file changes after its export

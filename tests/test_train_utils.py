@@ -347,6 +347,15 @@ def test_a_recognizer_opens_a_run_from_its_json_alone_and_transcribes_as_evaluat
     assert spf >= gen.feature_config.step_ms / 1000 and abs(frames * spf - 30.0) <= spf
     np.testing.assert_allclose(recognizer.features(paths[0]), gen.get_features("validation", 0),
                                atol=1e-5)
+    # one input where a list is expected is named, not read letter by letter or row by row
+    with pytest.raises(TypeError, match=rf"transcribe takes a list .* pass \['{paths[0]}'\]"):
+        recognizer.transcribe(paths[0])
+    with pytest.raises(TypeError, match=r"a single array of shape \(\d+, 161\): pass \[it\]"):
+        recognizer.probabilities(recognizer.features(paths[0]))
+    with pytest.raises(TypeError, match=rf"feature matrices .* item 0 is '{paths[0]}'"):
+        recognizer.probabilities([paths[0]])
+    with pytest.raises(TypeError, match=rf"pass \['{paths[0]}'\]"):
+        transcribe_files(recognizer, paths[0])
     with pytest.raises(ValueError, match="not the JSON a trained model's metadata"):
         model_path.with_suffix(".json").write_text("{oops")
         Recognizer.load(model_path)

@@ -7,6 +7,7 @@ was trained with, whichever generator supplies the audio.
 How the outputs are produced from those features is a Strategy (below): the default is the
 model as trained; the unseen-voice methods (vui.research.strategies) plug in the same way, unknown here.
 """
+import os
 import time
 from dataclasses import dataclass, field, replace
 from typing import Callable, Protocol
@@ -116,8 +117,37 @@ def _same_stats(a, b):
     return all(np.allclose(np.asarray(a[k]), np.asarray(b[k])) for k in ("mean", "std"))
 
 
+def batch_of(items, what, item_ndim=1):
+    """`items` (a list, tuple or array of inputs) as a list. One input where a list of them is
+    expected is refused by name: iterating it would read a path letter by letter and a waveform
+    sample by sample. item_ndim: the dimensions of one input given as an array."""
+    if isinstance(items, (str, bytes, os.PathLike)):
+        raise TypeError(f"{what} takes a list of inputs, one result each; got the single "
+                        f"{os.fspath(items)!r}: pass [{os.fspath(items)!r}]")
+    if isinstance(items, np.ndarray) and items.ndim == item_ndim:
+        raise TypeError(f"{what} takes a list of inputs, one result each; got a single array "
+                        f"of shape {items.shape}: pass [it]")
+    return list(items)
+
+
+def feature_batch(features, what="probabilities"):
+    """A list of (frames, dim) feature matrices, as features(path) gives them, or a TypeError
+    naming the first thing that is not one (a path, say)."""
+    features = batch_of(features, what, item_ndim=2)
+    for i, f in enumerate(features):
+        if not isinstance(f, np.ndarray) or f.ndim != 2:
+            if isinstance(f, (str, os.PathLike)):
+                shown = repr(os.fspath(f))
+            else:
+                shown = type(f).__name__ + (f" of shape {f.shape}" if hasattr(f, "shape") else "")
+            raise TypeError(f"{what} takes feature matrices (frames, dim), as features(path) "
+                            f"gives them; item {i} is {shown}")
+    return features
+
+
 def predict_probabilities(model, features, verbose=0):
     """Softmax outputs for a list of (time, dim) feature matrices, each cut to its output length."""
+    features = feature_batch(features)
     order = np.argsort([len(f) for f in features])
     out = [None] * len(features)
     batches = [order[i:i + PREDICT_BATCH] for i in range(0, len(order), PREDICT_BATCH)]

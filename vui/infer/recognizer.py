@@ -14,7 +14,7 @@ import utils
 from utils import normalize_with
 from vui import results as R
 from vui.features.speaker_norm import one_utterance_input
-from vui.infer.inference import as_decoder, predict_probabilities
+from vui.infer.inference import as_decoder, batch_of, predict_probabilities
 from vui.train.trained import ModelInfo, load_model, model_info
 
 STRIDE_PROBE_FRAMES = 10_000      # input frames whose output length gives the model's stride
@@ -82,7 +82,7 @@ class Recognizer:
 
     def probabilities(self, features):
         """Softmax outputs, one (frames, 29) array per feature matrix, cut to its length."""
-        return predict_probabilities(self.model, list(features))
+        return predict_probabilities(self.model, features)
 
     def decoder(self, kind="greedy", hotwords=None):
         """A decoder by name ("greedy", "beam", "beam_lm" with the tuned weights) or object;
@@ -92,4 +92,5 @@ class Recognizer:
     def transcribe(self, audio, decoder="greedy"):
         """Transcripts of file paths or waveforms, in order."""
         decode = self.decoder(decoder).decode
+        audio = batch_of(audio, "transcribe", item_ndim=1)
         return [decode(p) for p in self.probabilities([self.features(a) for a in audio])]

@@ -34,6 +34,7 @@ from vui.export.bundle import BUNDLE_FILE, ExportError, read_bundle
 from vui.decode.words import speech_frames
 from vui.export.networks import open_network
 from vui.features.speaker_norm import one_utterance_input
+from vui.infer.inference import feature_batch
 from vui.infer.transcribe import read_inputs
 
 RUNTIMES = ("onnx", "litert", "savedmodel", "keras")
@@ -82,7 +83,7 @@ class Runtime:
 
     def probabilities(self, features):
         """Softmax outputs, one (frames, 29) array per feature matrix, cut to its length."""
-        features = list(features)
+        features = feature_batch(features)
         out = [None] * len(features)
         for batch, frames in batch_plan([len(f) for f in features], self.bundle.max_batch,
                                         self.bundle.pad_frames_to):

@@ -3,7 +3,8 @@ import time
 from pathlib import Path
 
 import utils
-from vui.infer.inference import Context, as_decoder, decoder_for_model, regroup, run_strategy
+from vui.infer.inference import (Context, as_decoder, batch_of, decoder_for_model, regroup,
+                                  run_strategy)
 from vui.infer.recognizer import Recognizer
 
 
@@ -75,7 +76,7 @@ def read_inputs(paths, sample_rate, featurize):
     a missing, folder or unreadable input gets an "error" row and stops no other. Every
     transcription path (Keras, the exported runtimes) reads its files here."""
     rows, feats = [], {}
-    for path in paths:
+    for path in batch_of(paths, "transcribe"):
         start = time.perf_counter()
         try:
             _check_audio_path(path)
