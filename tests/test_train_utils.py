@@ -220,6 +220,17 @@ def test_get_predictions_prints_the_seed_format(gen, results_dir, capsys):
     assert capsys.readouterr().out.startswith(f"TRUE:      {gen.train_texts[1]}\nPRED SPEC: ")
     with pytest.raises(IndexError, match="outside partition"):
         T.get_predictions(gen, model, "validation", 99)
+    # the seed's two orders, easily swapped: (gen, model) here, (model, gen) in evaluate
+    with pytest.raises(TypeError, match=r"T.get_predictions\(audio_gen, model, partition, "
+                                        r"index\): audio_gen is a Functional.*swapped"):
+        T.get_predictions(model, gen, "validation", 0)
+    with pytest.raises(TypeError, match=r"T.evaluate\(model, audio_gen, partition\): audio_gen "
+                                        r"is a Functional, not an audio generator"):
+        T.evaluate(gen, model, "validation")
+    mfcc = DG.AudioGeneratorCached(spectrogram=False, mfcc_dim=13, cache_dir=gen.cache.dir)
+    mfcc.load_validation_data(gen.index_files["valid"])
+    with pytest.raises(ValueError, match=r"trained on features .*spectrogram.* make the generator"):
+        T.get_predictions(mfcc, model, "validation", 0)
 
 
 def test_language_model_tuning_and_decoder_columns(gen, results_dir):

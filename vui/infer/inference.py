@@ -83,6 +83,15 @@ def as_decoder(decoder, model=None, hotwords=None):
     return make_decoder(decoder, **options)
 
 
+def check_generator(audio_gen, call):
+    """An audio generator where `call` takes one, or a TypeError showing the call: evaluate
+    takes the model first and get_predictions the generator first (as the seed had them), so
+    the two are easily swapped."""
+    if not hasattr(audio_gen, "partition_data"):
+        raise TypeError(f"{call}: audio_gen is a {type(audio_gen).__name__}, not an audio "
+                        "generator (DG.AudioGeneratorCached); are the arguments swapped?")
+
+
 def check_features(model, audio_gen):
     """Refuse a generator whose features are not the model's: other kinds fail deep in numpy,
     and other settings of the same width (CMN on or off) would pass silently, decoded wrong."""
@@ -173,6 +182,7 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     model as trained (AsTrained). What it reports per utterance lands in `extras`.
     """
     from vui.decode.metrics import cer_wer
+    check_generator(audio_gen, "T.evaluate(model, audio_gen, partition)")
     main = as_decoder(decoder, model)        # a Recognizer's own LM settings, if it is one
     model = keras_model(model)
     check_features(model, audio_gen)
@@ -314,7 +324,9 @@ def get_predictions(audio_gen, model, partition, index, print_line=True, omit_tr
     Default: the seed's long form. With `print_line=False` or `omit_true=True`, the compact
     form the seed's side-by-side listing uses ("TRUE: ..." / "PRED SPEC: ...").
     """
+    check_generator(audio_gen, "T.get_predictions(audio_gen, model, partition, index)")
     model = keras_model(model)
+    check_features(model, audio_gen)
     paths, _, texts = audio_gen.partition_data(partition)
     if not 0 <= index < len(paths):
         raise IndexError(f"index {index} is outside partition {partition!r} ({len(paths)} utterances)")
