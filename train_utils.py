@@ -173,10 +173,13 @@ def _finish(model, record, pickle_path, audio_gen, evaluate_after, verbose):
 
 
 def _check_builder(builder):
-    """A builder, not its name or a built Keras model (both fail far from here otherwise)."""
-    if not (hasattr(builder, "build") and hasattr(builder, "describe")):
+    """A builder, not its name, its class or a built Keras model (each fails far from here
+    otherwise)."""
+    if isinstance(builder, type) or not (hasattr(builder, "build") and hasattr(builder, "describe")):
         hint = (f"; for the preset, pass M.presets.{builder}()" if isinstance(builder, str)
                 and hasattr(models.presets, builder) else "")
+        if isinstance(builder, type):
+            hint = f"; the class: make one, {builder.__name__}(...)"
         raise TypeError(f"model_builder must be a builder such as M.RNNModel(...) or "
                         f"M.presets.demo(), got {builder!r}{hint}")
 

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import data_generator as DG
+import models as M
 import train_utils as T
 from test_train_utils import adam, gen, results_dir, tiny_builder, train  # noqa: F401
 from vui import results as R
@@ -309,6 +310,9 @@ def test_impossible_training_arguments_are_refused_before_any_work(gen, results_
                           **{"minibatch_size": 3, **bad})
     with pytest.raises(TypeError, match=r"got 'demo'; for the preset, pass M.presets.demo\(\)"):
         T.train_model(gen, "demo", results_dir=results_dir)
+    with pytest.raises(TypeError, match=r"got <class .*RNNModel'>; the class: make one, "
+                                        r"RNNModel\(...\)"):
+        T.train_model(gen, M.RNNModel, results_dir=results_dir)
     assert not Path(results_dir).exists()
 
 

@@ -27,6 +27,18 @@ def check_rate(value, field):
         raise ValueError(f"{field}={value!r}: expected a dropout rate in [0, 1)")
 
 
+def check_activation(name, field):
+    """A name keras.activations.get knows, checked when the model is described: the name goes
+    into the run's name and layer names, and a typo would fail only at build, inside Keras."""
+    try:
+        known = isinstance(name, str) and keras.activations.get(name) is not None
+    except ValueError:
+        known = False
+    if not known:
+        raise ValueError(f"{field}={name!r}: expected the name of a Keras activation, such as "
+                         "'relu', 'tanh', 'elu' or 'gelu'")
+
+
 def fmt_rate(rate):
     return f"DO({float(rate):g})"
 
@@ -92,6 +104,7 @@ class CNNConfig:
         check_int(self.conv_stride, "conv_stride", 1)
         check_int(self.cnn_layers, "cnn_layers", 1)
         check_rate(self.cnn_dropout_rate, "cnn_dropout_rate")
+        check_activation(self.cnn_activation, "cnn_activation")
         if self.conv_border_mode not in BORDER_MODES:
             raise ValueError(f"conv_border_mode={self.conv_border_mode!r}: expected one of "
                              f"{BORDER_MODES}")

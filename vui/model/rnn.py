@@ -26,7 +26,7 @@ import numpy as np
 
 import char_map
 from vui.model.cnn import (DEFAULT_ACTIVATION, CNNConfig, apply_block, block_order,
-                           block_tokens, check_int, check_rate, fmt_rate)
+                           block_tokens, check_activation, check_int, check_rate, fmt_rate)
 from vui.results import safe_filename
 
 NUM_CLASSES = char_map.NUM_CLASSES          # softmax width: 28 characters + CTC blank
@@ -144,6 +144,8 @@ class RNNModel:
         check_int(self.bd_layers, "bd_layers", 1)
         for field in ("rnn_dropout_rate", "dropout_rate", "recurrent_dropout"):
             check_rate(getattr(self, field), field)
+        for field in ("activation", "rnn_activation"):
+            check_activation(getattr(self, field), field)
         if self.rnn_layers == 0 and self.cnn_config is None:
             raise ValueError("rnn_layers=0 without a cnn_config leaves no layers to build")
         if self.rnn_layers == 0 and not self.time_distributed_dense:
