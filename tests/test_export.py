@@ -8,6 +8,7 @@ package index (requirements.txt) and TensorFlow carries the LiteRT converter. A 
 skipped only when its converter or runtime package is missing, with that reason.
 """
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -159,6 +160,10 @@ def test_auto_picks_a_fresh_export_and_refuses_a_stale_one(trained, tmp_path):
     shutil.copy(trained["model"], model)
     shutil.copy(trained["model"].with_suffix(".json"), model.with_suffix(".json"))
     assert load_runtime(model).kind == "keras"          # no export yet: the Keras model
+    with pytest.raises(ExportError) as told:            # a command to paste, name quoted
+        load_runtime(model, runtime="onnx")
+    assert f"run `vui export {shlex.quote(str(model))} --format onnx`" in str(told.value)
+    assert " " in model.name                            # the quoting was needed
     shutil.copytree(_export_dir(trained, "onnx"), default_export_dir(model, "onnx"))
     engine = load_runtime(model)
     assert engine.kind == "onnx"

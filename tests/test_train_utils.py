@@ -150,6 +150,15 @@ class CapturePredictions(keras.callbacks.Callback):
         self.probs = np.asarray(self.model.predict_on_batch(self.x))
 
 
+def test_a_run_named_in_its_folder_is_found_without_its_suffix(tmp_path):
+    name = "Spec CuDNNGRU(8 x1) relu BN DO(0.2) TD(D) _err"      # its "suffix": ".2) TD(D) _err"
+    saved = R.run_paths(name, tmp_path)[1]
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_bytes(b"a model")
+    assert R.resolve_model_path(str(tmp_path / name)) == saved
+    assert R.resolve_model_path(tmp_path / "gone") == tmp_path / "gone.keras"   # named as given
+
+
 def test_a_saved_model_loads_and_decodes_the_same(gen, results_dir, tmp_path):
     x, _ = gen.dataset("validation", shuffle=False)[0]
     capture = CapturePredictions(x)

@@ -241,7 +241,8 @@ def default_model(results_dir=None):
 
 
 def resolve_model_path(model):
-    """A .keras path, its .pickle, or a run's name -> the .keras path (under either stem)."""
+    """A .keras path, its .pickle, or a run's name (alone, or in its folder: results/NAME) ->
+    the .keras path (under either stem)."""
     path = Path(model)
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder; expected a trained model "
@@ -252,5 +253,7 @@ def resolve_model_path(model):
         if path.is_file():            # a run's name is no file; this one is something else
             raise ValueError(f"{path} is not a trained model; expected results/NAME.keras "
                              "(or its .pickle), or a run's name")
+        if path.parent != Path("."):    # results/NAME: the run NAME of that folder
+            return run_paths(path.name, path.parent)[1]
         return run_paths(str(model))[1]
     return existing_run_file(path) or path

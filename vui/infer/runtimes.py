@@ -23,6 +23,7 @@ the language model the model has tuned (its JSON says which), even if the export
 before; `vui lm tune` also copies the new LM into the exports, so their folders stand alone.
 """
 import importlib.util
+import shlex
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -253,13 +254,13 @@ def unusable_export(folder, model, fmt):
     its runtime missing, or its network from an earlier .keras file. (Its language model may
     be older than the model's: _best_export gives it the model's.)"""
     if not (Path(folder) / BUNDLE_FILE).is_file():
-        return (f"no {fmt} export of {model} at {folder}: run `vui export {model} --format "
-                f"{fmt}`")
+        return (f"no {fmt} export of {model} at {folder}: run `vui export "
+                f"{shlex.quote(str(model))} --format {fmt}`")        # ready to paste
     if importlib.util.find_spec(RUNTIME_PACKAGES[fmt]) is None:
         return f"the {fmt} runtime is not installed: pip install {RUNTIME_PACKAGES[fmt]}"
     if not network_is_current(read_bundle(folder), model):
         return (f"{folder} was exported from an earlier version of {model}: run `vui "
-                f"export {model} --format {fmt}` again")
+                f"export {shlex.quote(str(model))} --format {fmt}` again")
     return None
 
 
