@@ -294,10 +294,12 @@ def test_requests_while_the_model_loads_get_503_with_retry_after(recognizer, tmp
         assert post_audio(client, wav_bytes(clip)).status_code == 200
 
 
-def test_a_model_that_fails_to_load_is_named_on_every_request(tmp_path, clip):
+def test_a_model_that_fails_to_load_is_named_on_every_request(tmp_path, clip, capsys):
     app = create_app(model_path=tmp_path / "missing.keras", results_dir=tmp_path)
     with TestClient(app) as client:
         assert app.state.engine.wait(READY_TIMEOUT)
+        told = capsys.readouterr().err              # and on the terminal, once
+        assert told.count("error: the model ") == 1 and "missing.keras failed to load" in told
         health = client.get("/health").json()
         assert health["status"] == "failed" and "missing.keras" in health["error"]
         reply = post_audio(client, wav_bytes(clip))
@@ -592,6 +594,19 @@ def test_the_command_names_a_busy_port(capsys):
         port = busy.getsockname()[1]
         assert main(["--port", str(port)]) == 1
     assert capsys.readouterr().err.startswith(f"error: cannot listen on 127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize("option, value, expected", [
+    ("--port", "99999", "expected a port number 0..65535, got '99999'"),
+    ("--port", "-1", "expected a port number 0..65535"),
+    ("--max-upload-mb", "0", "argument --max-upload-mb: expected a finite number > 0"),
+    ("--max-audio-seconds", "-3", "argument --max-audio-seconds: expected a finite number > 0"),
+    ("--threads", "0", "argument --threads: expected a whole number >= 1")])
+def test_the_command_refuses_bad_numbers_by_option(option, value, expected, capsys):
+    from vui.cli.serve import main
+    with pytest.raises(SystemExit) as code:
+        main([option, value])
+    assert code.value.code == 2 and expected in capsys.readouterr().err
 
 
 def test_the_command_names_a_missing_model(tmp_path, capsys):

@@ -15,6 +15,7 @@ import os
 import socket
 import sys
 
+from vui.argtypes import port_number, positive_float, positive_int
 from vui.infer.runtimes import RUNTIMES
 from vui.serve.engine import DEFAULT_RUNTIME
 from vui.serve.limits import (DEFAULT_MAX_AUDIO_SECONDS, DEFAULT_MAX_LIVE_SECONDS,
@@ -36,20 +37,21 @@ def parser():
                    help="results/NAME.keras or a run's name (default: the demo's model, if any)")
     p.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default 127.0.0.1: "
                    "this machine only; 0.0.0.0 exposes it, unauthenticated, to the network)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
+    p.add_argument("--port", type=port_number, default=DEFAULT_PORT, help="0 picks a free port")
     p.add_argument("--results", default=None,
                    help="folder of the runs to show (default results/, or $VUI_RESULTS_DIR)")
     p.add_argument("--runtime", default=DEFAULT_RUNTIME, choices=("auto", *RUNTIMES),
                    help=f"what runs the network (default {DEFAULT_RUNTIME}: the fastest under "
                    "concurrent requests here; auto: the model's fastest up-to-date export, "
                    "else Keras, as in vui transcribe)")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--threads", type=positive_int, default=None,
                    help="threads of an ONNX or LiteRT runtime (default: 1 on machines of 4 cores "
                    "or fewer, else the library's choice)")
-    p.add_argument("--max-upload-mb", type=float, default=DEFAULT_MAX_UPLOAD_BYTES / MIB)
-    p.add_argument("--max-audio-seconds", type=float, default=DEFAULT_MAX_AUDIO_SECONDS,
+    p.add_argument("--max-upload-mb", type=positive_float, default=DEFAULT_MAX_UPLOAD_BYTES / MIB,
+                   help=f"largest upload accepted (default {DEFAULT_MAX_UPLOAD_BYTES / MIB:g})")
+    p.add_argument("--max-audio-seconds", type=positive_float, default=DEFAULT_MAX_AUDIO_SECONDS,
                    help="longest upload accepted")
-    p.add_argument("--max-live-seconds", type=float, default=DEFAULT_MAX_LIVE_SECONDS,
+    p.add_argument("--max-live-seconds", type=positive_float, default=DEFAULT_MAX_LIVE_SECONDS,
                    help="longest live session")
     p.add_argument("--log-level", default="warning",
                    choices=("critical", "error", "warning", "info", "debug"))

@@ -5,6 +5,7 @@ starts listening at once and answers 503 with Retry-After until the model is rea
 leaving the user in front of a browser that cannot connect. A model that fails to load leaves
 the rest of the service (the runs view) working and its error on every transcription request.
 """
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -102,6 +103,8 @@ class Engine:
         except Exception as err:   # any failure is reported on every request, not raised here
             self.error = f"the model {self.model_path} failed to load: {type(err).__name__}: {err}"
             self.status = FAILED
+            print(f"error: {self.error}; transcription answers 503, the runs view stays up",
+                  file=sys.stderr, flush=True)     # where the person who started it looks
         finally:
             self._ready.set()
 
