@@ -204,8 +204,15 @@ def test_a_request_without_a_file_is_400(client):
 
 
 def test_audio_too_short_for_features_is_400(client):
-    reply = post_audio(client, wav_bytes(np.zeros(40, np.float32)))
+    reply = post_audio(client, wav_bytes(0.1 * np.sin(np.arange(40, dtype=np.float32))))
     assert reply.status_code == 400 and "cannot compute features" in reply.json()["error"]
+
+
+def test_silence_is_400_as_vui_transcribe_refuses_it(client):
+    reply = post_audio(client, wav_bytes(np.zeros(3 * RATE, np.float32)), filename="quiet.wav")
+    assert reply.status_code == 400
+    assert "audio 'quiet.wav' is silent (peak amplitude 0 < 0.0001); expected speech" in \
+        reply.json()["error"]
 
 
 def test_uploads_over_the_size_limit_are_413_declared_or_streamed(recognizer, tmp_path, clip):

@@ -33,6 +33,15 @@ def _warn_once(kind, message):
         warnings.warn(message, stacklevel=3)
 
 
+def check_audible(audio, what):
+    """AudioError for a waveform whose peak is under SILENCE_PEAK (`what` names it): there is no
+    speech to transcribe, and a model's output on silence is noise, not an empty transcript."""
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak < SILENCE_PEAK:
+        raise AudioError(f"{what} is silent (peak amplitude {peak:.2g} < {SILENCE_PEAK}); "
+                         "expected speech")
+
+
 def load_audio(path, sample_rate=SAMPLE_RATE):
     """Read a sound file as float32 mono in [-1, 1] at `sample_rate`.
 
@@ -67,10 +76,7 @@ def load_audio(path, sample_rate=SAMPLE_RATE):
                    f"{path!r} is sampled at {file_rate} Hz: resampling to {sample_rate} Hz (said "
                    f"once; other files at {file_rate} Hz are resampled the same way)")
         audio = resample(audio, file_rate, sample_rate)
-    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    if peak < SILENCE_PEAK:
-        raise AudioError(f"audio file {path!r} is silent (peak amplitude {peak:.2g} < "
-                         f"{SILENCE_PEAK}); expected speech")
+    check_audible(audio, f"audio file {path!r}")
     return audio
 
 

@@ -14,6 +14,7 @@ import soundfile
 
 from utils import resample
 from vui.data import audio_codecs
+from vui.data.audio import AudioError, check_audible
 from vui.serve.errors import bad_request, too_large
 
 PCM_ENCODINGS = {"f32": np.dtype("<f4"), "i16": np.dtype("<i2")}   # little-endian frames
@@ -73,6 +74,10 @@ def _mono_at_rate(audio, rate, sample_rate, name):
     if not np.all(np.isfinite(audio)):
         raise bad_request(f"audio {name!r} holds NaN or infinite samples (corrupt file)")
     mono = audio.mean(axis=1, dtype=np.float32) if audio.shape[1] > 1 else audio[:, 0]
+    try:
+        check_audible(mono, f"audio {name!r}")      # as `vui transcribe` refuses it
+    except AudioError as err:
+        raise bad_request(str(err)) from None
     return resample(mono, rate, sample_rate)
 
 
