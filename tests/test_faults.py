@@ -366,6 +366,7 @@ def test_truncated_files_are_named(gen, results_dir, capsys):  # noqa: F811
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "cannot be read as a Keras model" in err \
         and str(bad_model) in err and "Traceback" not in err
+    assert "it is not a zip archive" in err and "File not found" not in err   # it is there
     good_model = R.run_paths(names[1], results_dir)[1]
     good_model.with_suffix(".json").unlink()
     good_model.with_suffix(".pickle").unlink()

@@ -5,6 +5,7 @@ seed's `T.load_model` calls this). The Keras model carries its run's record (`vu
 the dict train_model keeps and saves); everything else reads that record through
 `model_info(model)`, a typed view, so one function knows the record's layout.
 """
+import zipfile
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 
@@ -143,13 +144,16 @@ def _no_model_message(model_path, pickle_path):
 
 def _read_keras(keras, model_path):
     """The Keras model in `model_path`; a damaged archive is named as such (Keras reports a
-    truncated .keras as "File not found")."""
+    truncated .keras, or any file that is no zip, as "File not found")."""
+    if not zipfile.is_zipfile(model_path):
+        raise ValueError(f"{model_path}: cannot be read as a Keras model: it is not a zip "
+                         "archive, as a .keras file is (truncated, or another kind of file): "
+                         "copy or train it again")
     try:
         return keras.saving.load_model(model_path, compile=False)
     except Exception as err:   # Keras raises ValueError, OSError, zipfile errors...
         raise ValueError(f"{model_path}: cannot be read as a Keras model ({type(err).__name__}: "
-                         f"{err}); the file may be truncated or not a .keras archive: copy or "
-                         "train it again") from None
+                         f"{err}); the archive may be damaged: copy or train it again") from None
 
 
 def attach_record(model, record, pickle_path):
