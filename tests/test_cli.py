@@ -465,6 +465,16 @@ def test_compare_plots_and_tables_the_runs_of_a_results_folder(trained_model, tm
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_export_names_an_out_folder_it_cannot_make(trained_model, tmp_path, capsys):
+    (tmp_path / "notes.wav").write_bytes(b"a file")
+    for out, said in [(tmp_path / "notes.wav", f"{tmp_path / 'notes.wav'} is a file; expected a "
+                                               "folder (vui export --out)"),
+                      (tmp_path / "notes.wav" / "x", "is a file; expected a folder")]:
+        assert cli.main(["export", str(trained_model), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: export folder {out}") and said in err and "Errno" not in err
+
+
 def test_compare_names_an_unreadable_run_once(trained_model, tmp_path, capsys):
     import shutil
     import warnings

@@ -41,8 +41,7 @@ def export(recognizer, out_dir, fmt="onnx"):
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {FORMATS}")
     recognizer = Recognizer.from_model(recognizer)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = make_export_folder(out_dir)
     (out_dir / BUNDLE_FILE).unlink(missing_ok=True)
     # Described first: a model the bundle cannot describe is refused before the slow part.
     bundle = bundle_for(recognizer, fmt, NETWORK_FILES[fmt],
@@ -54,6 +53,33 @@ def export(recognizer, out_dir, fmt="onnx"):
     _check_outputs(model, bundle)
     write_bundle(bundle, out_dir)
     return bundle
+
+
+def check_export_folder(out_dir):
+    """Refuse, before any work and without making it, a folder that cannot be made: a file in
+    its place or above it, or a folder above it that is not writable."""
+    out_dir = Path(out_dir)
+    existing = out_dir
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ExportError(f"export folder {out_dir}: {existing} is a file; expected a folder "
+                          "(vui export --out) for the network and its JSON")
+    if not os.access(existing, os.W_OK):
+        raise ExportError(f"export folder {out_dir}: {existing} is not writable; choose "
+                          "another (vui export --out)")
+    return out_dir
+
+
+def make_export_folder(out_dir):
+    """The checked export folder, made (with its parents)."""
+    out_dir = check_export_folder(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ExportError(f"cannot make the export folder {out_dir} ({err.strerror or err}); "
+                          "choose another (vui export --out)") from None
+    return out_dir
 
 
 def _spec(model, batch=None):
