@@ -167,6 +167,9 @@ def test_auto_picks_a_fresh_export_and_refuses_a_stale_one(trained, tmp_path):
     shutil.copytree(_export_dir(trained, "onnx"), default_export_dir(model, "onnx"))
     engine = load_runtime(model)
     assert engine.kind == "onnx"
+    network_file = default_export_dir(model, "onnx") / "model.onnx"
+    assert load_runtime(network_file).bundle.path == default_export_dir(model, "onnx") / \
+        "vui_bundle.json"                                          # the export is its folder
     with pytest.raises(TypeError, match=r"transcribe takes a list .* pass \['a.wav'\]"):
         engine.transcribe("a.wav")                      # not the files 'a', '.', 'w', ...
     with pytest.raises(TypeError, match=r"item 0 is 'a.wav'"):

@@ -203,6 +203,12 @@ def test_bad_input_errors(tmp_path):
     bad.write_text('{"key": "a.wav"}\n')
     with pytest.raises(ValueError, match="bad.json, line 1"):
         L.build_lm_from_index(bad, tmp_path / "e.arpa")
+    (tmp_path / "empty.txt").write_text("\n  \n")
+    with pytest.raises(ValueError, match=r"text file '.*empty.txt' holds no text; expected one"):
+        L.build_lm_from_index(tmp_path / "empty.txt", tmp_path / "e.arpa")
+    (tmp_path / "a.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\xff\xfe")
+    with pytest.raises(ValueError, match=r"text file '.*a.wav' is not UTF-8 text \(byte 0xff"):
+        L.build_lm_from_index(tmp_path / "a.wav", tmp_path / "e.arpa")
     assert not (tmp_path / "e.arpa").exists()
 
 

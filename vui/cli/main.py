@@ -197,7 +197,8 @@ def build_parser():
     p.add_argument("--loss-limit", type=loss_limit, default="auto",
                    help="stop when the training loss exceeds this (or turns NaN), keeping the "
                         "last good epoch's weights; 'auto': 100x the first batch's loss")
-    p.add_argument("--results", default=None, help="results folder (default results/)")
+    p.add_argument("--results", default=None,
+                   help="results folder (default results/, or $VUI_RESULTS_DIR)")
     p.add_argument("--data-parallel", action="store_true",
                    help="one model on every device JAX sees (KERAS_BACKEND=jax; keras.distribution)")
     p.add_argument("--precision", choices=("float32", "mixed_bfloat16", "mixed_float16"),
@@ -225,7 +226,8 @@ def build_parser():
 
     p = sub.add_parser("compare", help="plot loss curves and print the results table")
     p.add_argument("names", nargs="*", help="model names (default: every run under results/)")
-    p.add_argument("--results", default=None, help="results folder (default results/)")
+    p.add_argument("--results", default=None,
+                   help="results folder (default results/, or $VUI_RESULTS_DIR)")
     p.add_argument("--out", default=None, help="PNG path (default RESULTS/comparison.png)")
     p.add_argument("--min-loss", type=finite_float, default=None, help="the plot's lowest loss")
     p.add_argument("--max-loss", type=finite_float, default=None, help="the plot's highest loss")

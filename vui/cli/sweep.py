@@ -86,7 +86,8 @@ def build_parser():
     parser.add_argument("--gpus-per-trial", type=float, default=None,
                         help="a fraction shares a GPU (default: 1 where there are GPUs)")
     parser.add_argument("--epochs", type=positive_int, default=None)
-    parser.add_argument("--results", default=None, help="results folder (default results/)")
+    parser.add_argument("--results", default=None,
+                        help="results folder (default results/, or $VUI_RESULTS_DIR)")
     parser.add_argument("--max-failures", type=int, default=None,
                         help="Tune's retries of a trial whose worker died (default 0)")
     parser.add_argument("--retrain", action="store_true", default=None)

@@ -227,8 +227,17 @@ def read_text_file(text_path):
     text_path = os.fspath(text_path)
     if not os.path.isfile(text_path):
         raise FileNotFoundError(f"language-model text file {text_path!r} not found")
-    with open(text_path, encoding="utf-8") as f:
-        return [line.strip() for line in f if line.strip()]
+    try:
+        with open(text_path, encoding="utf-8") as f:
+            lines = [line.strip() for line in f if line.strip()]
+    except UnicodeDecodeError as err:
+        raise ValueError(f"language-model text file {text_path!r} is not UTF-8 text (byte "
+                         f"{err.object[err.start]:#04x} at offset {err.start}); expected one "
+                         "sentence a line") from None
+    if not lines:
+        raise ValueError(f"language-model text file {text_path!r} holds no text; expected one "
+                         "sentence a line")
+    return lines
 
 
 def read_index_texts(index_path):

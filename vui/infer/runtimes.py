@@ -199,11 +199,14 @@ def default_export_dir(model_path, fmt):
 
 
 def load_runtime(source=None, runtime="auto", threads=None):
-    """A Runtime from an export folder, a folder of exports (NAME.exports), or a trained model
-    (a .keras path or run name; None: the default model); see the module's docstring."""
+    """A Runtime from an export folder (or a file in it, such as its model.onnx), a folder of
+    exports (NAME.exports), or a trained model (a .keras path or run name; None: the default
+    model); see the module's docstring."""
     if runtime not in ("auto", *RUNTIMES):
         raise ValueError(f"unknown runtime {runtime!r}; expected auto or one of {RUNTIMES}")
     path = None if source is None else Path(source)
+    if path is not None and path.is_file() and (path.parent / BUNDLE_FILE).is_file():
+        path = path.parent            # the network file of an export: the export is its folder
     if path is not None and (path / BUNDLE_FILE).is_file():
         return _open_export(path, runtime, threads)
     if path is not None and path.is_dir() and path.name.endswith(EXPORTS_SUFFIX):
