@@ -253,6 +253,7 @@ def test_language_model_tuning_and_decoder_columns(gen, results_dir):
     assert reloaded.vui_record["lm"]["alpha"] == lm["alpha"]       # saved with the results
     table = T.comparison_table(model_names=[name], results_dir=results_dir)
     assert {"WER greedy", "WER beam", "WER beam_lm"} <= set(table.columns)
+    assert table.loc[name, "decoded on"] == "validation"         # which partition they scored
 
 
 def test_initial_weights_start_a_run_from_a_trained_model(gen, results_dir, tmp_path):

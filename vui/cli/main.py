@@ -109,6 +109,9 @@ def cmd_compare(args, _):
     with pd.option_context("display.max_colwidth", 70, "display.width", 200):
         print(table.to_string(formatters=rates, na_rep="-"))   # rates as train and evaluate
                                                                 # print them; none: "-"
+    if "decoded on" in table.columns:
+        print("CER, WER: validation, greedy, as training ended; CER greedy/beam/beam_lm: "
+              "vui lm tune's scores, on the partition in 'decoded on'")
     print(f"plot: {args.out or Path(args.results or R.RESULTS_DIR) / DEFAULT_PLOT_FILE}")
     return 0
 

@@ -58,7 +58,10 @@ def _inline_backend():
 
 
 def comparison_table(pickles=None, model_names=None, results_dir=None):
-    """One row per run: best validation loss and its epoch, CER/WER per decoder, size, speed."""
+    """One row per run: best validation loss and its epoch, CER/WER per decoder, size, speed.
+
+    CER and WER are the validation partition's, greedy, as training ended; "CER <decoder>" come
+    from compare_decoders (`vui lm tune`), on the partition named in "decoded on"."""
     import pandas as pd
     rows = []
     for rec in _load_records(pickles, model_names, results_dir):
@@ -74,7 +77,11 @@ def comparison_table(pickles=None, model_names=None, results_dir=None):
             "s/epoch": round(R.steady_epoch_seconds(rec["epoch_times"]), 1)
             if rec.get("epoch_times") else None,
         }
-        for decoder, scores in (rec.get("decoders") or {}).items():
+        decoded = rec.get("decoders") or {}
+        for decoder, scores in decoded.items():
             row[f"CER {decoder}"], row[f"WER {decoder}"] = scores["cer"], scores["wer"]
+        if decoded:
+            row["decoded on"] = "/".join(dict.fromkeys(str(s.get("partition", "?"))
+                                                       for s in decoded.values()))
         rows.append(row)
     return pd.DataFrame(rows).set_index("model")
