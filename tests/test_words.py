@@ -362,6 +362,16 @@ def test_letters_on_no_speech_keep_their_frames():
     assert snap_to_speech(words, np.zeros(21, bool), SPF) == words
 
 
+def test_a_word_is_not_shrunk_to_fewer_frames_than_its_letters():
+    """'there' (letters on frames 10-18) over one loud frame: five letters cannot fit in one
+    frame, so that speech is not the word's whole sound, and the word keeps its times; 'hi'
+    over two speech frames fits and moves there."""
+    words = greedy_words(hi_there(), SPF)
+    snapped = snap_to_speech(words, speech_mask((4, 6), (14, 15)), SPF)
+    assert [(w.text, w.start, w.end) for w in snapped] == [("hi", 0.16, 0.24),
+                                                          ("there", 0.4, 0.76)]
+
+
 def test_speech_frames_are_loud_frames_above_the_background():
     rate, spf = 16000, 0.04
     hop = int(rate * spf)

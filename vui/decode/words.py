@@ -15,7 +15,8 @@ frames around a word carry no evidence of where its sound begins or ends. The po
 near 0 or 1 there, so nothing finer can be read from them either; the audio can tell more. With
 the audio's speech frames (`speech_frames`), `snap_to_speech` moves each word's edges to the
 speech around its letters: back and forward over frames of speech to the silence on either
-side, never into the next word's letters, and off silent frames its letters were put on. A
+side, never into the next word's letters, and off silent frames its letters were put on, but
+never to fewer frames than the word has letters (CTC gives each letter a frame of its own). A
 model's letters can sit a frame or more from the sound they stand for (docs/design.md,
 Contracts, "Word times"); the sound's edges are where a listener hears the word begin and end.
 
@@ -298,7 +299,7 @@ def speech_frames(audio, sample_rate, seconds_per_frame, num_frames):
 def snap_to_speech(words, speech, seconds_per_frame):
     """Words with their edges moved to the speech around their letters (see the module's
     docstring); `speech` is one bool per output frame (speech_frames). A word whose letters lie
-    on no speech frame keeps its times."""
+    on no speech frame, or on fewer speech frames than it has letters, keeps its times."""
     seconds_per_frame = check_seconds_per_frame(seconds_per_frame)
     speech = np.asarray(speech, bool)
     spans = [(round(w.start / seconds_per_frame), round(w.end / seconds_per_frame))
@@ -306,16 +307,18 @@ def snap_to_speech(words, speech, seconds_per_frame):
     snapped, previous_end = [], 0
     for i, (word, (start, end)) in enumerate(zip(words, spans)):
         next_start = spans[i + 1][0] if i + 1 < len(spans) else len(speech)
-        start, end = _speech_edges(speech, start, end, previous_end, next_start)
+        start, end = _speech_edges(speech, start, end, previous_end, next_start,
+                                   len(word.text))
         snapped.append(replace(word, start=round(start * seconds_per_frame, TIME_DECIMALS),
                                end=round(end * seconds_per_frame, TIME_DECIMALS)))
         previous_end = end
     return snapped
 
 
-def _speech_edges(speech, start, end, lowest, highest):
+def _speech_edges(speech, start, end, lowest, highest, letters):
     """[start, end) moved onto the speech frames under it, then out over adjacent speech to
-    the silence on either side, within [lowest, highest)."""
+    the silence on either side, within [lowest, highest); unmoved when that leaves fewer frames
+    than `letters` (the speech found is not the word's: a quiet consonant, a weak model)."""
     voiced = np.flatnonzero(speech[start:end])
     if not voiced.size:
         return start, end
@@ -324,4 +327,6 @@ def _speech_edges(speech, start, end, lowest, highest):
         first -= 1
     while last < highest and speech[last]:
         last += 1
+    if last - first < letters:
+        return start, end
     return int(first), int(last)
