@@ -102,8 +102,8 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
     pickle_path, model_path, backup_dir = R.run_paths(name, results_dir)
     finished = None if retrain else _finished_record(pickle_path, model_path)
     if finished and epochs <= finished.get("epochs_requested", epochs):
-        print(f"'{name}' is already trained ({pickle_path}); loading it. Pass retrain=True "
-              "(vui train --retrain) to train again, or more epochs to continue it.")
+        print(f"'{name}' is already trained ({pickle_path}); not trained again. Pass "
+              "retrain=True (vui train --retrain) to start over, or more epochs to continue it.")
         _warn_if_another_setup(name, finished, audio_gen, optimizer, minibatch_size, time_schedule)
         return name
     done = len(finished["loss"]) if finished else 0

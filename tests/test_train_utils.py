@@ -302,6 +302,8 @@ def test_more_epochs_continue_a_finished_run_and_its_history(gen, results_dir, c
     assert len(record["loss"]) == 4 and record["completed"] and record["epochs_requested"] == 4
     assert record["loss"][:2] == first["loss"]
     assert record["loss"][2] < first["loss"][0]          # went on from trained weights
+    assert record["session_starts"] == [0, 2]            # each paid its own tracing:
+    assert R.steady_epoch_seconds([9.0, 1.0, 8.0, 2.0], record["session_starts"]) == 1.5
     continued = T.load_model(gen, tiny_builder(), results_dir=results_dir).get_weights()
     assert any(not np.allclose(a, b) for a, b in zip(continued, weights_after_2))
 

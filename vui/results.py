@@ -209,12 +209,13 @@ def load_pickle(path):
                              "file") from None
 
 
-def steady_epoch_seconds(epoch_times):
-    """Median epoch time after the first, which also pays tracing and the feature cache: the
-    one figure every benchmark and the results table quote as seconds per epoch (the median,
+def steady_epoch_seconds(epoch_times, session_starts=(0,)):
+    """Median epoch time without the first epoch of each training session (a run's record
+    lists them as "session_starts"), which also pays tracing and the feature cache: the one
+    figure every benchmark and the results table quote as seconds per epoch (the median,
     because a shared machine's occasional stall should not move it). NaN with no epochs."""
     times = [float(t) for t in epoch_times]
-    later = times[1:] or times
+    later = [t for i, t in enumerate(times) if i not in set(session_starts)] or times
     return float(np.median(later)) if later else float("nan")
 
 

@@ -40,11 +40,15 @@ class HistoryRecorder(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         done = getattr(self.model, "_initial_epoch", 0) or 0
+        starts = []
         if done and self.pickle_path.exists():
             previous = R.load_pickle(self.pickle_path)
             for key in ("loss", "val_loss", "epoch_times", "learning_rate"):
                 self.record[key] = list(previous.get(key, []))[:done]
+            starts = [i for i in previous.get("session_starts", [0]) if i < done]
             print(f"Resuming '{self.record['name']}' after epoch {done}.")
+        # epochs that paid a fresh process's tracing: steady_epoch_seconds leaves them out
+        self.record["session_starts"] = starts + [done]
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
