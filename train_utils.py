@@ -366,11 +366,28 @@ def _check_optimizer(optimizer):
     """None, a Keras optimizer, a zero-argument factory of one, or a name Keras knows
     ("adam"): anything else fails here, not after the model is built."""
     if isinstance(optimizer, str):
-        keras.optimizers.get(optimizer)          # ValueError naming an unknown one
+        try:
+            keras.optimizers.get(optimizer)
+        except ValueError:
+            raise ValueError(f"optimizer {optimizer!r} is not a Keras optimizer's name; "
+                             f"expected one of {', '.join(_optimizer_names())}") from None
     elif not (optimizer is None or isinstance(optimizer, keras.optimizers.Optimizer)
               or callable(optimizer)):
         raise ValueError(f"optimizer: expected a keras.optimizers.Optimizer, a zero-argument "
                          f"function returning one, or a name such as 'adam'; got {optimizer!r}")
+
+
+def _optimizer_names():
+    """The names keras.optimizers.get takes alone (not the wrappers that need an optimizer)."""
+    names = []
+    for name, cls in sorted(vars(keras.optimizers).items()):
+        if isinstance(cls, type) and issubclass(cls, keras.optimizers.Optimizer):
+            try:
+                keras.optimizers.get(name.lower())
+            except Exception:       # a wrapper: its config needs an inner optimizer
+                continue
+            names.append(name.lower())
+    return names
 
 
 def _fresh_optimizer(optimizer):

@@ -186,7 +186,8 @@ def test_an_optimizer_by_name_is_taken_and_anything_else_refused_before_work(gen
     assert isinstance(T._fresh_optimizer("adam"), keras.optimizers.Adam)
     assert T._fresh_optimizer("adam") is not T._fresh_optimizer("adam")      # one per model
     for bad, message in ((42, "optimizer: expected a keras.optimizers.Optimizer"),
-                         ("adamm", "Could not interpret optimizer identifier: adamm")):
+                         ("adamm", r"optimizer 'adamm' is not a Keras optimizer's name; "
+                                   r"expected one of .*adam, .*sgd")):
         with pytest.raises(ValueError, match=message):
             T.train_model(gen, tiny_builder(), epochs=1, optimizer=bad, results_dir=results_dir)
     assert not results_dir.exists()
