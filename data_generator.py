@@ -250,6 +250,13 @@ class AudioGeneratorCached:
         return PartitionData(getattr(self, f"{part}_audio_paths"),
                              getattr(self, f"{part}_durations"), getattr(self, f"{part}_texts"))
 
+    def check_loaded(self, partition):
+        """A ValueError, saying how to load it, for a partition with no utterances."""
+        if not getattr(self, f"{self._part(partition)}_audio_paths"):
+            raise ValueError(f"partition {partition!r} has no utterances: load it first "
+                             f"(gen.load_partition({partition!r}, INDEX), or load_train_data / "
+                             "load_validation_data / load_test_data)")
+
     @staticmethod
     def _part(partition):
         if partition not in PARTITIONS:
@@ -348,9 +355,7 @@ class AudioGeneratorCached:
         part = self._part(partition)
         if augment is not None and part != "train":
             raise ValueError(f"augmentation is for the training partition only, not {partition!r}")
-        if not getattr(self, f"{part}_audio_paths"):
-            raise ValueError(f"partition {partition!r} has no utterances: load it first "
-                             f"(load_train_data / load_validation_data / load_test_data)")
+        self.check_loaded(partition)
         self._require_stats()
         return UtteranceDataset(
             self, part, output_length=output_length,

@@ -432,9 +432,11 @@ def test_an_mfcc_size_never_used_does_not_refuse_a_run_or_a_model():
 
 def test_evaluating_a_partition_never_loaded_says_how_to_load_it(gen):  # noqa: F811
     model = tiny_builder().build(gen.input_dim)
-    with pytest.raises(ValueError, match=r"partition 'holdout' is empty: load it first "
-                                         r"\(gen.load_partition\('holdout', INDEX\)\)"):
+    said = r"partition 'holdout' has no utterances: load it first \(gen.load_partition\('holdout'"
+    with pytest.raises(ValueError, match=said):
         T.evaluate(model, gen, "holdout", verbose=0)
+    with pytest.raises(ValueError, match=said):         # the same words, wherever it is found
+        gen.dataset("holdout")
 
 
 def test_a_results_folder_or_corpus_folder_that_is_a_file_is_named_so(tmp_path):

@@ -186,11 +186,11 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     main = as_decoder(decoder, model)        # a Recognizer's own LM settings, if it is one
     model = keras_model(model)
     check_features(model, audio_gen)
+    audio_gen.check_loaded(partition)
     paths, durations, texts = audio_gen.partition_data(partition)
     n = len(paths) if max_utterances is None else min(max_utterances, len(paths))
     if n == 0:
-        raise ValueError(f"partition {partition!r} is empty: load it first "
-                         f"(gen.load_partition({partition!r}, INDEX))")
+        raise ValueError(f"max_utterances={max_utterances!r}: nothing to evaluate")
     features = partition_features(model, audio_gen, partition, n)
     speakers = audio_gen.speakers(partition)[:n]
     context = _partition_context(audio_gen, partition, decoder, main, verbose)
