@@ -198,7 +198,7 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     outcome = run_strategy(strategy, model, features, speakers, context)
     decoders = outcome.decoders_or(main)
     hypotheses = [d.decode(p) for d, p in tqdm(list(zip(decoders, outcome.probs)),
-                                               desc=f"decode ({main.name})",
+                                               desc=f"decode ({main.kind})",  # the name is long
                                                disable=not verbose, leave=False)]
     seconds = time.perf_counter() - start
     references = list(texts[:n])
