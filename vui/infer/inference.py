@@ -197,8 +197,9 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     start = time.perf_counter()
     outcome = run_strategy(strategy, model, features, speakers, context)
     decoders = outcome.decoders_or(main)
+    label = getattr(main, "kind", type(main).__name__)   # its name can be 150 characters
     hypotheses = [d.decode(p) for d, p in tqdm(list(zip(decoders, outcome.probs)),
-                                               desc=f"decode ({main.kind})",  # the name is long
+                                               desc=f"decode ({label})",
                                                disable=not verbose, leave=False)]
     seconds = time.perf_counter() - start
     references = list(texts[:n])
