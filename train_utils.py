@@ -175,7 +175,8 @@ def _finish(model, record, pickle_path, audio_gen, evaluate_after, verbose):
 def _check_builder(builder):
     """A builder, not its name, its class or a built Keras model (each fails far from here
     otherwise)."""
-    if isinstance(builder, type) or not (hasattr(builder, "build") and hasattr(builder, "describe")):
+    is_builder = hasattr(builder, "build") and hasattr(builder, "describe")
+    if isinstance(builder, type) or not is_builder:
         hint = (f"; for the preset, pass M.presets.{builder}()" if isinstance(builder, str)
                 and hasattr(models.presets, builder) else "")
         if isinstance(builder, type):

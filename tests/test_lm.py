@@ -207,8 +207,13 @@ def test_bad_input_errors(tmp_path):
     with pytest.raises(ValueError, match=r"text file '.*empty.txt' holds no text; expected one"):
         L.build_lm_from_index(tmp_path / "empty.txt", tmp_path / "e.arpa")
     (tmp_path / "a.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\xff\xfe")
-    with pytest.raises(ValueError, match=r"text file '.*a.wav' is not UTF-8 text \(byte 0xff"):
+    with pytest.raises(ValueError, match=r"text file '.*a.wav', line 1: not UTF-8 text \(byte "
+                                         r"0xff at column 19\)"):
         L.build_lm_from_index(tmp_path / "a.wav", tmp_path / "e.arpa")
+    (tmp_path / "late.txt").write_bytes(b"the cat sat\n" * 2000 + b"caf\xe9 au lait\n")
+    with pytest.raises(ValueError, match=r"late.txt', line 2001: not UTF-8 text \(byte 0xe9 "
+                                         r"at column 4\)"):       # 24 kB in: placed by line
+        L.build_lm_from_index(tmp_path / "late.txt", tmp_path / "e.arpa")
     assert not (tmp_path / "e.arpa").exists()
 
 

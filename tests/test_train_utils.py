@@ -150,13 +150,17 @@ class CapturePredictions(keras.callbacks.Callback):
         self.probs = np.asarray(self.model.predict_on_batch(self.x))
 
 
-def test_a_run_named_in_its_folder_is_found_without_its_suffix(tmp_path):
+def test_a_run_named_in_its_folder_is_found_without_its_suffix(tmp_path, monkeypatch):
     name = "Spec CuDNNGRU(8 x1) relu BN DO(0.2) TD(D) _err"      # its "suffix": ".2) TD(D) _err"
     saved = R.run_paths(name, tmp_path)[1]
     saved.parent.mkdir(parents=True, exist_ok=True)
     saved.write_bytes(b"a model")
     assert R.resolve_model_path(str(tmp_path / name)) == saved
     assert R.resolve_model_path(tmp_path / "gone") == tmp_path / "gone.keras"   # named as given
+    monkeypatch.setattr(R, "RESULTS_DIR", tmp_path)   # a run's name with a "/" is still a name
+    slashed = R.run_paths("Spec GRU(8 x1) Aug(lr 1/2)", tmp_path)[1]
+    slashed.write_bytes(b"another model")
+    assert R.resolve_model_path("Spec GRU(8 x1) Aug(lr 1/2)") == slashed
 
 
 def test_a_saved_model_loads_and_decodes_the_same(gen, results_dir, tmp_path):
@@ -380,6 +384,7 @@ def test_a_recognizer_opens_a_run_from_its_json_alone_and_transcribes_as_evaluat
         recognizer.probabilities([paths[0]])
     with pytest.raises(TypeError, match=rf"pass \['{paths[0]}'\]"):
         transcribe_files(recognizer, paths[0])
+    assert recognizer.transcribe(np.array(paths)) == expected.hypotheses   # an array of paths
     with pytest.raises(ValueError, match="not the JSON a trained model's metadata"):
         model_path.with_suffix(".json").write_text("{oops")
         Recognizer.load(model_path)

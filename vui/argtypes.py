@@ -4,6 +4,8 @@ line is read, with the value, rather than after minutes of work."""
 import argparse
 import math
 
+MAX_PORT = 65535
+
 
 def positive_int(text):
     """A whole number >= 1."""
@@ -40,8 +42,6 @@ def finite_float(text):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value
 
-
-MAX_PORT = 65535
 
 
 def port_number(text):

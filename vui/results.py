@@ -214,8 +214,8 @@ def steady_epoch_seconds(epoch_times, session_starts=(0,)):
     lists them as "session_starts"), which also pays tracing and the feature cache: the one
     figure every benchmark and the results table quote as seconds per epoch (the median,
     because a shared machine's occasional stall should not move it). NaN with no epochs."""
-    times = [float(t) for t in epoch_times]
-    later = [t for i, t in enumerate(times) if i not in set(session_starts)] or times
+    times, starts = [float(t) for t in epoch_times], set(session_starts)
+    later = [t for i, t in enumerate(times) if i not in starts] or times
     return float(np.median(later)) if later else float("nan")
 
 
@@ -254,7 +254,8 @@ def resolve_model_path(model):
         if path.is_file():            # a run's name is no file; this one is something else
             raise ValueError(f"{path} is not a trained model; expected results/NAME.keras "
                              "(or its .pickle), or a run's name")
-        if path.parent != Path("."):    # results/NAME: the run NAME of that folder
-            return run_paths(path.name, path.parent)[1]
-        return run_paths(str(model))[1]
+        by_name = run_paths(str(model))[1]       # a run's name may itself hold a "/"
+        if path.parent != Path(".") and existing_run_file(by_name) is None:
+            return run_paths(path.name, path.parent)[1]    # results/NAME: that folder's run
+        return by_name
     return existing_run_file(path) or path

@@ -102,7 +102,7 @@ def cmd_compare(args, _):
     T.plot_comparison(model_names=names, results_dir=args.results, save_path=args.out,
                       show=False, min_loss=args.min_loss, max_loss=args.max_loss)
     with warnings.catch_warnings():          # the same runs: the plot has named any left out
-        warnings.simplefilter("ignore")
+        warnings.filterwarnings("ignore", message=r".*(could not be read|no results file)")
         table = T.comparison_table(model_names=names, results_dir=args.results)
     rates = {c: _percent for c in table.columns if c.split(" ")[0] in ("CER", "WER")}
     table = table.astype({c: float for c in rates})    # a column of Nones would print "None"

@@ -144,10 +144,11 @@ class Decoder(ABC):
         """The transcript as words with start and end times (seconds) and a confidence each.
 
         seconds_per_frame: the model's output frame duration (0.01 * its total convolution
-        stride). The words' texts joined with spaces are `decode(probs)`; confidences follow vui.decode.words.word_confidence
-        for every decoder, so they can be compared across decoders. speech: one bool per
-        output frame (vui.decode.words.speech_frames of the audio) moves each word's edges to
-        the speech around its letters (snap_to_speech); None keeps the letters' frames.
+        stride). The words' texts joined with spaces are `decode(probs)`; confidences follow
+        vui.decode.words.word_confidence for every decoder, so they can be compared across
+        decoders. speech: one bool per output frame (vui.decode.words.speech_frames of the
+        audio) moves each word's edges to the speech around its letters (snap_to_speech); None
+        keeps the letters' frames.
         """
         seconds_per_frame = check_seconds_per_frame(seconds_per_frame)
         probs = check_probs(probs)

@@ -227,13 +227,17 @@ def read_text_file(text_path):
     text_path = os.fspath(text_path)
     if not os.path.isfile(text_path):
         raise FileNotFoundError(f"language-model text file {text_path!r} not found")
-    try:
-        with open(text_path, encoding="utf-8") as f:
-            lines = [line.strip() for line in f if line.strip()]
-    except UnicodeDecodeError as err:
-        raise ValueError(f"language-model text file {text_path!r} is not UTF-8 text (byte "
-                         f"{err.object[err.start]:#04x} at offset {err.start}); expected one "
-                         "sentence a line") from None
+    lines = []
+    with open(text_path, "rb") as f:           # bytes, so a bad byte is placed by its line
+        for number, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+            except UnicodeDecodeError as err:
+                raise ValueError(f"language-model text file {text_path!r}, line {number}: not "
+                                 f"UTF-8 text (byte {raw[err.start]:#04x} at column "
+                                 f"{err.start + 1}); expected one sentence a line") from None
+            if line:
+                lines.append(line)
     if not lines:
         raise ValueError(f"language-model text file {text_path!r} holds no text; expected one "
                          "sentence a line")

@@ -131,9 +131,10 @@ def batch_of(items, what, item_ndim=1):
     expected is refused by name: iterating it would read a path letter by letter and a waveform
     sample by sample. item_ndim: the dimensions of one input given as an array."""
     if isinstance(items, (str, bytes, os.PathLike)):
+        one = str(os.fspath(items))          # np.str_ too, shown as plain text
         raise TypeError(f"{what} takes a list of inputs, one result each; got the single "
-                        f"{os.fspath(items)!r}: pass [{os.fspath(items)!r}]")
-    if isinstance(items, np.ndarray) and items.ndim == item_ndim:
+                        f"{one!r}: pass [{one!r}]")
+    if isinstance(items, np.ndarray) and items.dtype.kind in "biufc" and items.ndim == item_ndim:
         raise TypeError(f"{what} takes a list of inputs, one result each; got a single array "
                         f"of shape {items.shape}: pass [it]")
     return list(items)
@@ -143,12 +144,12 @@ def feature_batch(features, what="probabilities"):
     """A list of (frames, dim) feature matrices, as features(path) gives them, or a TypeError
     naming the first thing that is not one (a path, say)."""
     features = batch_of(features, what, item_ndim=2)
-    for i, f in enumerate(features):
-        if not isinstance(f, np.ndarray) or f.ndim != 2:
+    for i, f in enumerate(features):          # arrays, or tensors: what np.ndim can measure
+        if isinstance(f, (str, bytes, os.PathLike)) or np.ndim(f) != 2:
             if isinstance(f, (str, os.PathLike)):
-                shown = repr(os.fspath(f))
+                shown = repr(str(os.fspath(f)))
             else:
-                shown = type(f).__name__ + (f" of shape {f.shape}" if hasattr(f, "shape") else "")
+                shown = type(f).__name__ + f" of {np.ndim(f)} dimensions"
             raise TypeError(f"{what} takes feature matrices (frames, dim), as features(path) "
                             f"gives them; item {i} is {shown}")
     return features
@@ -190,7 +191,8 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     paths, durations, texts = audio_gen.partition_data(partition)
     n = len(paths) if max_utterances is None else min(max_utterances, len(paths))
     if n == 0:
-        raise ValueError(f"max_utterances={max_utterances!r}: nothing to evaluate")
+        raise ValueError(f"max_utterances={max_utterances!r} leaves nothing to evaluate; "
+                         "expected a number >= 1, or None for the whole partition")
     features = partition_features(model, audio_gen, partition, n)
     speakers = audio_gen.speakers(partition)[:n]
     context = _partition_context(audio_gen, partition, decoder, main, verbose)

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 import utils
-from vui.export.bundle import BUNDLE_FILE, ExportError, read_bundle
+from vui.export.bundle import BUNDLE_FILE, NETWORK_FILES, ExportError, read_bundle
 from vui.decode.words import speech_frames
 from vui.export.networks import open_network
 from vui.features.speaker_norm import one_utterance_input
@@ -47,6 +47,7 @@ FASTEST_FIRST = ("onnx", "litert", "savedmodel")
 RUNTIME_PACKAGES = {"onnx": "onnxruntime", "litert": "ai_edge_litert",
                     "savedmodel": "tensorflow", "keras": "keras"}
 EXPORTS_SUFFIX = ".exports"       # results/NAME.keras -> results/NAME.exports/<format>/
+EXPORT_FILES = (BUNDLE_FILE, *NETWORK_FILES.values())   # a path to one of them: its export
 TIME_DECIMALS = 4
 
 
@@ -205,8 +206,8 @@ def load_runtime(source=None, runtime="auto", threads=None):
     if runtime not in ("auto", *RUNTIMES):
         raise ValueError(f"unknown runtime {runtime!r}; expected auto or one of {RUNTIMES}")
     path = None if source is None else Path(source)
-    if path is not None and path.is_file() and (path.parent / BUNDLE_FILE).is_file():
-        path = path.parent            # the network file of an export: the export is its folder
+    if path is not None and path.name in EXPORT_FILES and (path.parent / BUNDLE_FILE).is_file():
+        path = path.parent            # its network or bundle file: the export is its folder
     if path is not None and (path / BUNDLE_FILE).is_file():
         return _open_export(path, runtime, threads)
     if path is not None and path.is_dir() and path.name.endswith(EXPORTS_SUFFIX):

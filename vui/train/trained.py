@@ -145,6 +145,10 @@ def _no_model_message(model_path, pickle_path):
 def _read_keras(keras, model_path):
     """The Keras model in `model_path`; a damaged archive is named as such (Keras reports a
     truncated .keras, or any file that is no zip, as "File not found")."""
+    try:
+        open(model_path, "rb").close()           # is_zipfile says False for a file it cannot open
+    except OSError as err:
+        raise ValueError(f"{model_path}: cannot be read ({err.strerror or err})") from None
     if not zipfile.is_zipfile(model_path):
         raise ValueError(f"{model_path}: cannot be read as a Keras model: it is not a zip "
                          "archive, as a .keras file is (truncated, or another kind of file): "
