@@ -96,7 +96,7 @@ def main(argv=None):
         bench_indexing(tmp)
         if a.full:
             r = T.build_embedded_corpus(os.path.join(tmp, "embedded"), T.CorpusConfig())
-            print(f"default corpus: " + ", ".join(
+            print("default corpus: " + ", ".join(
                 f"{k} {r.counts[k]} utts {r.hours[k]:.2f} h" for k in r.counts)
                 + f"; built in {r.seconds:.0f} s with {T.CorpusConfig().workers} workers")
 

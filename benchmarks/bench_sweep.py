@@ -124,7 +124,7 @@ def main(argv=None):
           f"{args.epochs} epochs, batch {args.batch_size}, Adam; sweep: Ray Tune, "
           f"{args.cpus_per_trial:g} CPU per trial, Ray with {args.num_cpus or 'all'} CPUs")
     print("models: " + "; ".join(f"{r['name']} ({r['params']:,} params)" for r in records))
-    print(f"\n| way | wall s | vs one after another |\n|---|---|---|")
+    print("\n| way | wall s | vs one after another |\n|---|---|---|")
     print(f"| one after another, one process | {seq:.1f} | 1.00 |")
     print(f"| Ray Tune sweep (Ray running) | {sweep:.1f} | {seq / sweep:.2f}x |")
     print(f"| Ray Tune sweep + starting Ray | {sweep + ray_start:.1f} | "
