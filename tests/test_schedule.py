@@ -101,3 +101,37 @@ def test_a_schedule_is_recorded_the_same_in_every_process():
     cosine = CosineOverTime(peak=1e-3)
     assert schedule_of(cosine) == repr(cosine) and "0x" not in repr(cosine)
     assert schedule_of(None) is None
+
+
+class FixedClock:
+    """A TrainingClock's answers, fixed: `elapsed` seconds over `epochs` finished epochs."""
+
+    def __init__(self, elapsed, epochs):
+        self._elapsed, self._epochs = elapsed, epochs
+
+    def elapsed(self):
+        return self._elapsed
+
+    def finished_epochs(self):
+        return self._epochs
+
+
+@pytest.mark.parametrize("epochs, elapsed, stops", [(4, 3.0, True), (4, 1.0, False),
+                                                    (1, 3.0, False)])
+def test_the_time_limit_stops_before_an_epoch_that_would_pass_it(epochs, elapsed, stops, capsys):
+    """5 s allowed, one epoch done: after 3 s another would pass the limit, after 1 s it would
+    not; and the run's last epoch ends the run anyway, so it says nothing."""
+    from vui.train.schedule import TimeLimit
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.stop_training = False                      # as model.fit starts it
+    limit = TimeLimit(5, FixedClock(elapsed, 1))
+    limit.set_model(model)
+    limit.set_params({"epochs": epochs})
+    limit.on_epoch_end(0)
+    assert model.stop_training is stops
+    said = capsys.readouterr().out
+    if stops:
+        assert limit.reason == ("time limit of 5 s: 3 s used, and another epoch (about 3 s) "
+                                "would pass it; stopped after epoch 1") and limit.reason in said
+    else:
+        assert limit.reason is None and said == ""

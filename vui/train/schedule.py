@@ -87,11 +87,13 @@ class TimeLimit(keras.callbacks.Callback):
         self.reason = None
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.seconds is None:
-            return
+        if self.seconds is None or epoch + 1 >= self.params.get("epochs", math.inf):
+            return                  # the run's last epoch: it ends anyway, nothing to stop
         elapsed = self.clock.elapsed()
         per_epoch = elapsed / max(1, self.clock.finished_epochs())
-        if elapsed + per_epoch > self.seconds:
-            self.reason = f"time limit of {self.seconds:.0f} s reached after epoch {epoch + 1}"
+        if elapsed + per_epoch > self.seconds:   # stopped before the limit, not after it
+            self.reason = (f"time limit of {self.seconds:g} s: {elapsed:.0f} s used, and another "
+                           f"epoch (about {per_epoch:.0f} s) would pass it; stopped after epoch "
+                           f"{epoch + 1}")
             print(f"\nStopping: {self.reason}.")
             self.model.stop_training = True
