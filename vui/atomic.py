@@ -36,3 +36,22 @@ def write_bytes(path, data):
 def write_text(path, text):
     """UTF-8 text, written atomically; returns the path as a string."""
     return write_bytes(path, text.encode("utf-8"))
+
+
+UNWRITABLE = "is not writable"
+NOT_A_FOLDER = "is a file"
+
+
+def folder_blocker(folder):
+    """(the path that stops `folder` being made or written in, why) or None, checked before the
+    work that writes there: the nearest path at or above `folder` that exists must be a folder
+    this process may write in (why: NOT_A_FOLDER or UNWRITABLE)."""
+    existing = Path(folder)
+    while not existing.exists():          # the first that is there will hold the rest
+        existing = existing.parent
+    if not existing.is_dir():
+        return existing, NOT_A_FOLDER
+    if not os.access(existing, os.W_OK):
+        return existing, UNWRITABLE
+    return None
+

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from tqdm import tqdm
 
 import char_map
+from vui import atomic
 from vui.argtypes import positive_float
 from vui.data.corpus_index import (DEFAULT_MAX_DURATION, IndexReport, audio_duration,
                                    undecodable_at, write_index)
@@ -341,13 +342,13 @@ def _check_output_file(out_json):
     if os.path.isdir(out) or out.endswith(("/", os.sep)):
         raise ValueError(f"{out!r} is a folder; expected the index file to write, e.g. "
                          f"{os.path.join(out, 'train_corpus.json')}")
-    folder = os.path.dirname(os.path.abspath(out))
-    while not os.path.exists(folder):          # the first folder that is there will hold it
-        folder = os.path.dirname(folder)
-    if not os.path.isdir(folder):
+    blocker = atomic.folder_blocker(os.path.dirname(os.path.abspath(out)))
+    if blocker is None:
+        return
+    folder, why = str(blocker[0]), blocker[1]
+    if why == atomic.NOT_A_FOLDER:
         raise ValueError(f"cannot write {out!r}: {folder!r} is a file, not a folder")
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f"cannot write {out!r}: no permission to write in {folder!r}")
+    raise ValueError(f"cannot write {out!r}: no permission to write in {folder!r}")
 
 
 def _count(n, noun):

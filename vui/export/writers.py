@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vui import atomic
 from vui.export.bundle import (BUNDLE_FILE, FORMATS, LM_FOLDER, NETWORK_FILES, ExportError,
                                read_bundle, write_bundle)
 from vui.export.describe import bundle_for
@@ -59,16 +60,15 @@ def check_export_folder(out_dir):
     """Refuse, before any work and without making it, a folder that cannot be made: a file in
     its place or above it, or a folder above it that is not writable."""
     out_dir = Path(out_dir)
-    existing = out_dir
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
+    blocker = atomic.folder_blocker(out_dir)
+    if blocker is None:
+        return out_dir
+    existing, why = blocker
+    if why == atomic.NOT_A_FOLDER:
         raise ExportError(f"export folder {out_dir}: {existing} is a file; expected a folder "
                           "(vui export --out) for the network and its JSON")
-    if not os.access(existing, os.W_OK):
-        raise ExportError(f"export folder {out_dir}: {existing} is not writable; choose "
-                          "another (vui export --out)")
-    return out_dir
+    raise ExportError(f"export folder {out_dir}: {existing} is not writable; choose "
+                      "another (vui export --out)")
 
 
 def make_export_folder(out_dir):
