@@ -214,6 +214,10 @@ def test_bad_input_errors(tmp_path):
     with pytest.raises(ValueError, match=r"late.txt', line 2001: not UTF-8 text \(byte 0xe9 "
                                          r"at column 4\)"):       # 24 kB in: placed by line
         L.build_lm_from_index(tmp_path / "late.txt", tmp_path / "e.arpa")
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbfcaf\xe9\n")      # counted past the BOM
+    with pytest.raises(ValueError, match=r"bom.txt', line 1: not UTF-8 text \(byte 0xe9 at "
+                                         r"column 7\)"):
+        L.build_lm_from_index(tmp_path / "bom.txt", tmp_path / "e.arpa")
     assert not (tmp_path / "e.arpa").exists()
 
 

@@ -227,15 +227,17 @@ def read_text_file(text_path):
     text_path = os.fspath(text_path)
     if not os.path.isfile(text_path):
         raise FileNotFoundError(f"language-model text file {text_path!r} not found")
+    from vui.data.corpus_index import undecodable_at
     lines = []
     with open(text_path, "rb") as f:           # bytes, so a bad byte is placed by its line
         for number, raw in enumerate(f, 1):
             try:
                 line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
             except UnicodeDecodeError as err:
+                at = undecodable_at(raw, err)  # in the line's own bytes, past any BOM
                 raise ValueError(f"language-model text file {text_path!r}, line {number}: not "
-                                 f"UTF-8 text (byte {raw[err.start]:#04x} at column "
-                                 f"{err.start + 1}); expected one sentence a line") from None
+                                 f"UTF-8 text (byte {raw[at]:#04x} at column {at + 1}); "
+                                 "expected one sentence a line") from None
             if line:
                 lines.append(line)
     if not lines:
