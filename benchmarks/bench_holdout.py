@@ -143,7 +143,7 @@ def run_condition(gen, family, features, condition, cfg):
            "heldout_cer": held.cer, "heldout_wer": held.wer,
            "heldout_cer_interval": held.interval("char"),
            "epochs": len(times), "train_s": sum(times),
-           "s_per_epoch": R.steady_epoch_seconds(times, record.get("session_starts", (0,))),
+           "s_per_epoch": R.run_epoch_seconds(record),
            "variants_s": variants_s,
            "train_utterances": len(gen.train_audio_paths),
            "valid_utterances": len(gen.valid_audio_paths), "heldout_utterances": held.utterances,

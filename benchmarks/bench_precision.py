@@ -73,11 +73,9 @@ def train_one(gen, builder, precision, epochs, batch_size, results_dir):
 
 def row(precision, record, evaluation, baseline):
     from vui import results as R
-    starts = record.get("session_starts", (0,))     # each session's first epoch traces
-    steady = R.steady_epoch_seconds(np.asarray(record["epoch_times"]), starts)
+    steady = R.run_epoch_seconds(record)
     rate = record["train_audio_seconds"] / steady
-    cpu_rate = record["train_audio_seconds"] / R.steady_epoch_seconds(
-        np.asarray(record["epoch_cpu_seconds"]), starts)
+    cpu_rate = record["train_audio_seconds"] / R.run_epoch_seconds(record, "epoch_cpu_seconds")
     low, high = evaluation.interval("char") or (np.nan, np.nan)
     text = (f"{precision:15s} epoch {steady:6.1f} s  {rate:6.0f} audio s/s "
             f"({cpu_rate:5.0f} per CPU s)  "

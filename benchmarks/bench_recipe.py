@@ -102,7 +102,7 @@ def main(argv=None):
     rec = model.vui_record
     times = np.asarray(rec["epoch_times"])
     audio = rec["train_audio_seconds"]
-    later = R.steady_epoch_seconds(times, rec.get("session_starts", (0,)))
+    later = R.run_epoch_seconds(rec)
     print(f"| {tag} | {rec['params']:,} | {len(times)} x {later:.0f} s | "
           f"{audio / later:.0f} | {np.nanmin(rec['val_loss']):.1f} | "
           f"{result.cer:.1%} / {result.wer:.1%} | {wall / 60:.1f} min |")

@@ -32,7 +32,7 @@ def main(argv=None):
     model = load_for_inference(model_path)
     rec = model.model.vui_record
     times = np.asarray(rec["epoch_times"])
-    steady = R.steady_epoch_seconds(times, rec.get("session_starts", (0,)))
+    steady = R.run_epoch_seconds(rec)
     audio = rec["train_audio_seconds"]
     print(f"model: {rec['name']} ({rec['params']:,} parameters, backend {rec['backend']})")
     print(f"training: {len(times)} epochs of {audio:.0f} audio s; "

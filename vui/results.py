@@ -219,6 +219,12 @@ def steady_epoch_seconds(epoch_times, session_starts=(0,)):
     return float(np.median(later)) if later else float("nan")
 
 
+def run_epoch_seconds(record, key="epoch_times"):
+    """steady_epoch_seconds of a run's record (`key`: its "epoch_times", or another list of
+    per-epoch seconds it keeps); a record from before session_starts was kept has one session."""
+    return steady_epoch_seconds(record[key], record.get("session_starts", (0,)))
+
+
 def save_model_atomically(model, path):
     """Keras writes .keras files in place; write next to the target and rename."""
     path = Path(path)

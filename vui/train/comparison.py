@@ -74,8 +74,7 @@ def comparison_table(pickles=None, model_names=None, results_dir=None):
             "best epoch": None if best is None else best + 1,
             "CER": rec.get("cer"), "WER": rec.get("wer"),
             "params": rec.get("params"),
-            "s/epoch": round(R.steady_epoch_seconds(rec["epoch_times"],
-                                                    rec.get("session_starts", (0,))), 1)
+            "s/epoch": round(R.run_epoch_seconds(rec), 1)
             if rec.get("epoch_times") else None,
         }
         decoded = rec.get("decoders") or {}
