@@ -26,19 +26,12 @@ from vui.train.schedule import TimeBudgetSchedule, TimeLimit, TrainingClock
 from vui.infer.inference import (Evaluation, evaluate, get_predictions,  # noqa: F401 (public API)
                            normalized_features, predict_probabilities)
 from vui.train.comparison import comparison_table, plot_comparison  # noqa: F401
+from vui.train.optimizers import (SEED_CLIPNORM, SEED_LEARNING_RATE,  # noqa: F401 (public)
+                                  SEED_MOMENTUM, check_optimizer, fresh_optimizer, seed_optimizer)
 
 DEFAULT_EPOCHS = 20
 DEFAULT_MINIBATCH = 20
-SEED_LEARNING_RATE = 0.02
-SEED_MOMENTUM = 0.9
-SEED_CLIPNORM = 5.0
 BACKUP_METADATA = "training_metadata.json"   # Keras' BackupAndRestore: the epoch reached
-
-
-def seed_optimizer(learning_rate=SEED_LEARNING_RATE):
-    """The seed's optimizer (Keras 2's `decay=1e-6` is gone in Keras 3 and is left out)."""
-    return keras.optimizers.SGD(learning_rate=learning_rate, momentum=SEED_MOMENTUM,
-                                nesterov=True, clipnorm=SEED_CLIPNORM)
 
 
 def model_name(audio_gen, model_builder, augment=None, precision=None):
@@ -93,7 +86,7 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
     """
     _check_arguments(epochs, minibatch_size, time_schedule, time_limit)
     _check_builder(model_builder)
-    _check_optimizer(optimizer)
+    check_optimizer(optimizer)
     guards.check_loss_limit(loss_limit)
     precision_.check_precision(precision)
     plan = distribute.prepare(distribution, minibatch_size, time_limit)   # before the model
@@ -117,7 +110,7 @@ def train_model(audio_gen, model_builder, epochs=DEFAULT_EPOCHS, minibatch_size=
             _load_initial_weights(model, initial_weights, audio_gen)
         if verbose:
             model.summary()
-        opt = _fresh_optimizer(optimizer)
+        opt = fresh_optimizer(optimizer)
         setup = _training_setup(audio_gen, opt, minibatch_size, time_schedule)
         _check_resumable(name, pickle_path, backup_dir, finished if done else None, setup, epochs)
         guards.check_space(pickle_path.parent, model.count_params())
@@ -208,7 +201,7 @@ def _training_setup(audio_gen, optimizer, minibatch_size, time_schedule):
 def _warn_if_another_setup(name, finished, audio_gen, optimizer, minibatch_size, time_schedule):
     """A run's name says its features and model, not its corpus, optimizer or batch size: a
     call that asks for another of those gets the trained run, and is told so."""
-    setup = _training_setup(audio_gen, _fresh_optimizer(optimizer), minibatch_size, time_schedule)
+    setup = _training_setup(audio_gen, fresh_optimizer(optimizer), minibatch_size, time_schedule)
     if not audio_gen.train_audio_paths:      # only loading: this call names no corpus
         del setup["corpus"]
     differences = guards.setup_differences(finished.get("setup") or {}, setup)
@@ -361,45 +354,6 @@ def _build_optimizer(model):
 def _clear_backup(backup_dir):
     import shutil
     shutil.rmtree(backup_dir, ignore_errors=True)
-
-
-def _check_optimizer(optimizer):
-    """None, a Keras optimizer, a zero-argument factory of one, or a name Keras knows
-    ("adam"): anything else fails here, not after the model is built."""
-    if isinstance(optimizer, str):
-        try:
-            keras.optimizers.get(optimizer)
-        except ValueError:
-            raise ValueError(f"optimizer {optimizer!r} is not a Keras optimizer's name; "
-                             f"expected one of {', '.join(_optimizer_names())}") from None
-    elif not (optimizer is None or isinstance(optimizer, keras.optimizers.Optimizer)
-              or callable(optimizer)):
-        raise ValueError(f"optimizer: expected a keras.optimizers.Optimizer, a zero-argument "
-                         f"function returning one, or a name such as 'adam'; got {optimizer!r}")
-
-
-def _optimizer_names():
-    """The names keras.optimizers.get takes alone (not the wrappers that need an optimizer)."""
-    names = []
-    for name, cls in sorted(vars(keras.optimizers).items()):
-        if isinstance(cls, type) and issubclass(cls, keras.optimizers.Optimizer):
-            try:
-                keras.optimizers.get(name.lower())
-            except Exception:       # a wrapper: its config needs an inner optimizer
-                continue
-            names.append(name.lower())
-    return names
-
-
-def _fresh_optimizer(optimizer):
-    """Keras 3 optimizers cannot be shared by two models: build a fresh one per model."""
-    if optimizer is None:
-        return seed_optimizer()
-    if isinstance(optimizer, str):
-        return keras.optimizers.get(optimizer)    # a new one, Keras' defaults
-    if callable(optimizer) and not isinstance(optimizer, keras.optimizers.Optimizer):
-        return optimizer()
-    return optimizer.__class__.from_config(optimizer.get_config())
 
 
 def _dataset(audio_gen, partition, model, minibatch_size, sort_by_duration, augment, training):

@@ -187,8 +187,9 @@ def test_a_saved_model_loads_and_decodes_the_same(gen, results_dir, tmp_path):
 
 
 def test_an_optimizer_by_name_is_taken_and_anything_else_refused_before_work(gen, results_dir):
-    assert isinstance(T._fresh_optimizer("adam"), keras.optimizers.Adam)
-    assert T._fresh_optimizer("adam") is not T._fresh_optimizer("adam")      # one per model
+    from vui.train.optimizers import fresh_optimizer
+    assert isinstance(fresh_optimizer("adam"), keras.optimizers.Adam)
+    assert fresh_optimizer("adam") is not fresh_optimizer("adam")      # one per model
     for bad, message in ((42, "optimizer: expected a keras.optimizers.Optimizer"),
                          ("adamm", r"optimizer 'adamm' is not a Keras optimizer's name; "
                                    r"expected one of .*adam, .*sgd")):
