@@ -1,17 +1,19 @@
 """Load test of `vui serve` on localhost: latency, throughput, failures, and the live delay.
 
     .venv/bin/python benchmarks/bench_serve.py [--model results/NAME.keras | --preset demo|tiny]
-        [--runtimes keras onnx]
+        [--runtimes keras onnx] [--decoder greedy|beam|beam_lm] [--decode-workers 0 2]
 
-Each runtime in --runtimes (default keras and onnx; exports are made first) is served in turn
-and measured on the same clips, so their figures come from one run.
+Each runtime in --runtimes (default keras and onnx; exports are made first), and each number
+of beam-decoding processes in --decode-workers (default: the server's own default), is served
+in turn and measured on the same clips, so their figures come from one run.
 
 Starts `vui serve` (python -m vui.cli.serve) in its own process on a free port and drives it
 from this one, so client and server share the machine's cores (as on a researcher's laptop):
 
 1. load: --clients concurrent clients (8) send --requests clips (200) of 2-10 s (uniform,
    seeded) to POST /transcribe; prints failed requests, p50 / p95 / max latency and
-   throughput (requests and audio seconds per second);
+   throughput (requests and audio seconds per second), and how long GET /health took
+   meanwhile (polled every 0.2 s: the service's own responsiveness under the load);
 2. target: --target-clients (4) clients send 5-second clips (--target-requests, 100): p95
    against the issue's target of 250 ms on 2 cores;
 3. live: one client streams a clip over WebSocket /live in real time (100 ms frames); prints
@@ -20,12 +22,15 @@ from this one, so client and server share the machine's cores (as on a researche
 
 Without --model, a model of --preset's architecture (default: demo, the model `vui demo`
 trains) is trained for one epoch on a few espeak-ng sentences: its transcripts are nonsense,
-but its speed is the architecture's, which is what this measures. Clips are espeak-ng speech.
+but its speed is the architecture's, which is what this measures; with --decoder beam_lm it
+gets a 3-gram LM of the sentences (weights not tuned: alpha 0.5, beta 1). Clips are espeak-ng
+speech; every request asks for --decoder.
 Latency is client-side: from sending the request to having the whole JSON reply.
 """
 import argparse
 import asyncio
 import io
+import itertools
 import json
 import os
 import re
@@ -44,6 +49,7 @@ RATE = 16000
 SEED = 0
 READY_TIMEOUT_S = 180            # model load in the server process (imports TensorFlow)
 REQUEST_TIMEOUT_S = 60
+HEALTH_POLL_S = 0.2
 LIVE_FRAME_S = 0.1
 LIVE_CLIP_S = 6.0
 TARGET_CLIP_S = 5.0
@@ -96,8 +102,9 @@ def wav_bytes(audio):
     return out.getvalue()
 
 
-def train_preset(preset, folder):
-    """One epoch of the preset on the spoken sentences; returns the .keras path."""
+def train_preset(preset, folder, with_lm=False):
+    """One epoch of the preset on the spoken sentences (with_lm: and a 3-gram LM of them);
+    returns the .keras path."""
     import keras
     import data_generator as DG
     import models as M
@@ -120,16 +127,21 @@ def train_preset(preset, folder):
     name = T.train_model(gen, builder, epochs=1, minibatch_size=4, verbose=0,
                          optimizer=lambda: keras.optimizers.Adam(1e-3),
                          results_dir=folder / "results", evaluate_after=False)
-    return R.run_paths(name, folder / "results")[1]
+    model_path = R.run_paths(name, folder / "results")[1]
+    if with_lm:
+        model = T.load_model(model_path)
+        T.tune_language_model(model, gen, alphas=[0.5], betas=[1.0], verbose=0)
+    return model_path
 
 
-def start_server(model, results, runtime):
+def start_server(model, results, runtime, decode_workers=None):
     """`vui serve` on a free port in its own process; returns (process, base URL).
     `runtime` is NAME or NAME:THREADS (vui serve --runtime NAME --threads THREADS)."""
     name, _, threads = runtime.partition(":")
     command = [sys.executable, "-m", "vui.cli.serve", "--model", str(model), "--port", "0",
                "--results", str(results), "--runtime", name] + \
-        (["--threads", threads] if threads else [])
+        (["--threads", threads] if threads else []) + \
+        (["--decode-workers", str(decode_workers)] if decode_workers is not None else [])
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
@@ -151,10 +163,11 @@ async def wait_ready(client, url):
         await asyncio.sleep(0.5)
 
 
-async def load(client, url, clips, clients):
-    """Send every clip once, `clients` at a time; returns (latencies in s, failures, wall s)."""
+async def load(client, url, clips, clients, decoder="greedy"):
+    """Send every clip once, `clients` at a time; returns (latencies in s, failures, wall s,
+    GET /health latencies in s meanwhile)."""
     queue = list(enumerate(clips))
-    latencies, failures = [], []
+    latencies, failures, health = [], [], []
 
     async def worker():
         while queue:
@@ -162,7 +175,8 @@ async def load(client, url, clips, clients):
             started = time.perf_counter()
             try:
                 reply = await client.post(url + "/transcribe", timeout=REQUEST_TIMEOUT_S,
-                                          files={"file": (f"clip{i}.wav", data, "audio/wav")})
+                                          files={"file": (f"clip{i}.wav", data, "audio/wav")},
+                                          data={"decoder": decoder})
                 ok = reply.status_code == 200
                 detail = f"{reply.status_code} {reply.text[:120]}"
             except Exception as err:   # a failed request is counted, not fatal
@@ -171,19 +185,33 @@ async def load(client, url, clips, clients):
             if not ok:
                 failures.append(detail)
 
+    async def poll_health(done, health_client):
+        while not done.is_set():
+            started = time.perf_counter()
+            await health_client.get(url + "/health", timeout=REQUEST_TIMEOUT_S)
+            health.append(time.perf_counter() - started)
+            await asyncio.sleep(HEALTH_POLL_S)
+
+    import httpx
+    done = asyncio.Event()
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(clients)))
-    return np.asarray(latencies), failures, time.perf_counter() - started
+    async with httpx.AsyncClient() as health_client:    # its own connection, never queued
+        poller = asyncio.create_task(poll_health(done, health_client))
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        done.set()
+        await poller
+    return np.asarray(latencies), failures, time.perf_counter() - started, np.asarray(health)
 
 
-async def live(url, audio):
+async def live(url, audio, decoder="greedy"):
     """Stream `audio` in real time; returns (partials as (arrival s, audio s covered) from the
     first frame, final arrival s, final delay s after "stop", the final message)."""
     from websockets.asyncio.client import connect
     frame = int(LIVE_FRAME_S * RATE)
     partials = []
     async with connect(url.replace("http", "ws", 1) + "/live") as ws:
-        await ws.send(json.dumps({"type": "start", "sample_rate": RATE, "encoding": "f32"}))
+        await ws.send(json.dumps({"type": "start", "sample_rate": RATE, "encoding": "f32",
+                                  "decoder": decoder}))
         assert json.loads(await ws.recv())["type"] == "ready"
         started = time.perf_counter()
 
@@ -218,7 +246,7 @@ def percentile_ms(values, q):
     return 1000 * float(np.percentile(values, q)) if len(values) else float("nan")
 
 
-def print_load(title, clips, clients, latencies, failures, wall):
+def print_load(title, clips, clients, latencies, failures, wall, health):
     audio = sum(s for s, _ in clips)
     print(f"{title}: {len(clips)} requests, {clients} concurrent clients, clips "
           f"{min(s for s, _ in clips):.1f}-{max(s for s, _ in clips):.1f} s "
@@ -227,6 +255,9 @@ def print_load(title, clips, clients, latencies, failures, wall):
           f"p95 {percentile_ms(latencies, 95):.0f} ms, max {1000 * latencies.max():.0f} ms; "
           f"throughput {len(clips) / wall:.1f} requests/s ({audio / wall:.1f} audio s/s) "
           f"over {wall:.1f} s")
+    print(f"  GET /health meanwhile: p50 {percentile_ms(health, 50):.0f} ms, "
+          f"p95 {percentile_ms(health, 95):.0f} ms, max {1000 * health.max():.0f} ms "
+          f"({len(health)} polls)")
     for detail in failures[:5]:
         print(f"  failure: {detail}")
 
@@ -242,15 +273,17 @@ async def bench(args, url, track):
     async with httpx.AsyncClient(limits=limits) as client:
         model = await wait_ready(client, url)
         print(f"model: {model}")
-        await load(client, url, mixed[:args.clients], args.clients)      # warm-up, not counted
-        print_load("load", mixed, args.clients, *await load(client, url, mixed, args.clients))
-        latencies, failures, wall = await load(client, url, fixed, args.target_clients)
-        print_load("target", fixed, args.target_clients, latencies, failures, wall)
+        await load(client, url, mixed[:args.clients], args.clients, args.decoder)   # warm-up
+        print_load("load", mixed, args.clients,
+                   *await load(client, url, mixed, args.clients, args.decoder))
+        measured = await load(client, url, fixed, args.target_clients, args.decoder)
+        print_load("target", fixed, args.target_clients, *measured)
+        latencies = measured[0]
         p95 = percentile_ms(latencies, 95)
         print(f"  5-second clips, {args.target_clients} clients: p95 {p95:.0f} ms "
               f"(target <= {TARGET_P95_MS:.0f} ms: {'met' if p95 <= TARGET_P95_MS else 'missed'})")
     audio = clip_at(track, LIVE_CLIP_S, rng)
-    partials, final_arrival, delay, final = await live(url, audio)
+    partials, final_arrival, delay, final = await live(url, audio, args.decoder)
     decode_lags = [t - covered for t, covered in partials]
     worst = trailing(partials, final_arrival, LIVE_CLIP_S)
     print(f"live: {LIVE_CLIP_S:.0f} s streamed in real time ({1000 * LIVE_FRAME_S:.0f} ms "
@@ -277,6 +310,11 @@ def parse_args(argv):
                    help="each of keras, onnx, litert, savedmodel, optionally with :THREADS "
                    "(onnx:2) is served and measured in turn on the same clips (exports made "
                    "first when missing)")
+    p.add_argument("--decoder", default="greedy", choices=("greedy", "beam", "beam_lm"),
+                   help="the decoder every request asks for")
+    p.add_argument("--decode-workers", type=int, nargs="+", default=[None],
+                   help="vui serve --decode-workers values, each served in turn (default: "
+                   "the server's default)")
     return p.parse_args(argv)
 
 
@@ -294,13 +332,16 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         folder = Path(tmp)
         track = speech_track(folder)
-        model = Path(args.model) if args.model else train_preset(args.preset, folder)
+        model = Path(args.model) if args.model else \
+            train_preset(args.preset, folder, with_lm=args.decoder == "beam_lm")
         export_for(model, args.runtimes)
         print(f"machine: {os.cpu_count()} cores (client and server share them); "
               f"server: vui serve, uvicorn, one process")
-        for runtime in args.runtimes:
-            print(f"\n== runtime {runtime}")
-            proc, url = start_server(model, folder / "results", runtime)
+        print(f"decoder: {args.decoder}")
+        for runtime, workers in itertools.product(args.runtimes, args.decode_workers):
+            print(f"\n== runtime {runtime}, decode workers "
+                  f"{'(default)' if workers is None else workers}")
+            proc, url = start_server(model, folder / "results", runtime, workers)
             try:
                 asyncio.run(bench(args, url, track))
             finally:

@@ -2,6 +2,7 @@
 pyctcdecode's code paths run on numpy 2 (the reason setup.sh may install it with --no-deps)."""
 import gc
 import itertools
+import pickle
 import re
 import warnings
 
@@ -119,9 +120,10 @@ def test_lm_moves_decoding_to_in_vocabulary_sentence(lm_path):
 
 
 def test_a_small_vocabulary_loads_without_pyctcdecode_s_warning(lm_path, caplog):
-    D.make_decoder("beam_lm", lm_path=lm_path)
+    probs = spell("the cat")                 # the LM loads at a decoder's first decode
+    D.make_decoder("beam_lm", lm_path=lm_path).decode(probs)
     assert not [r for r in caplog.records if "unigrams" in r.getMessage()]
-    D.make_decoder("beam_lm", lm_path=lm_path, unigrams=["zebra", "quokka"])   # the caller's
+    D.make_decoder("beam_lm", lm_path=lm_path, unigrams=["zebra", "quokka"]).decode(probs)
     assert "Only 2 unigrams" in caplog.text and "are incompatible" in caplog.text
 
 
@@ -155,6 +157,30 @@ def test_a_dropped_or_closed_lm_decoder_frees_its_language_model(lm_path):
     closed.close()                      # a second close, and the collection after, are no-ops
     del closed
     gc.collect()
+
+
+def test_a_decoder_spec_rebuilds_the_same_decoder_and_nothing_loads_before_a_decode(lm_path):
+    """What a serving worker gets (vui.serve.decoding): small, hashable and picklable; built,
+    it decodes as the decoder it came from. Making a decoder and its spec loads no LM."""
+    from pyctcdecode.decoder import BeamSearchDecoderCTC
+    probs = spell("the dog sat", ambiguous={4: {"d": 0.45, "b": 0.5}})
+    loaded = set(BeamSearchDecoderCTC.model_container)
+    decoders = [D.make_decoder("greedy"), D.BeamDecoder(beam_width=8, hotwords=["dog:4"]),
+                D.BeamLMDecoder(lm_path, alpha=0.7, beta=0.5, beam_prune_logp=-12.0)]
+    specs = [d.spec() for d in decoders]
+    assert set(BeamSearchDecoderCTC.model_container) == loaded
+    for decoder, spec in zip(decoders, specs):
+        copy = pickle.loads(pickle.dumps(spec))
+        assert copy == spec and hash(copy) == hash(spec)
+        rebuilt = copy.build()
+        assert type(rebuilt) is type(decoder) and rebuilt.name == decoder.name
+        assert rebuilt.decode_words(probs, 0.02) == decoder.decode_words(probs, 0.02)
+    assert decoders[1].decode(probs) == "the dog sat"             # the hot word travelled
+    assert len(pickle.dumps(specs[2])) < 1000                     # the LM's words stay in it
+    reweighted = D.BeamLMDecoder(lm_path)
+    reweighted.set_weights(alpha=2.0)                             # before its first decode
+    assert dict(reweighted.spec().options)["alpha"] == 2.0
+    assert reweighted.decode(probs) == D.BeamLMDecoder(lm_path, alpha=2.0).decode(probs)
 
 
 def test_decode_batch_cuts_padding():

@@ -80,7 +80,10 @@ def speech_samples(speech_corpus, seconds, rate=RATE):
 
 
 def app_for(recognizer, results_dir, **options):
-    """An app serving the already-loaded recognizer (no second model load)."""
+    """An app serving the already-loaded recognizer (no second model load). Its beam searches
+    run in the request threads unless `decode_workers` says otherwise: the module's `app`
+    runs them in the default worker processes, and one set of workers is enough to start."""
+    options.setdefault("decode_workers", 0)
     return create_app(model_path="tiny.keras", results_dir=results_dir,
                       loader=lambda _path: recognizer, **options)
 
@@ -118,7 +121,7 @@ def running_server(app):
 
 @pytest.fixture(scope="module")
 def app(recognizer, served_model):
-    return app_for(recognizer, served_model.parent)
+    return app_for(recognizer, served_model.parent, decode_workers=None)   # the default
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +168,28 @@ def test_beam_with_a_hot_word_favours_it(client, clip):
     reply = post_audio(client, wav_bytes(clip), decoder="beam", hotwords=f"{HOT_WORD}:10")
     assert reply.status_code == 200, reply.text
     assert HOT_WORD in [w["text"] for w in reply.json()["words"]]
+
+
+def test_beam_searches_run_in_worker_processes_that_survive_a_killed_worker(recognizer, clip):
+    """The server's decoding processes give the words the decoder gives in this process; a
+    worker that dies costs a retry on a fresh pool, not the request."""
+    import signal
+    from vui.serve.decoding import DecodePool
+    probs = recognizer.probabilities([recognizer.features(clip)])[0]
+    per_frame = recognizer.seconds_per_frame
+    beam = recognizer.decoder("beam", hotwords=[f"{HOT_WORD}:10"])
+    expected = beam.decode_words(probs, per_frame)
+    pool = DecodePool(1)
+    try:
+        pool.warm_up(beam)
+        assert pool.decode_words(beam, probs, per_frame) == expected
+        worker = pool._executor.submit(os.getpid).result()
+        assert worker != os.getpid()
+        os.kill(worker, signal.SIGKILL)
+        assert pool.decode_words(beam, probs, per_frame) == expected
+        assert pool._executor.submit(os.getpid).result() != worker
+    finally:
+        pool.close()
 
 
 def test_a_stereo_44k_flac_is_mixed_down_and_resampled(client, speech_corpus):
@@ -608,7 +633,8 @@ def test_the_command_names_a_busy_port(capsys):
     ("--port", "-1", "expected a port number 0..65535"),
     ("--max-upload-mb", "0", "argument --max-upload-mb: expected a finite number > 0"),
     ("--max-audio-seconds", "-3", "argument --max-audio-seconds: expected a finite number > 0"),
-    ("--threads", "0", "argument --threads: expected a whole number >= 1")])
+    ("--threads", "0", "argument --threads: expected a whole number >= 1"),
+    ("--decode-workers", "-1", "argument --decode-workers: expected a whole number >= 0")])
 def test_the_command_refuses_bad_numbers_by_option(option, value, expected, capsys):
     from vui.cli.serve import main
     with pytest.raises(SystemExit) as code:

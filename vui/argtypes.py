@@ -18,6 +18,17 @@ def positive_int(text):
     return value
 
 
+def count(text):
+    """A whole number >= 0 (0: none of the thing, as in --decode-workers 0)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
 def as_float(value):
     """`value` as a float, or NaN when it is no number at all (text, None): every check below
     then refuses NaN, so one comparison covers both."""
@@ -41,7 +52,6 @@ def finite_float(text):
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value
-
 
 
 def port_number(text):

@@ -1,7 +1,7 @@
 """`vui serve`: the transcription service and web page (vui.serve) on this machine.
 
     vui serve [--model results/NAME.keras] [--host 127.0.0.1] [--port 8000] [--results DIR]
-              [--runtime auto|keras|onnx|litert|savedmodel]
+              [--runtime auto|keras|onnx|litert|savedmodel] [--decode-workers N]
 
 Prints one line with the URL, then serves until Ctrl-C. It binds 127.0.0.1 (this machine only)
 by default; `--host 0.0.0.0` exposes it to the network, with no authentication, so do that only
@@ -15,8 +15,9 @@ import os
 import socket
 import sys
 
-from vui.argtypes import port_number, positive_float, positive_int
+from vui.argtypes import count, port_number, positive_float, positive_int
 from vui.infer.runtimes import RUNTIMES
+from vui.serve.decoding import MAX_DEFAULT_WORKERS
 from vui.serve.engine import DEFAULT_RUNTIME
 from vui.serve.limits import (DEFAULT_MAX_AUDIO_SECONDS, DEFAULT_MAX_LIVE_SECONDS,
                               DEFAULT_MAX_UPLOAD_BYTES, MIB, Limits)
@@ -47,6 +48,9 @@ def parser():
     p.add_argument("--threads", type=positive_int, default=None,
                    help="threads of an ONNX or LiteRT runtime (default: 1 on machines of 4 cores "
                    "or fewer, else the library's choice)")
+    p.add_argument("--decode-workers", type=count, default=None,
+                   help="processes for beam searches (default: one per core, at most "
+                   f"{MAX_DEFAULT_WORKERS}; 0: decode in the request threads)")
     p.add_argument("--max-upload-mb", type=positive_float, default=DEFAULT_MAX_UPLOAD_BYTES / MIB,
                    help=f"largest upload accepted (default {DEFAULT_MAX_UPLOAD_BYTES / MIB:g})")
     p.add_argument("--max-audio-seconds", type=positive_float, default=DEFAULT_MAX_AUDIO_SECONDS,
@@ -111,7 +115,8 @@ def _run(sock, args, model, limits):
     cpu_threads.configure()
     app = create_app(model, args.results, limits,
                      loader=functools.partial(default_loader, runtime=args.runtime,
-                                              threads=args.threads))
+                                              threads=args.threads),
+                     decode_workers=args.decode_workers)
     server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level))
     print(_banner(args.host, sock.getsockname()[1], app.state.engine.model_path), flush=True)
     try:

@@ -21,8 +21,10 @@ import contextlib
 import logging
 import numbers
 import os
+import threading
 import weakref
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -120,10 +122,29 @@ def _check_weight(value, what):
     return weight
 
 
+@dataclass(frozen=True)
+class DecoderSpec:
+    """A decoder's settings and nothing built from them: small, hashable and picklable, so a
+    worker process can build (and keep) the same decoder (vui.serve.decoding) without the LM
+    or pyctcdecode's objects crossing a process boundary."""
+    kind: str
+    options: tuple = ()          # (name, value) pairs of make_decoder's keyword arguments
+
+    def build(self) -> "Decoder":
+        return make_decoder(self.kind, **dict(self.options))
+
+
 class Decoder(ABC):
     """One utterance's (time, 29) softmax outputs -> transcript. `kind` names the table column."""
 
     kind = "decoder"
+
+    def spec(self) -> DecoderSpec:
+        """The settings that rebuild this decoder: DecoderSpec.build() decodes the same."""
+        return DecoderSpec(self.kind, tuple(self._spec_options().items()))
+
+    def _spec_options(self) -> dict:
+        return {}
 
     @property
     @abstractmethod
@@ -232,7 +253,6 @@ class BeamDecoder(Decoder):
         unknown-word penalty only once complete; a beam_prune_logp narrower than the weight lets
         the bonus push the competing beams out in between (the transcript can lose the words
         after it), so widen beam_prune_logp by about the weight there."""
-        from pyctcdecode import build_ctcdecoder
         if isinstance(beam_width, bool) or not isinstance(beam_width, numbers.Integral) \
                 or beam_width < 1:           # 1.5 or True used to become a width of 1
             raise ValueError(f"beam_width must be a positive integer, got {beam_width!r}")
@@ -241,13 +261,29 @@ class BeamDecoder(Decoder):
         self.token_min_logp = float(token_min_logp)
         words, self.hotword_weight = parse_hotwords(hotwords or [], hotword_weight)
         self.hotwords = list(words) or None
-        self._decoder = self._build(build_ctcdecoder)
-        # pyctcdecode keeps each decoder's LM in a class-level dict until cleanup(): free it
-        # when this object goes (a server's cache drops decoders) or on close(), once.
-        self._release = weakref.finalize(self, self._decoder.cleanup)
+        self._built, self._release, self._building = None, None, threading.Lock()
+
+    @property
+    def _decoder(self):
+        """pyctcdecode's decoder, built at the first decode: a decoder that is only checked
+        and handed on (its spec() to a worker process) never loads its LM here."""
+        with self._building:
+            if self._built is None:
+                from pyctcdecode import build_ctcdecoder
+                self._built = self._build(build_ctcdecoder)
+                # pyctcdecode keeps each decoder's LM in a class-level dict until cleanup():
+                # free it when this object goes (a server's cache drops decoders) or on
+                # close(), once.
+                self._release = weakref.finalize(self, self._built.cleanup)
+        return self._built
 
     def _build(self, build_ctcdecoder):
         return build_ctcdecoder(PYCTCDECODE_LABELS)
+
+    def _spec_options(self):
+        return dict(beam_width=self.beam_width, beam_prune_logp=self.beam_prune_logp,
+                    token_min_logp=self.token_min_logp, hotwords=tuple(self.hotwords or ()),
+                    hotword_weight=self.hotword_weight)
 
     @property
     def name(self):
@@ -274,7 +310,8 @@ class BeamDecoder(Decoder):
 
     def close(self):
         """Free the LM now rather than when this decoder is garbage-collected."""
-        self._release()
+        if self._release is not None:
+            self._release()
 
     def _decode_words(self, probs, seconds_per_frame):
         """The best beam's words at the frames pyctcdecode gives them (first character frame,
@@ -327,7 +364,15 @@ class BeamLMDecoder(BeamDecoder):
             self.alpha = float(alpha)
         if beta is not None:
             self.beta = float(beta)
-        self._decoder.reset_params(alpha=self.alpha, beta=self.beta)
+        if self._built is not None:
+            self._built.reset_params(alpha=self.alpha, beta=self.beta)
+
+    def _spec_options(self):
+        # The LM's own vocabulary is read again from its file where the spec is built: a
+        # large LM's word list need not travel with every spec.
+        unigrams = None if self.vocabulary_is_the_lms else tuple(self.unigrams)
+        return dict(super()._spec_options(), lm_path=self.lm_path, alpha=self.alpha,
+                    beta=self.beta, unigrams=unigrams)
 
     @property
     def name(self):

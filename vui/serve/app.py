@@ -38,14 +38,16 @@ def default_model_path(results_dir):
         return None
 
 
-def create_app(model_path=None, results_dir=None, limits=Limits(), loader=default_loader):
+def create_app(model_path=None, results_dir=None, limits=Limits(), loader=default_loader,
+               decode_workers=None):
     """The service for one model (None: the default model of results_dir, if any) and the
     runs under results_dir (None: results/, or $VUI_RESULTS_DIR, as every command).
-    `loader(model_path) -> Recognizer` is Recognizer.load unless a test gives another."""
+    `loader(model_path) -> Recognizer` is Recognizer.load unless a test gives another;
+    decode_workers: processes for beam searches (None: one per core; 0: none)."""
     results_dir = R.RESULTS_DIR if results_dir is None else results_dir
     if model_path is None:
         model_path = default_model_path(results_dir)
-    engine = Engine(model_path, loader)
+    engine = Engine(model_path, loader, decode_workers)
     catalog = RunCatalog(results_dir)
 
     @asynccontextmanager

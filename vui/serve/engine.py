@@ -16,6 +16,7 @@ import numpy as np
 from vui.decode.decoders import DECODER_KINDS
 from vui.decode.words import speech_frames
 from vui.serve.batching import Batcher
+from vui.serve.decoding import DecodePool
 from vui.serve.errors import bad_request, model_loading, model_unavailable
 
 DECODER_CACHE_SIZE = 16            # decoders built for (kind, hot words); an LM is loaded once
@@ -63,9 +64,10 @@ def parse_hotword_field(text):
 
 class Engine:
     """The model of one server: `start()` loads it in a thread; `transcribe` (blocking, call
-    it from a worker thread) raises ServeError 503 until it is ready."""
+    it from a worker thread) raises ServeError 503 until it is ready. Beam searches run in
+    `decode_workers` processes (vui.serve.decoding; None: one per core, 0: in the thread)."""
 
-    def __init__(self, model_path, loader=default_loader):
+    def __init__(self, model_path, loader=default_loader, decode_workers=None):
         self.model_path = model_path
         self.status = LOADING if model_path is not None else NO_MODEL
         self.error = None
@@ -74,6 +76,7 @@ class Engine:
         self._loader = loader
         self._ready = threading.Event()
         self._batcher = None
+        self._decode_pool = DecodePool(decode_workers)
         self._decoders = OrderedDict()
         self._decoders_lock = threading.Lock()
         self._seconds_per_frame = None
@@ -91,12 +94,14 @@ class Engine:
     def close(self):
         if self._batcher is not None:
             self._batcher.close()
+        self._decode_pool.close()
 
     def _load(self):
         try:
             recognizer = self._loader(self.model_path)
             self._seconds_per_frame = recognizer.seconds_per_frame
             self._warm_up(recognizer)
+            self._warm_up_decoding(recognizer)
             self._batcher = Batcher(recognizer.probabilities)
             self.recognizer, self.name = recognizer, recognizer.name
             self.status = READY
@@ -115,6 +120,15 @@ class Engine:
                                      .astype(np.float32)) for s in WARM_UP_SECONDS]
         for batch in ([feats[0]], [feats[1]], feats):
             recognizer.probabilities(batch)
+
+    def _warm_up_decoding(self, recognizer):
+        """Start the decoding workers with the model's best decoder built in each; if that
+        fails, its requests will say why, and the model still serves."""
+        try:
+            self._decode_pool.warm_up(_best_decoder(recognizer))
+        except Exception as err:
+            print(f"warning: the beam decoders failed to start: {type(err).__name__}: {err}",
+                  file=sys.stderr, flush=True)
 
     def require(self):
         """The recognizer, or the ServeError that says why there is none yet."""
@@ -171,8 +185,17 @@ class Engine:
         probs = self._batcher.submit(feats).result()
         speech = speech_frames(audio, recognizer.feature_config.sample_rate,
                                self._seconds_per_frame, len(probs))
-        words = chosen.decode_words(probs, self._seconds_per_frame, speech=speech)
+        words = self._decode_pool.decode_words(chosen, probs, self._seconds_per_frame, speech)
         return Transcript(transcript=" ".join(w.text for w in words), words=words,
                           audio_seconds=len(audio) / recognizer.feature_config.sample_rate,
                           model=recognizer.name, decoder=decoder,
                           seconds=time.perf_counter() - started)
+
+
+def _best_decoder(recognizer):
+    """The decoder the workers are warmed up with: beam_lm (its LM loads in each) if the
+    model has a tuned LM, else beam."""
+    try:
+        return recognizer.decoder("beam_lm")
+    except (ValueError, OSError):       # no tuned LM, or its file is gone
+        return recognizer.decoder("beam")
