@@ -82,6 +82,19 @@ def test_transcribe_prints_one_line_per_file(trained_model, speech_corpus, capsy
     assert capsys.readouterr().out.splitlines() == [lines[0].split("\t")[1]]   # one: text alone
 
 
+def test_an_empty_transcript_is_an_empty_line_and_a_note(capsys):
+    from vui.cli.common import print_transcripts
+    assert print_transcripts([{"file": "quiet.wav", "transcript": ""}], as_json=False) == 0
+    out, err = capsys.readouterr()
+    assert out == "\n" and "note: no words recognised in quiet.wav" in err
+    rows = [{"file": "a.wav", "transcript": "hi"}, {"file": "b.wav", "transcript": ""}]
+    print_transcripts(rows, as_json=False)
+    out, err = capsys.readouterr()
+    assert out.splitlines() == ["a.wav\thi", "b.wav\t"] and "in b.wav" in err
+    print_transcripts(rows[1:], as_json=True)                 # JSON says it itself
+    assert capsys.readouterr().err == ""
+
+
 def test_transcribe_takes_hot_words_for_beam_search_only(trained_model, speech_corpus, capsys):
     wav = speech_corpus["entries"][0]["key"]
     base = ["transcribe", "--model", str(trained_model), "--json"]

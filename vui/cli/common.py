@@ -128,12 +128,16 @@ def interval_line(result):
 def print_transcripts(rows, as_json):
     """Every input a line, in order: a JSON object, or (plain) the transcript, labelled
     `FILE<TAB>` when there are several files so a failed one shifts no line; a failure is an
-    `error: ...` row. The exit status: 1 if any file failed."""
+    `error: ...` row. An empty transcript stays an empty line (one line per input), with a
+    note on stderr so that a person does not take it for a hang or a crash. The exit status:
+    1 if any file failed."""
     import json
     import sys
     labelled = len(rows) > 1
     for row in rows:
         text = f"error: {row['error']}" if "error" in row else row["transcript"]
+        if not (text or as_json):
+            print(f"note: no words recognised in {row['file']}", file=sys.stderr)
         if as_json:
             print(json.dumps(row))
         elif labelled:
