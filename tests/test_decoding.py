@@ -160,7 +160,7 @@ def test_a_dropped_or_closed_lm_decoder_frees_its_language_model(lm_path):
 
 
 def test_a_decoder_spec_rebuilds_the_same_decoder_and_nothing_loads_before_a_decode(lm_path):
-    """What a serving worker gets (vui.serve.decoding): small, hashable and picklable; built,
+    """What a decoding worker gets (vui.decode.parallel): small, hashable and picklable; built,
     it decodes as the decoder it came from. Making a decoder and its spec loads no LM."""
     from pyctcdecode.decoder import BeamSearchDecoderCTC
     probs = spell("the dog sat", ambiguous={4: {"d": 0.45, "b": 0.5}})

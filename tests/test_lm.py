@@ -255,6 +255,9 @@ def test_tune_lm_weights_picks_lm_weight_that_fixes_errors(tmp_path):
     assert make_decoder("beam", beam_width=16).decode_batch(probs) == [
         "the cet sat on the mat", "a deg ran home", "the berd flew to the cat"]
     assert result["alpha"] == 0.5 and result["wer"] == 0.0
+    in_process = tune_lm_weights(probs, references, path, alphas=(0.0, 0.5), betas=(0.0, 1.0),
+                                 beam_width=16, progress=False, workers=0)
+    assert in_process == result                   # the worker processes decode the same
     decoder = make_decoder("beam_lm", lm_path=path, alpha=result["alpha"], beta=result["beta"],
                            beam_width=16)
     assert decoder.decode_batch(probs) == references

@@ -174,7 +174,7 @@ def test_beam_searches_run_in_worker_processes_that_survive_a_killed_worker(reco
     """The server's decoding processes give the words the decoder gives in this process; a
     worker that dies costs a retry on a fresh pool, not the request."""
     import signal
-    from vui.serve.decoding import DecodePool
+    from vui.decode.parallel import DecodePool
     probs = recognizer.probabilities([recognizer.features(clip)])[0]
     per_frame = recognizer.seconds_per_frame
     beam = recognizer.decoder("beam", hotwords=[f"{HOT_WORD}:10"])

@@ -17,7 +17,7 @@ import sys
 
 from vui.argtypes import count, port_number, positive_float, positive_int
 from vui.infer.runtimes import RUNTIMES
-from vui.serve.decoding import MAX_DEFAULT_WORKERS
+from vui.decode.parallel import MAX_DEFAULT_WORKERS
 from vui.serve.engine import DEFAULT_RUNTIME
 from vui.serve.limits import (DEFAULT_MAX_AUDIO_SECONDS, DEFAULT_MAX_LIVE_SECONDS,
                               DEFAULT_MAX_UPLOAD_BYTES, MIB, Limits)

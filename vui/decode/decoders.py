@@ -125,7 +125,7 @@ def _check_weight(value, what):
 @dataclass(frozen=True)
 class DecoderSpec:
     """A decoder's settings and nothing built from them: small, hashable and picklable, so a
-    worker process can build (and keep) the same decoder (vui.serve.decoding) without the LM
+    worker process can build (and keep) the same decoder (vui.decode.parallel) without the LM
     or pyctcdecode's objects crossing a process boundary."""
     kind: str
     options: tuple = ()          # (name, value) pairs of make_decoder's keyword arguments

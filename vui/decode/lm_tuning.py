@@ -2,8 +2,9 @@
 
 A small grid, not an optimiser: the WER surface over (alpha, beta) is flat near its best and
 noisy on a few hundred utterances, so a coarse grid is as good as anything finer and its table
-is worth keeping. One decoder is reused for the whole grid (pyctcdecode's reset_params changes
-the weights without reloading the LM).
+is worth keeping. Each grid point's pass is shared out among worker processes
+(vui.decode.parallel), each of which loads the LM once and only resets the weights between
+points (pyctcdecode's reset_params).
 """
 import json
 import os
@@ -13,18 +14,20 @@ from tqdm.auto import tqdm
 from vui import atomic
 from vui.decode.decoders import DEFAULT_BEAM_WIDTH, BeamLMDecoder
 from vui.decode.metrics import cer_wer
+from vui.decode.parallel import DecodePool
 
 DEFAULT_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
 DEFAULT_BETAS = (0.0, 1.0, 2.0, 3.0)
 
 
 def tune_lm_weights(probs_list, references, lm_path, alphas=DEFAULT_ALPHAS, betas=DEFAULT_BETAS,
-                    beam_width=DEFAULT_BEAM_WIDTH, progress=True):
+                    beam_width=DEFAULT_BEAM_WIDTH, progress=True, workers=None):
     """Decode every utterance at every (alpha, beta); return the best by WER (then CER).
 
     probs_list: per-utterance (time, 29) softmax outputs cut to their output lengths;
-    references: their transcripts. Returns a JSON-ready dict: alpha, beta, wer, cer, beam_width,
-    lm_path, grid (a list of {alpha, beta, cer, wer}).
+    references: their transcripts; workers: decoding processes (None: one per core, 0: this
+    process only; the same transcripts either way). Returns a JSON-ready dict: alpha, beta,
+    wer, cer, beam_width, lm_path, grid (a list of {alpha, beta, cer, wer}).
     """
     probs_list, references = list(probs_list), list(references)
     if len(probs_list) != len(references) or not probs_list:
@@ -36,11 +39,12 @@ def tune_lm_weights(probs_list, references, lm_path, alphas=DEFAULT_ALPHAS, beta
     grid = []
     points = [(float(a), float(b)) for a in alphas for b in betas]
     try:
-        for alpha, beta in tqdm(points, desc="alpha/beta grid", disable=not progress):
-            decoder.set_weights(alpha=alpha, beta=beta)
-            hypotheses = [decoder.decode(p) for p in probs_list]
-            cer, wer = cer_wer(references, hypotheses)
-            grid.append({"alpha": alpha, "beta": beta, "cer": cer, "wer": wer})
+        with DecodePool(workers) as pool:
+            for alpha, beta in tqdm(points, desc="alpha/beta grid", disable=not progress):
+                decoder.set_weights(alpha=alpha, beta=beta)
+                hypotheses = pool.decode_all(decoder, probs_list)
+                cer, wer = cer_wer(references, hypotheses)
+                grid.append({"alpha": alpha, "beta": beta, "cer": cer, "wer": wer})
     finally:
         decoder.close()
     best = min(grid, key=lambda g: (g["wer"], g["cer"], g["alpha"], g["beta"]))

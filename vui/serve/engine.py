@@ -16,7 +16,7 @@ import numpy as np
 from vui.decode.decoders import DECODER_KINDS
 from vui.decode.words import speech_frames
 from vui.serve.batching import Batcher
-from vui.serve.decoding import DecodePool
+from vui.decode.parallel import DecodePool
 from vui.serve.errors import bad_request, model_loading, model_unavailable
 
 DECODER_CACHE_SIZE = 16            # decoders built for (kind, hot words); an LM is loaded once
@@ -65,7 +65,7 @@ def parse_hotword_field(text):
 class Engine:
     """The model of one server: `start()` loads it in a thread; `transcribe` (blocking, call
     it from a worker thread) raises ServeError 503 until it is ready. Beam searches run in
-    `decode_workers` processes (vui.serve.decoding; None: one per core, 0: in the thread)."""
+    `decode_workers` processes (vui.decode.parallel; None: one per core, 0: in the thread)."""
 
     def __init__(self, model_path, loader=default_loader, decode_workers=None):
         self.model_path = model_path

@@ -1,0 +1,148 @@
+"""Decoding on every core: worker processes that build each decoder from its DecoderSpec once.
+
+pyctcdecode's beam search is pure Python, so in one process beam decodes run on one core
+however many threads ask, and they hold the interpreter lock the caller needs: a server's event
+loop answered even GET /health in seconds under concurrent beam decodes
+(docs/experiments/serving.md, "Beam decoding in worker processes"). pyctcdecode's own
+`decode_batch(pool, ...)` forks a pool the caller made, which is unsafe once TensorFlow's
+threads run, and rebuilds nothing per worker; here the workers are spawned (not forked) and
+keep the decoders they have built, keyed by their settings without the LM weights
+(vui.decode.decoders.DecoderSpec), so a language model loads once per worker and a weight grid
+(vui.decode.lm_tuning) only resets the weights. Greedy decoding is a few numpy calls and stays
+in the calling process. A worker that dies (killed, out of memory) costs its job one retry on a
+fresh pool, not the caller.
+"""
+import math
+import multiprocessing
+import os
+import signal
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import lru_cache
+
+import numpy as np
+
+from char_map import NUM_CLASSES
+from vui.decode.decoders import GreedyDecoder
+
+DECODER_CACHE_SIZE = 16          # decoders kept per worker (a server's hot-word sets)
+MAX_DEFAULT_WORKERS = 4          # the default is one per core, up to this many
+CHUNKS_PER_WORKER = 4            # decode_all's share of a list per job: balances long and short
+WARM_UP_FRAMES = 20
+WARM_UP_SECONDS_PER_FRAME = 0.02
+WEIGHTS = ("alpha", "beta")      # what set_weights changes without reloading the LM
+
+
+def default_workers():
+    """One decoding process per core (up to MAX_DEFAULT_WORKERS)."""
+    return max(1, min(MAX_DEFAULT_WORKERS, os.cpu_count() or 1))
+
+
+class DecodePool:
+    """Beam decodes in `workers` spawned processes (None: one per core; 0: in the calling
+    thread, as the decoder itself would): `decode_words` for one utterance (a server's request),
+    `decode_all` for a list (a weight grid's pass over the validation outputs)."""
+
+    def __init__(self, workers=None):
+        workers = default_workers() if workers is None else workers
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+            raise ValueError(f"decode workers must be a whole number >= 0, got {workers!r}")
+        self.workers = workers
+        self._lock = threading.Lock()
+        self._executor = self._new_executor() if workers else None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        self.close()
+
+    def _new_executor(self):
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_ignore_interrupts)
+
+    def _in_thread(self, decoder):
+        return self._executor is None or isinstance(decoder, GreedyDecoder)
+
+    def warm_up(self, decoder):
+        """Start the workers and build `decoder` in each that takes a job (its LM loads), so
+        the first requests do not pay for the start-up."""
+        if self._in_thread(decoder):
+            return
+        probs = np.full((WARM_UP_FRAMES, NUM_CLASSES), 1.0 / NUM_CLASSES, np.float32)
+        job = (_words_job, decoder.spec(), probs, WARM_UP_SECONDS_PER_FRAME, None)
+        for future in [self._submit(job) for _ in range(self.workers)]:
+            future.result()
+
+    def decode_words(self, decoder, probs, seconds_per_frame, speech=None):
+        """decoder.decode_words(probs, seconds_per_frame, speech=speech), in a worker."""
+        if self._in_thread(decoder):
+            return decoder.decode_words(probs, seconds_per_frame, speech=speech)
+        return self._run([(_words_job, decoder.spec(), probs, seconds_per_frame, speech)])[0]
+
+    def decode_all(self, decoder, probs_list):
+        """[decoder.decode(p) for p in probs_list], the list shared out among the workers."""
+        probs_list = list(probs_list)
+        if self._in_thread(decoder):
+            return [decoder.decode(p) for p in probs_list]
+        size = max(1, math.ceil(len(probs_list) / (self.workers * CHUNKS_PER_WORKER)))
+        spec = decoder.spec()
+        jobs = [(_texts_job, spec, probs_list[i:i + size])
+                for i in range(0, len(probs_list), size)]
+        return [text for chunk in self._run(jobs) for text in chunk]
+
+    def _run(self, jobs):
+        """Each job's result, in order; on a dead worker, the jobs once more on a fresh pool."""
+        with self._lock:
+            executor = self._executor
+        try:
+            return [future.result() for future in [executor.submit(*job) for job in jobs]]
+        except BrokenProcessPool:
+            self._replace(executor)
+            return [future.result() for future in [self._submit(job) for job in jobs]]
+
+    def _submit(self, job):
+        with self._lock:
+            return self._executor.submit(*job)
+
+    def _replace(self, broken):
+        with self._lock:
+            if self._executor is broken:     # not yet replaced by another caller
+                broken.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._new_executor()
+
+    def close(self):
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _ignore_interrupts():
+    """Ctrl-C in a terminal reaches the workers too; their owner shuts them down, so they
+    should not each print a KeyboardInterrupt traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@lru_cache(maxsize=DECODER_CACHE_SIZE)
+def _built(spec):
+    return spec.build()
+
+
+def _decoder_for(spec):
+    """In a worker: the decoder of `spec`, built once per setting other than the LM weights
+    (which it sets: a worker runs one job at a time)."""
+    options = dict(spec.options)
+    weights = {k: options.pop(k) for k in WEIGHTS if k in options}
+    decoder = _built(type(spec)(spec.kind, tuple(options.items())))
+    if weights:
+        decoder.set_weights(**weights)
+    return decoder
+
+
+def _words_job(spec, probs, seconds_per_frame, speech):
+    return _decoder_for(spec).decode_words(probs, seconds_per_frame, speech=speech)
+
+
+def _texts_job(spec, probs_list):
+    decoder = _decoder_for(spec)
+    return [decoder.decode(p) for p in probs_list]
