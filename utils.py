@@ -151,8 +151,8 @@ def _window_and_scale(fft_length, sample_rate, bins):
 def spectrogram(audio, config=None, eps=SPECTROGRAM_EPS):
     """Log power spectrogram (time, bins) float32: the seed's 20 ms Hann / 10 ms hop / 8 kHz.
 
-    Hand-written rather than librosa.stft + scaling because this runs ~1.5x faster than that
-    (benchmarks/bench_features.py): frames are a strided view (no copy), one float32 rfft over
+    Hand-written rather than librosa.stft + scaling because this runs faster than that
+    (docs/experiments/scale.md, "Features and the cold cache"): frames are a strided view (no copy), one float32 rfft over
     all frames, in-place power/scale/log on only the kept bins. Float32 stays within 0.01
     (natural log) of a float64 computation.
     """

@@ -152,7 +152,20 @@ def choose_weights(args, model, valid, lm_path, weights_path):
             return saved["alpha"], saved["beta"], weights_path
     probs, refs, _ = valid
     n = min(len(probs), args.tune_utterances)
-    result = tune_lm_weights(probs[:n], refs[:n], lm_path, beam_width=args.beam_width)
+    timed = {}
+    for workers in args.grid_workers:      # each value in turn, on the same outputs
+        start = time.perf_counter()
+        result = tune_lm_weights(probs[:n], refs[:n], lm_path, beam_width=args.beam_width,
+                                 workers=workers)
+        timed[workers] = (time.perf_counter() - start, result)
+    if len(timed) > 1:
+        print(f"alpha/beta grid ({len(result['grid'])} points x {n} utterances) by decoding "
+              "processes (worker start-up included):")
+        first = next(iter(timed.values()))
+        for workers, (seconds, other) in timed.items():
+            same = "same grid" if other == first[1] else "DIFFERENT grid"
+            print(f"  workers {'default' if workers is None else workers}: {seconds:.1f} s "
+                  f"({first[0] / seconds:.2f}x the first; {same})")
     print("alpha/beta grid (validation WER):")
     for g in result["grid"]:
         print(f"  alpha {g['alpha']:<5g} beta {g['beta']:<4g} CER {g['cer']:.2%}  WER {g['wer']:.2%}")
@@ -192,6 +205,9 @@ def parse_args(argv=None):
     p.add_argument("--beta", type=float)
     p.add_argument("--tune", action="store_true", help="search alpha/beta even if saved")
     p.add_argument("--tune-utterances", type=int, default=200)
+    p.add_argument("--grid-workers", type=int, nargs="+", default=[None],
+                   help="decoding processes for the alpha/beta grid (0: none); several values "
+                   "are each timed on the same outputs (default: one per core)")
     p.add_argument("--speaker-norm", default=None, choices=NORM_CHOICES,
                    help="shift the evaluated speakers' features to the training mean "
                         "(vui.features.speaker_norm)")

@@ -82,6 +82,15 @@ def test_transcribe_prints_one_line_per_file(trained_model, speech_corpus, capsy
     assert capsys.readouterr().out.splitlines() == [lines[0].split("\t")[1]]   # one: text alone
 
 
+def test_the_train_command_guards_the_loss_unless_told_off():
+    from vui.cli.common import loss_limit
+    args = cli.build_parser().parse_args(["train"])
+    assert args.loss_limit == "auto"
+    assert [loss_limit(v) for v in ("off", "auto", "50")] == [None, "auto", 50.0]
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["train", "--loss-limit", "never"])
+
+
 def test_an_empty_transcript_is_an_empty_line_and_a_note(capsys):
     from vui.cli.common import print_transcripts
     assert print_transcripts([{"file": "quiet.wav", "transcript": ""}], as_json=False) == 0

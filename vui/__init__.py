@@ -5,5 +5,6 @@ char_map) because that is how the seed notebook imports them; this package holds
 corpora, decoders, language models, augmentation and the command line.
 
 Importing it changes nothing: TensorFlow's CPU threads are set by an explicit call
-(`vui.cpu_threads.configure()`), which the command line, the demo and `utils.config_GPU()` make.
+(`vui.cpu_threads.configure()`), which the command line (`vui demo` included) and
+`utils.config_GPU()` make.
 """

@@ -1,7 +1,8 @@
 """Vocal-tract-length perturbation on cached features: one linear map per warp factor.
 
 Why: the waveform warp (vui.augment.dsp.vtlp_warp) must reload and re-featurise every clip
-(2-5 ms per audio second on 2 cores), so waveform variants are precomputed, a few per utterance,
+(docs/experiments/holdout.md, "2026-11-24: cost of each augmentation per audio second"), so
+waveform variants are precomputed, a few per utterance,
 and every epoch sees the same few. A warp of the frequency axis is linear on log band energies,
 and the DCT and lifter of an MFCC are linear too, so for a warp factor alpha the warped features
 are `feats @ M(alpha).T` with M a (feature_dim x feature_dim) matrix: every utterance of every

@@ -68,7 +68,9 @@ def corpus_for(corpus, info):
 
 
 def loss_limit(text):
-    """An argparse type: a loss limit (a number > 0) or 'auto'."""
+    """An argparse type: a loss limit (a number > 0), 'auto', or 'off' (None: no limit)."""
+    if text == "off":
+        return None
     return "auto" if text == "auto" else positive_float(text)
 
 

@@ -29,7 +29,8 @@ def build_parser():
     p.add_argument("--betas", type=float, nargs="+", default=None,
                    help="word bonuses to try (default: vui.decode.lm_tuning.DEFAULT_BETAS)")
     p.add_argument("--partition", default="test", choices=SCORED_PARTITIONS,
-                   help="where to report greedy / beam / beam+LM after tuning")
+                   help="where to report greedy / beam / beam+LM after tuning (default "
+                   "%(default)s)")
     return parser
 
 

@@ -25,10 +25,11 @@ RUNTIME_CHOICES = ("auto", "keras", "onnx", "litert", "savedmodel")
 BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 
 from vui.argtypes import finite_float, positive_float, positive_int
-from vui.cli.common import (DEFAULT_CORPUS, FEATURE_CHOICES, add_evaluate_arguments,
+from vui.cli.common import (DEFAULT_CORPUS, FEATURE_CHOICES, OPTIMIZERS, add_evaluate_arguments,
                             add_max_duration_argument, add_transcribe_arguments, corpus_for,
                             corpus_generator, is_user_error, loss_limit, model_path,
                             optimizer_factory, print_evaluation, print_transcripts)
+from vui.demo import DEMO_TOTAL_MINUTES, DEMO_TRAIN_MINUTES
 
 
 def _preset(name):
@@ -179,27 +180,51 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="vui", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-
     p = sub.add_parser("corpus", help="build a corpus index (embedded TTS corpus or LibriSpeech)",
                        description="vui corpus embedded --help / vui corpus librispeech --help")
     p.add_argument("kind", choices=("embedded", "librispeech"))
     p.set_defaults(func=cmd_corpus, passthrough=True)
+    _add_train_parser(sub)
+    p = sub.add_parser("evaluate", help="CER/WER of a saved model on a partition")
+    add_evaluate_arguments(p)
+    p.set_defaults(func=cmd_evaluate)
+    _add_compare_parser(sub)
+    _add_transcribe_parser(sub)
+    for name, (func, help_text, description) in PASSTHROUGH_HELP.items():
+        p = sub.add_parser(name, help=help_text, description=description)
+        p.set_defaults(func=func, passthrough=True)
+    p = sub.add_parser("demo", help="generate the embedded corpus, train the default model, report")
+    p.add_argument("--minutes", type=positive_float, default=None,
+                   help=f"training time budget (default {DEMO_TRAIN_MINUTES:g}, less where making "
+                   f"the corpus took long, so that the demo ends within {DEMO_TOTAL_MINUTES:g})")
+    p.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="default: %(default)s")
+    p.add_argument("--fresh", action="store_true", help="retrain even if the demo model exists")
+    p.set_defaults(func=cmd_demo)
+    return parser
 
+
+def _add_train_parser(sub):
+    from vui.augment.presets import preset_names
+    from vui.features.speaker_norm import PER_CHOICES as NORM_CHOICES
     p = sub.add_parser("train", help="train a preset model on a corpus")
-    p.add_argument("--preset", default="demo", help="demo, model_0 .. model_4, final")
-    p.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="folder with *_corpus.json")
-    p.add_argument("--features", default="spectrogram", choices=sorted(FEATURE_CHOICES))
-    p.add_argument("--epochs", type=positive_int, default=20)
-    p.add_argument("--batch-size", type=positive_int, default=20)
-    p.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
-                   help="sgd: the seed's (lr 0.02, Nesterov, clipnorm 5)")
+    p.add_argument("--preset", default="demo", help="demo, model_0 .. model_4, final "
+                   "(default %(default)s)")
+    p.add_argument("--corpus", default=str(DEFAULT_CORPUS),
+                   help="folder with *_corpus.json (default %(default)s)")
+    p.add_argument("--features", default="spectrogram", choices=sorted(FEATURE_CHOICES),
+                   help="default %(default)s")
+    p.add_argument("--epochs", type=positive_int, default=20, help="default %(default)s")
+    p.add_argument("--batch-size", type=positive_int, default=20, help="default %(default)s")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
+                   help="sgd (the default): the seed's (lr 0.02, Nesterov, clipnorm 5)")
     p.add_argument("--lr", type=positive_float, default=None)
     p.add_argument("--sort-by-duration", action="store_true")
     add_max_duration_argument(p)
     p.add_argument("--time-limit", type=positive_float, default=None, help="seconds")
     p.add_argument("--loss-limit", type=loss_limit, default="auto",
                    help="stop when the training loss exceeds this (or turns NaN), keeping the "
-                        "last good epoch's weights; 'auto': 100x the first batch's loss")
+                        "last good epoch's weights; 'auto' (the default): 100x the first "
+                        "batch's loss; 'off': never")
     p.add_argument("--results", default=None,
                    help="results folder (default results/, or $VUI_RESULTS_DIR)")
     p.add_argument("--data-parallel", action="store_true",
@@ -208,14 +233,13 @@ def build_parser():
                    default="float32", help="mixed precision (float32 weights, softmax and CTC "
                    "loss; float16 is loss-scaled); the model is saved in float32")
     p.add_argument("--retrain", action="store_true")
-    from vui.augment.presets import preset_names
     p.add_argument("--augment", default="none", choices=preset_names(),
-                   help="training-time augmentation: SpecAugment masks only, precomputed "
-                   "waveform variants + SpecAugment (light, default, or voices: talker variation "
-                   "without rooms or noise), or vocal-tract warps of the cached features (warp; "
-                   "'+warp' adds them to another preset)")
-    p.add_argument("--augment-variants", type=positive_int, default=4, help="variants per utterance")
-    from vui.features.speaker_norm import PER_CHOICES as NORM_CHOICES
+                   help="training-time augmentation (default none): SpecAugment masks only, "
+                   "precomputed waveform variants + SpecAugment (light, default, or voices: "
+                   "talker variation without rooms or noise), or vocal-tract warps of the cached "
+                   "features (warp; '+warp' adds them to another preset)")
+    p.add_argument("--augment-variants", type=positive_int, default=4,
+                   help="variants per utterance (default %(default)s)")
     p.add_argument("--speaker-norm", default=None, choices=NORM_CHOICES,
                    help="train on features shifted by each speaker's (or utterance's) mean "
                         "frame, every partition alike (per-speaker CMN, vui.features.speaker_norm); "
@@ -223,10 +247,8 @@ def build_parser():
                         "not with --augment presets that change the voice")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="CER/WER of a saved model on a partition")
-    add_evaluate_arguments(p)
-    p.set_defaults(func=cmd_evaluate)
 
+def _add_compare_parser(sub):
     p = sub.add_parser("compare", help="plot loss curves and print the results table")
     p.add_argument("names", nargs="*", help="model names (default: every run under results/)")
     p.add_argument("--results", default=None,
@@ -236,6 +258,8 @@ def build_parser():
     p.add_argument("--max-loss", type=finite_float, default=None, help="the plot's highest loss")
     p.set_defaults(func=cmd_compare)
 
+
+def _add_transcribe_parser(sub):
     p = sub.add_parser("transcribe", help="transcribe audio files, one line each")
     add_transcribe_arguments(p)
     p.add_argument("--runtime", default="auto", choices=RUNTIME_CHOICES,
@@ -243,17 +267,6 @@ def build_parser():
     p.add_argument("--hotword", action="append", default=None, metavar="WORD[:WEIGHT]",
                    help="boost a word in beam search (repeatable; one weight for all)")
     p.set_defaults(func=cmd_transcribe)
-
-    for name, (func, help_text, description) in PASSTHROUGH_HELP.items():
-        p = sub.add_parser(name, help=help_text, description=description)
-        p.set_defaults(func=func, passthrough=True)
-
-    p = sub.add_parser("demo", help="generate the embedded corpus, train the default model, report")
-    p.add_argument("--minutes", type=float, default=None, help="training time budget")
-    p.add_argument("--corpus", default=str(DEFAULT_CORPUS))
-    p.add_argument("--fresh", action="store_true", help="retrain even if the demo model exists")
-    p.set_defaults(func=cmd_demo)
-    return parser
 
 
 def main(argv=None):

@@ -94,15 +94,14 @@ def _transcription_models(args):
 
 
 def build_parser():
-    from vui.research.model_gate import PER_CHOICES
-    from vui.features.speaker_norm import PER_CHOICES as NORM_CHOICES
+    from vui.features.speaker_norm import PER_CHOICES      # the gate groups as the shift does
     parser = argparse.ArgumentParser(prog="vui robust", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="action", required=True)
     p = sub.add_parser("evaluate", help="vui evaluate with the unseen-voice methods")
     add_evaluate_arguments(p)
     p.add_argument("--warp-search", action="store_true", help=WARP_HELP)
-    p.add_argument("--speaker-norm", default=None, choices=(*NORM_CHOICES, "off"),
+    p.add_argument("--speaker-norm", default=None, choices=(*PER_CHOICES, "off"),
                    help="shift each speaker's (or utterance's) features to the training mean "
                         "before decoding (vui.features.speaker_norm; with --warp-search, after each "
                         "warp); with --robust-model, only the speakers the gate routes. "

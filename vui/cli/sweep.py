@@ -6,7 +6,7 @@ CONFIG is a JSON file; every key but "builders" is optional:
      "corpus": "data/embedded", "train_index": null, "valid_index": null,
      "features": "spectrogram", "cache_dir": null, "epochs": 20, "batch_size": 20,
      "optimizer": "sgd", "lr": null, "loss_limit": null, "cpus_per_trial": 1,
-     "gpus_per_trial": null, "results": "results", "asha": false, "address": null,
+     "gpus_per_trial": null, "results": null, "asha": false, "address": null,
      "max_failures": 0, "retrain": false}
 
 Builders are models.presets names or RNNModel config dicts (RNNModel.to_config()); a

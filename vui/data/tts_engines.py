@@ -20,9 +20,6 @@ from dataclasses import dataclass
 
 ESPEAK = "espeak-ng"
 ESPEAK_DEFAULT_WPM = 175
-ESPEAK_DEFAULT_PITCH = 50
-ESPEAK_DATA_DIRS = ("/usr/lib/x86_64-linux-gnu/espeak-ng-data", "/usr/share/espeak-ng-data",
-                    "/usr/lib/aarch64-linux-gnu/espeak-ng-data")
 FESTIVAL_VOICE_ROOT = "/usr/share/festival/voices"
 # voice -> (family, natural f0 in Hz measured with pyin, or None where pitch cannot be set)
 FESTIVAL_VOICES = {"kal_diphone": ("kal", 97.0), "ked_diphone": ("ked", 97.0),

@@ -1,16 +1,10 @@
 """CTC decoders behind one interface: greedy, prefix beam search, and beam search with an n-gram LM.
 
-pyctcdecode and numpy 2 (docs/experiments/summary.md). pyctcdecode 0.5.0 declares numpy<2, but TensorFlow
-2.21 needs numpy 2, so scripts/setup.sh installs it with --no-deps and we checked what really
-breaks: nothing. Its own test suite (v0.5.0 tag: decoding with and without a KenLM model,
-hotwords, beam pruning, history pruning, decode_beams, batch decoding with a process pool,
-serialisation) passes on numpy 2.4.6 (35 of 36 tests; the one failure needs the optional
-huggingface_hub package). Two behaviours differ and are handled here: (1) under numpy 2's
-promotion rules (NEP 50) float32 inputs keep the beam scores in float32 (numpy 1 promoted them to
-float64), so we always hand pyctcdecode float64 log-probabilities; (2) an empty (0-frame) input
-makes it warn "Mean of empty slice", so empty and all-blank outputs are answered here with "".
-tests/test_decoding.py runs these paths on numpy 2 (with and without LM, hotwords, pruning,
-decode_beams) so a future numpy or pyctcdecode that breaks them fails the suite.
+pyctcdecode 0.5.0 declares numpy<2 and is installed beside numpy 2 (docs/experiments/summary.md,
+"pyctcdecode and numpy 2"). Two behaviours differ there and are handled here: under NEP 50
+float32 inputs would keep the beam scores in float32, so pyctcdecode always gets float64
+log-probabilities; an empty (0-frame) input makes it warn "Mean of empty slice", so empty
+outputs are answered here with "". tests/test_decoding.py runs its code paths on numpy 2.
 
 Every decoder takes one utterance's softmax outputs, shape (time, 29) with the blank last
 (char_map: apostrophe 0, space 1, a-z 2..27, blank 28), already cut to its output length.
@@ -30,9 +24,9 @@ import numpy as np
 
 from char_map import (ALPHABET, BLANK_INDEX, NUM_CLASSES, int_sequence_to_text, normalize_text,
                       unspellable)
-# check_probs lives in words (which cannot import this module): one contract for both.
+# check_softmax lives in words (which cannot import this module): one contract for both.
 from vui.decode.words import (Word, check_seconds_per_frame, greedy_words, snap_to_speech,
-                              words_from_frames, check_softmax as check_probs)
+                              words_from_frames, check_softmax)
 
 DECODER_KINDS = ("greedy", "beam", "beam_lm")
 DEFAULT_BEAM_WIDTH = 32           # see benchmarks/bench_decoding.py for width vs speed
@@ -156,7 +150,7 @@ class Decoder(ABC):
         """Decode checked, non-empty float64 probabilities."""
 
     def decode(self, probs) -> str:
-        probs = check_probs(probs)
+        probs = check_softmax(probs)
         if probs.shape[0] == 0:
             return ""
         return self._decode(probs)
@@ -172,7 +166,7 @@ class Decoder(ABC):
         keeps the letters' frames.
         """
         seconds_per_frame = check_seconds_per_frame(seconds_per_frame)
-        probs = check_probs(probs)
+        probs = check_softmax(probs)
         if probs.shape[0] == 0:
             return []
         words = self._decode_words(probs, seconds_per_frame)
@@ -297,7 +291,7 @@ class BeamDecoder(Decoder):
     def decode_beams(self, probs):
         """pyctcdecode's beams for one utterance: (text, lm_state, word_frames, logit_score,
         combined_score) tuples, best first; for n-best lists and inspection."""
-        probs = check_probs(probs)
+        probs = check_softmax(probs)
         if probs.shape[0] == 0:
             return [("", None, [], 0.0, 0.0)]
         return self._decoder.decode_beams(

@@ -20,8 +20,8 @@ never to fewer frames than the word has letters (CTC gives each letter a frame o
 model's letters can sit a frame or more from the sound they stand for (docs/design.md,
 Contracts, "Word times"); the sound's edges are where a listener hears the word begin and end.
 
-The input check (`check_softmax`) lives here and decoders uses it as `check_probs`: one
-contract for every consumer of a model's outputs.
+The input check (`check_softmax`) lives here and the decoders use it too: one contract for
+every consumer of a model's outputs.
 """
 import math
 from dataclasses import dataclass, replace
@@ -281,7 +281,8 @@ def speech_frames(audio, sample_rate, seconds_per_frame, num_frames):
     A frame is the samples of its output frame's time span; it is speech when its mean power
     is within SPEECH_RANGE_DB of the loudest frame's and NOISE_MARGIN_DB above the quiet
     frames' level (a steady background noise is not speech). Frames past the audio's end are
-    silence.
+    silence. Not librosa.effects.split: its top_db is only the first rule, so a steady noise
+    within top_db of the speech would count as speech and stretch the words over it.
     """
     hop = int(round(check_seconds_per_frame(seconds_per_frame) * sample_rate))
     if num_frames == 0:

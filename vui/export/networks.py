@@ -21,7 +21,7 @@ def default_threads():
     """onnxruntime's intra-op threads: 1 on a machine of few cores, as vui.cpu_threads sets
     TensorFlow's: a GRU step's products are too small to split, and on 2 shared cores one
     thread ran the demo model's export as fast as two and much faster than onnxruntime's
-    default, whose idle threads spin (benchmarks/bench_inference.py); None (the library's
+    default, whose idle threads spin (docs/experiments/inference.md); None (the library's
     choice) on larger machines, where this was not measured."""
     from vui import cpu_threads
     chosen = cpu_threads.chosen_threads(cpu_threads.usable_cores())

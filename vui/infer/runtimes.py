@@ -39,8 +39,8 @@ from vui.infer.inference import feature_batch
 from vui.infer.transcribe import read_inputs
 
 RUNTIMES = ("onnx", "litert", "savedmodel", "keras")
-# Fastest first for a fresh process transcribing files (load time + first pass), as measured
-# by benchmarks/bench_inference.py on 2 CPU cores: ONNX; LiteRT loads as fast but runs its
+# Fastest first for a fresh process transcribing files (load time + first pass; measured in
+# docs/experiments/inference.md): ONNX; LiteRT loads as fast but runs its
 # batch-1 network slower; SavedModel runs warm as fast as ONNX but imports TensorFlow. Keras is
 # the fallback when no export can be used.
 FASTEST_FIRST = ("onnx", "litert", "savedmodel")

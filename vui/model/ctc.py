@@ -5,8 +5,8 @@ frames for each utterance, column 1 the label length, the rest the labels. Packi
 `model.fit` standard on every backend.
 
 On TensorFlow, `keras.ops.ctc_loss` hands dense labels to `tf.nn.ctc_loss`, which then takes a slow
-scan (106 ms against 6 ms per forward+backward, ../shared/NOTES.md); this module fills that gap by
-calling `tf.nn.ctc_loss` with sparse labels there. Both paths give the same values
+scan (docs/experiments/summary.md, "Training: the CTC loss on TensorFlow, CPU threads"); this
+module fills that gap by calling `tf.nn.ctc_loss` with sparse labels there. Both paths give the same values
 (tests/test_ctc.py). Every other backend uses `keras.ops.ctc_loss` as it is.
 """
 import keras

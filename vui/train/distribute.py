@@ -101,11 +101,6 @@ def process_index():
     return jax.process_index()
 
 
-def is_writer():
-    """Whether this process writes results: process 0 of a multi-process run, or the only one."""
-    return process_index() == 0
-
-
 def prepare(distribution, minibatch_size, time_limit=None):
     """Set the distribution for a run about to build its model, after checking it can work;
     returns its Plan, or None (and clears any distribution a failed run of ours left) when
