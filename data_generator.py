@@ -61,7 +61,7 @@ class AudioGeneratorCached:
     speaker_norm (vui.features.speaker_norm: "speaker", "utterance" or a SpeakerNormConfig) shifts every
     batch's features by their speaker's mean frame in the normalised space, every partition
     alike: per-speaker CMN in training, matched to the same shift at test time (the trained
-    model's record keeps it, and vui.infer.inference applies it).
+    model's record keeps it, and vui.infer.strategy applies it).
     """
 
     def __init__(self, step=10, window=20, max_freq=8000, mfcc_dim=U.DEFAULT_MFCC_DIM, minibatch_size=20,
@@ -330,7 +330,7 @@ class AudioGeneratorCached:
 
     def speaker_shifts(self, partition):
         """Per utterance of a loaded partition, the vector its normalised features lose under
-        `speaker_norm` (its speaker's pooled mean frame), computed as vui.infer.inference does at
+        `speaker_norm` (its speaker's pooled mean frame), computed as vui.infer.evaluation does at
         test time; None without speaker_norm."""
         if self.speaker_norm is None:
             return None

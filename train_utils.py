@@ -23,8 +23,8 @@ from vui.train.trained import model_info
 from vui.model.ctc import CTCLoss
 from vui.train.history import DatasetEpochSync, HistoryRecorder
 from vui.train.schedule import TimeBudgetSchedule, TimeLimit, TrainingClock
-from vui.infer.inference import (Evaluation, evaluate, get_predictions,  # noqa: F401 (public API)
-                           normalized_features, predict_probabilities)
+from vui.infer.evaluation import Evaluation, evaluate, get_predictions  # noqa: F401 (public API)
+from vui.infer.inference import normalized_features, predict_probabilities
 from vui.train.comparison import comparison_table, plot_comparison  # noqa: F401
 from vui.train.optimizers import (SEED_CLIPNORM, SEED_LEARNING_RATE,  # noqa: F401 (public)
                                   SEED_MOMENTUM, check_optimizer, fresh_optimizer, seed_optimizer)

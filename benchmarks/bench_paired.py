@@ -29,7 +29,7 @@ COLUMNS = ("model (its directory)", "CER", "95% interval", "WER", "95% interval"
 
 def evaluate_models(model_paths, corpus, eval_index, partition, decoder, warp_search,
                     speaker_norm=None):
-    """([row label per evaluation], [vui.infer.inference.Evaluation]), all over the same utterances:
+    """([row label per evaluation], [vui.infer.evaluation.Evaluation]), all over the same utterances:
     one per model, and with `speaker_norm` ("speaker"/"utterance") a second per model with
     its features speaker-normalised (vui.features.speaker_norm). A model trained with a speaker shift
     is first evaluated as trained, shifted (its label says so), and gets no second row for

@@ -28,7 +28,7 @@ LAYERS = [   # lowest first: a package's modules all sit in its layer
     ("entry", ["train_utils", "vui.demo", "vui.cli", "vui.serve", "vui.sweep"]),
 ]
 # Upward imports still to remove (none left: the core takes the unseen-voice methods as
-# strategies, vui.infer.inference.Strategy, and imports none of them).
+# strategies, vui.infer.strategy.Strategy, and imports none of them).
 KNOWN_UPWARD = set()
 
 

@@ -3,7 +3,7 @@ plain numpy cluster bootstrap."""
 import numpy as np
 import pytest
 
-from vui.infer.inference import Evaluation
+from vui.infer.evaluation import Evaluation
 from vui.decode.metrics import cer_wer, speaker_interval, utterance_errors
 
 WORDS = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran", "home"]

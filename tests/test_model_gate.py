@@ -116,7 +116,8 @@ def test_calibrated_threshold_is_the_quantile_of_in_family_speakers(two_speaker_
 
 
 def test_evaluate_decodes_routed_speakers_with_the_robust_model(two_speaker_gen):
-    from vui.infer.inference import evaluate, predict_probabilities
+    from vui.infer.evaluation import evaluate
+    from vui.infer.inference import predict_probabilities
     gen = two_speaker_gen
     model, robust = linear(gen, 0), linear(gen, 1)
     alone = evaluate(model, gen, "test", verbose=0)
@@ -142,7 +143,7 @@ def test_evaluate_decodes_routed_speakers_with_the_robust_model(two_speaker_gen)
 
 
 def test_a_gate_with_the_warp_search_searches_each_side_under_its_model(two_speaker_gen):
-    from vui.infer.inference import evaluate
+    from vui.infer.evaluation import evaluate
     from vui.research.warp_search import WarpSearchConfig
     gen = two_speaker_gen
     model, robust = linear(gen, 0), linear(gen, 1)
@@ -160,7 +161,7 @@ def test_a_gate_with_the_warp_search_searches_each_side_under_its_model(two_spea
 
 
 def test_the_gates_unwarped_pass_is_not_run_again_by_the_warp_search(two_speaker_gen):
-    from vui.infer.inference import evaluate
+    from vui.infer.evaluation import evaluate
     from vui.research.warp_search import WarpSearchConfig
     gen = two_speaker_gen
     model, robust = linear(gen, 0), linear(gen, 1)
@@ -183,7 +184,7 @@ class NamedDecoder:
 
 def test_routed_speakers_decode_with_the_robust_models_own_lm_weights(two_speaker_gen,
                                                                       monkeypatch):
-    from vui.infer import inference
+    from vui.infer import evaluation
     gen = two_speaker_gen
     model, robust = linear(gen, 0), linear(gen, 1)
     model.vui_record["lm"] = {"path": "plain.arpa", "alpha": 0.5, "beta": 1.0}
@@ -194,13 +195,13 @@ def test_routed_speakers_decode_with_the_robust_models_own_lm_weights(two_speake
     routed_speaker = gen.speakers("test")[0]
     gate = ModelGate(robust, 0.0)
     gate.routed = lambda probs, speakers: np.array([s == routed_speaker for s in speakers])
-    result = inference.evaluate(model, gen, "test", decoder="beam_lm", verbose=0,
+    result = evaluation.evaluate(model, gen, "test", decoder="beam_lm", verbose=0,
                                 strategy=Gate(gate))
     assert result.hypotheses == ["robust.arpa" if s == routed_speaker else "plain.arpa"
                                  for s in gen.speakers("test")]
     assert {"lm_path": "robust.arpa", "alpha": 0.7, "beta": 2.0} in made
     del robust.vui_record["lm"]                            # none of its own: the model's
-    result = inference.evaluate(model, gen, "test", decoder="beam_lm", verbose=0,
+    result = evaluation.evaluate(model, gen, "test", decoder="beam_lm", verbose=0,
                                 strategy=Gate(gate))
     assert set(result.hypotheses) == {"plain.arpa"}
 

@@ -71,7 +71,7 @@ def greedy_hypotheses(model, features):
 
 
 def test_evaluate_decodes_the_shifted_features(two_speaker_gen):  # noqa: F811
-    from vui.infer.inference import evaluate
+    from vui.infer.evaluation import evaluate
     gen = two_speaker_gen
     model = linear(gen, 0)
     features = [gen.get_features("test", i) for i in range(6)]
@@ -85,7 +85,7 @@ def test_evaluate_decodes_the_shifted_features(two_speaker_gen):  # noqa: F811
 
 def test_with_the_warp_search_each_speaker_is_shifted_after_each_warp(two_speaker_gen):  # noqa: F811
     from vui.augment.feature_warp import warp_normalized
-    from vui.infer.inference import evaluate
+    from vui.infer.evaluation import evaluate
     from vui.research.warp_search import WarpSearchConfig
     gen = two_speaker_gen
     model = linear(gen, 0)
@@ -112,7 +112,7 @@ def test_with_the_warp_search_each_speaker_is_shifted_after_each_warp(two_speake
 
 
 def test_behind_a_gate_only_the_routed_speakers_are_shifted(two_speaker_gen):  # noqa: F811
-    from vui.infer.inference import evaluate
+    from vui.infer.evaluation import evaluate
     gen = two_speaker_gen
     model, robust = linear(gen, 0), linear(gen, 1)
     speakers = gen.speakers("test")
@@ -166,7 +166,7 @@ def test_transcribe_shifts_each_file_or_one_speakers_files_together(speech_corpu
 
 def test_behind_a_gate_with_the_warp_search_only_the_routed_side_is_shifted(two_speaker_gen):  # noqa: F811,E501
     from vui.augment.feature_warp import warp_normalized
-    from vui.infer.inference import evaluate
+    from vui.infer.evaluation import evaluate
     from vui.research.warp_search import WarpSearchConfig
     gen = two_speaker_gen
     model, robust = linear(gen, 0), linear(gen, 1)
@@ -229,7 +229,7 @@ def test_training_shift_refuses_augmentation_that_changes_the_voice(two_speaker_
 
 
 def test_a_model_trained_with_the_shift_is_evaluated_and_transcribed_with_it(two_speaker_gen):  # noqa: F811,E501
-    from vui.infer.inference import evaluate
+    from vui.infer.evaluation import evaluate
     from vui.train.trained import model_info
     from vui.infer.transcribe import transcribe_files
     gen = two_speaker_gen
@@ -253,7 +253,7 @@ def test_a_model_trained_with_the_shift_is_evaluated_and_transcribed_with_it(two
 
 
 def test_get_predictions_shifts_one_utterance_by_its_speakers_mean(two_speaker_gen, capsys):  # noqa: F811,E501
-    from vui.infer.inference import evaluate, get_predictions
+    from vui.infer.evaluation import evaluate, get_predictions
     gen = two_speaker_gen
     model = linear(gen, 0)
     model.vui_record["speaker_norm"] = {"per": "speaker", "strength": 1.0}

@@ -1,11 +1,13 @@
-"""The strategy interface (vui.infer.inference.Strategy): any object with `apply` plugs into evaluate
+"""The strategy interface (vui.infer.strategy.Strategy): any object with `apply` plugs into evaluate
 and transcribe_files; its extras and decoders reach the results; OneSpeaker pools the files;
 strategy_for composes the research strategies as the command line spells them."""
 import numpy as np
 import pytest
 
 from test_model_gate import NamedDecoder, linear, three_files, two_speaker_gen  # noqa: F401
-from vui.infer.inference import Outcome, evaluate, predict_probabilities
+from vui.infer.evaluation import evaluate
+from vui.infer.inference import predict_probabilities
+from vui.infer.strategy import Outcome
 from vui.research.model_gate import ModelGate
 from vui.research.strategies import (Gate, OneSpeaker, SpeakerShift, WarpSearch, chosen_warps,
                                      gate_routed, strategy_for)

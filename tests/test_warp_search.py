@@ -148,7 +148,7 @@ class LinearModel:
 def test_evaluate_decodes_each_speaker_at_one_chosen_warp(speech_corpus, tmp_path):
     import data_generator as DG
     from vui.decode.decoders import make_decoder
-    from vui.infer.inference import evaluate
+    from vui.infer.evaluation import evaluate
     from vui.research.strategies import WarpSearch, chosen_warps
     from vui.research.warp_search import WarpSearchConfig
     gen = DG.AudioGeneratorCached(spectrogram=False, mfcc_dim=26, cache_dir=tmp_path / "cache")

@@ -5,7 +5,7 @@ settings, the training partition's normalisation statistics, the input shift it 
 with, its tuned language-model weights), read from the JSON metadata beside the model, so
 opening a model runs no code of its author's. `features(audio)`, `probabilities(features)` and
 `transcribe(audio)` are the whole inference path; `vui.infer.transcribe.transcribe_files` and
-`vui.infer.inference.evaluate` take a Recognizer (or the Keras model T.load_model returns).
+`vui.infer.evaluation.evaluate` take a Recognizer (or the Keras model T.load_model returns).
 """
 from dataclasses import dataclass
 from pathlib import Path

@@ -3,8 +3,8 @@ import time
 from pathlib import Path
 
 import utils
-from vui.infer.inference import (Context, as_decoder, batch_of, decoder_for_model, regroup,
-                                  run_strategy)
+from vui.infer.inference import as_decoder, batch_of, decoder_for_model
+from vui.infer.strategy import Context, regroup, run_strategy
 from vui.infer.recognizer import Recognizer
 
 
@@ -17,7 +17,7 @@ def transcribe_files(recognizer, paths, decoder="greedy", strategy=None):
     """One dict per file: file, transcript, decoder, audio seconds, wall seconds (features +
     model + decoder). `recognizer`: a Recognizer, or a model from T.load_model.
 
-    `strategy` (a vui.infer.inference.Strategy, e.g. one of vui.research.strategies) produces
+    `strategy` (a vui.infer.strategy.Strategy, e.g. one of vui.research.strategies) produces
     the outputs; None: the model as trained (a model trained with a speaker shift: each file
     shifted by its own mean). Each file is its own speaker unless the strategy pools them
     (vui.research.strategies.OneSpeaker: one talker's files, shifted, searched or routed

@@ -14,7 +14,7 @@ directly: the unaugmented one is the more confident on every speaker, seen or no
 
 Cost: the unaugmented model runs on everything, the augmented one on the routed speakers only
 (1x-2x the time of one model); the strategy vui.research.strategies.Gate does the routing, in
-vui.infer.inference.evaluate and vui.infer.transcribe.transcribe_files. No library gates Keras CTC models
+vui.infer.evaluation.evaluate and vui.infer.transcribe.transcribe_files. No library gates Keras CTC models
 this way.
 """
 from __future__ import annotations

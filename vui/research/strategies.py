@@ -1,7 +1,7 @@
-"""The unseen-voice methods as strategies: plug-ins of vui.infer.inference.evaluate and
+"""The unseen-voice methods as strategies: plug-ins of vui.infer.evaluation.evaluate and
 vui.infer.transcribe.transcribe_files (`strategy=`), which know none of them by name.
 
-A strategy (vui.infer.inference.Strategy) gets the model, the utterances' normalised features,
+A strategy (vui.infer.strategy.Strategy) gets the model, the utterances' normalised features,
 their speaker groups and a Context, and returns an Outcome: outputs per utterance, extras
 ("warp", "routed": read back from an Evaluation with chosen_warps and gate_routed) and, where
 a second model decodes, its decoders. They compose:
@@ -19,7 +19,8 @@ core does without a strategy.
 """
 import numpy as np
 
-from vui.infer.inference import AsTrained, Outcome, predict_probabilities, run_strategy
+from vui.infer.inference import predict_probabilities
+from vui.infer.strategy import AsTrained, Outcome, run_strategy
 from vui.research.model_gate import check_same_features
 from vui.features.speaker_norm import as_config, normalize_speakers
 from vui.train.trained import model_info
@@ -30,7 +31,7 @@ WARP, ROUTED = "warp", "routed"        # the extras' names: a value per utteranc
 
 def chosen_warps(result):
     """Per utterance, the warp factor a WarpSearch chose; None where none ran. `result`: an
-    Evaluation (vui.infer.inference), whose extras the strategies fill."""
+    Evaluation (vui.infer.evaluation), whose extras the strategies fill."""
     return result.extras.get(WARP)
 
 
