@@ -457,6 +457,17 @@ def test_speakers_come_from_the_index_or_the_path(gen_factory, corpus_copy):
     assert len(gen.speakers("test")) == len(gen.partition_data("test")[0])
 
 
+def test_the_holdout_partition_loads_as_the_seeds_partitions_do(gen_factory, speech_corpus):
+    gen = gen_factory()
+    gen.load_train_data(speech_corpus["index"])
+    gen.load_holdout_data(speech_corpus["index"])
+    paths, durations, texts = gen.partition_data("holdout")
+    assert list(paths) == [e["key"] for e in speech_corpus["entries"]]
+    assert list(texts) == [e["text"] for e in speech_corpus["entries"]]
+    assert gen.get_features("holdout", 0).shape[1] == gen.input_dim
+    assert gen.speakers("holdout") == ["espeak-en-us"] * len(paths)
+
+
 @pytest.mark.parametrize("value", [0, -1, float("nan"), "abc", None])
 def test_max_duration_must_be_a_positive_number_of_seconds(value):
     with pytest.raises(ValueError, match=r"max_duration must be a number of seconds > 0, got"):
