@@ -183,6 +183,50 @@ def test_a_decoder_spec_rebuilds_the_same_decoder_and_nothing_loads_before_a_dec
     assert reweighted.decode(probs) == D.BeamLMDecoder(lm_path, alpha=2.0).decode(probs)
 
 
+JOB_UNDER_WAY_SECONDS = 2
+INTERRUPTED_CHILD = r"""
+import os, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from char_map import NUM_CLASSES
+from vui.decode.decoders import make_decoder
+from vui.decode.parallel import DecodePool
+if __name__ == "__main__":
+    beam = make_decoder("beam", beam_width=64, beam_prune_logp=-50.0, token_min_logp=-50.0)
+    long_and_flat = np.full((200_000, NUM_CLASSES), 1.0 / NUM_CLASSES, np.float32)   # minutes
+    with DecodePool(1) as pool:
+        pool.warm_up(beam)
+        print("worker", pool._executor.submit(os.getpid).result(), flush=True)
+        pool.decode_all(beam, [long_and_flat])
+"""
+
+
+def test_an_interrupted_pool_stops_its_workers_mid_job(tmp_path):
+    """Ctrl-C while workers decode: the caller stops at once and leaves no worker behind (a
+    pool shut down politely would first wait minutes for the job, or hang at exit)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+    script = tmp_path / "child.py"
+    script.write_text(INTERRUPTED_CHILD)
+    root = str(Path(__file__).resolve().parents[1])
+    child = subprocess.Popen([sys.executable, str(script), root], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        worker = int(child.stdout.readline().split()[1])
+        time.sleep(JOB_UNDER_WAY_SECONDS)                 # the long job has reached the worker
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=30)
+    finally:
+        child.kill()
+    assert child.returncode != 0 and "KeyboardInterrupt" in err
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker, 0)
+
+
 def test_decode_batch_cuts_padding():
     a, b = spell("the cat"), spell("a dog")
     padded = np.zeros((2, max(len(a), len(b)) + 3, NUM_CLASSES), np.float32)

@@ -31,7 +31,8 @@ MAX_DEFAULT_WORKERS = 4          # the default is one per core, up to this many
 CHUNKS_PER_WORKER = 4            # decode_all's share of a list per job: balances long and short
 WARM_UP_FRAMES = 20
 WARM_UP_SECONDS_PER_FRAME = 0.02
-WEIGHTS = ("alpha", "beta")      # what set_weights changes without reloading the LM
+WEIGHTS = ("alpha", "beta")
+TERMINATE_JOIN_SECONDS = 5      # what set_weights changes without reloading the LM
 
 
 def default_workers():
@@ -55,8 +56,11 @@ class DecodePool:
     def __enter__(self):
         return self
 
-    def __exit__(self, *_exc):
-        self.close()
+    def __exit__(self, exc_type, *_exc):
+        if exc_type is None:
+            self.close()
+        else:          # Ctrl-C or an error: nobody waits for the jobs still running
+            self.terminate()
 
     def _new_executor(self):
         return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
@@ -113,8 +117,35 @@ class DecodePool:
                 self._executor = self._new_executor()
 
     def close(self):
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+        """Let the running jobs finish, then stop the workers."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        try:
+            executor.shutdown(wait=True, cancel_futures=True)
+        except BaseException:   # interrupted while waiting: stop them now, not at exit
+            _terminate(executor)
+            raise
+
+    def terminate(self):
+        """Stop the workers now, mid-job."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            _terminate(executor)
+
+
+def _terminate(executor):
+    """ProcessPoolExecutor.terminate_workers() (Python 3.14) on older Pythons: the workers are
+    killed and joined here, so no job keeps an interrupted program waiting at its exit."""
+    if hasattr(executor, "terminate_workers"):
+        executor.terminate_workers()
+        return
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(TERMINATE_JOIN_SECONDS)
 
 
 def _ignore_interrupts():
