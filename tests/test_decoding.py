@@ -204,7 +204,6 @@ if __name__ == "__main__":
 def test_an_interrupted_pool_stops_its_workers_mid_job(tmp_path):
     """Ctrl-C while workers decode: the caller stops at once and leaves no worker behind (a
     pool shut down politely would first wait minutes for the job, or hang at exit)."""
-    import os
     import signal
     import subprocess
     import sys
@@ -215,16 +214,60 @@ def test_an_interrupted_pool_stops_its_workers_mid_job(tmp_path):
     root = str(Path(__file__).resolve().parents[1])
     child = subprocess.Popen([sys.executable, str(script), root], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
+    worker = None
     try:
         worker = int(child.stdout.readline().split()[1])
         time.sleep(JOB_UNDER_WAY_SECONDS)                 # the long job has reached the worker
         child.send_signal(signal.SIGINT)
         _, err = child.communicate(timeout=30)
+        left_running = _kill_if_alive(worker)
     finally:
         child.kill()
+        if worker is not None:
+            _kill_if_alive(worker)    # a failed test must not leave a minutes-long job running
     assert child.returncode != 0 and "KeyboardInterrupt" in err
-    with pytest.raises(ProcessLookupError):
-        os.kill(worker, 0)
+    assert not left_running
+
+
+def _kill_if_alive(pid):
+    """Whether process `pid` was still there (it is not now)."""
+    import os
+    import signal
+    try:
+        os.kill(pid, signal.SIGKILL)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+UNGUARDED_SCRIPT = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+from char_map import NUM_CLASSES
+from vui.decode.lm_tuning import tune_lm_weights
+print("the script's body ran", flush=True)
+rng = np.random.default_rng(0)
+probs = [rng.dirichlet(np.ones(NUM_CLASSES) * 0.3, size=40) for _ in range(6)]
+grids = [tune_lm_weights(probs, ["the cat sat"] * 6, sys.argv[2], alphas=(0.0, 1.0),
+                         betas=(0.0,), progress=False, workers=w)["grid"] for w in (2, 0)]
+print("same grid" if grids[0] == grids[1] else "different grids")
+"""
+
+
+def test_a_script_without_a_main_guard_tunes_in_worker_processes(lm_path, tmp_path):
+    """A researcher's plain script (no `if __name__ == "__main__":`) runs once: the decoding
+    workers do not import it again, as spawned processes otherwise would."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = tmp_path / "plain_script.py"
+    script.write_text(UNGUARDED_SCRIPT)
+    root = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run([sys.executable, str(script), root, lm_path], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["the script's body ran", "same grid"]
 
 
 def test_decode_batch_cuts_padding():

@@ -16,7 +16,9 @@ import math
 import multiprocessing
 import os
 import signal
+import sys
 import threading
+import types
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
@@ -63,7 +65,7 @@ class DecodePool:
             self.terminate()
 
     def _new_executor(self):
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+        return ProcessPoolExecutor(self.workers, mp_context=_WorkerContext(),
                                    initializer=_ignore_interrupts)
 
     def _in_thread(self, decoder):
@@ -146,6 +148,33 @@ def _terminate(executor):
         process.terminate()
     for process in processes:
         process.join(TERMINATE_JOIN_SECONDS)
+
+
+class _WorkerProcess(multiprocessing.context.SpawnProcess):
+    """A spawned worker that does not import the caller's __main__.
+
+    A spawned child runs the parent's main script again (as __mp_main__) unless the script
+    guards itself with `if __name__ == "__main__":`; concurrent.futures leaves that to the
+    caller. A researcher's unguarded script calling T.tune_language_model would have every
+    worker train its models again and then fail ("bootstrapping phase"). These workers run only
+    this module's jobs, so the child is started as if __main__ were a bare module: nothing of
+    the caller's runs twice."""
+
+    def start(self):
+        with _STARTING:
+            main, sys.modules["__main__"] = sys.modules["__main__"], _BARE_MAIN
+            try:
+                super().start()
+            finally:
+                sys.modules["__main__"] = main
+
+
+class _WorkerContext(multiprocessing.context.SpawnContext):
+    Process = _WorkerProcess
+
+
+_STARTING = threading.Lock()
+_BARE_MAIN = types.ModuleType("__main__")
 
 
 def _ignore_interrupts():
