@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from vui import processes
 from vui.augment.augmenter import AugmentConfig, Augmenter, SpecAugmentConfig, SpecAugmenter
 
 MANIFEST = "manifest.json"
@@ -156,9 +155,9 @@ def _run(jobs, workers):
     if workers == 1 or len(jobs) <= 1:
         results = [_make_variants(j) for j in tqdm(jobs, **bar)]
     else:
-        # spawn, not fork: the parent may hold TensorFlow's threads, which fork can deadlock.
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        # vui.processes: spawned (the parent may hold TensorFlow's threads, which fork can
+        # deadlock), not re-running the caller's script, stopped at once on Ctrl-C.
+        with processes.worker_pool(workers) as pool:
             results = list(tqdm(pool.map(_make_variants, jobs, chunksize=4), **bar))
     return [r for r in results if r is not None]
 

@@ -11,12 +11,12 @@ each FLAC is written to a temp file and renamed, so an interrupted run leaves no
 """
 import argparse
 import json
-import multiprocessing
 import os
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -24,7 +24,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from vui import atomic
+from vui import atomic, processes
 
 from vui.data import corpus_plan
 
@@ -186,9 +186,10 @@ def run_jobs(root, jobs, workers, progress=True):
     bar = tqdm(total=len(todo), desc="synthesising", unit="utt", disable=not progress)
     by_id = {j.utt_id: j for j in todo}
     if workers > 1 and len(chunks) > 1:
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            _collect(pool.imap_unordered(synthesize_chunk, chunks), root, by_id, durations,
-                     failures, bar)
+        with processes.worker_pool(workers) as pool:
+            done = as_completed([pool.submit(synthesize_chunk, chunk) for chunk in chunks])
+            _collect((future.result() for future in done), root, by_id, durations, failures,
+                     bar)
     else:
         _collect(map(synthesize_chunk, chunks), root, by_id, durations, failures, bar)
     bar.close()

@@ -5,27 +5,24 @@ however many threads ask, and they hold the interpreter lock the caller needs: a
 loop answered even GET /health in seconds under concurrent beam decodes
 (docs/experiments/serving.md, "Beam decoding in worker processes"). pyctcdecode's own
 `decode_batch(pool, ...)` forks a pool the caller made, which is unsafe once TensorFlow's
-threads run, and rebuilds nothing per worker; here the workers are spawned (not forked) and
-keep the decoders they have built, keyed by their settings without the LM weights
+threads run, and rebuilds nothing per worker; here the workers are vui.processes' (spawned,
+never importing the caller's __main__, stopped at once on Ctrl-C) and keep the decoders they
+have built, keyed by their settings without the LM weights
 (vui.decode.decoders.DecoderSpec), so a language model loads once per worker and a weight grid
 (vui.decode.lm_tuning) only resets the weights. Greedy decoding is a few numpy calls and stays
 in the calling process. A worker that dies (killed, out of memory) costs its job one retry on a
 fresh pool, not the caller.
 """
 import math
-import multiprocessing
 import os
-import signal
-import sys
 import threading
-import types
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
 
 import numpy as np
 
 from char_map import NUM_CLASSES
+from vui import processes
 from vui.decode.decoders import GreedyDecoder
 
 DECODER_CACHE_SIZE = 16          # decoders kept per worker (a server's hot-word sets)
@@ -33,8 +30,7 @@ MAX_DEFAULT_WORKERS = 4          # the default is one per core, up to this many
 CHUNKS_PER_WORKER = 4            # decode_all's share of a list per job: balances long and short
 WARM_UP_FRAMES = 20
 WARM_UP_SECONDS_PER_FRAME = 0.02
-WEIGHTS = ("alpha", "beta")
-TERMINATE_JOIN_SECONDS = 5      # what set_weights changes without reloading the LM
+WEIGHTS = ("alpha", "beta")      # what set_weights changes without reloading the LM
 
 
 def default_workers():
@@ -65,8 +61,7 @@ class DecodePool:
             self.terminate()
 
     def _new_executor(self):
-        return ProcessPoolExecutor(self.workers, mp_context=_WorkerContext(),
-                                   initializer=_ignore_interrupts)
+        return processes.new_executor(self.workers)
 
     def _in_thread(self, decoder):
         return self._executor is None or isinstance(decoder, GreedyDecoder)
@@ -121,66 +116,14 @@ class DecodePool:
     def close(self):
         """Let the running jobs finish, then stop the workers."""
         executor, self._executor = self._executor, None
-        if executor is None:
-            return
-        try:
-            executor.shutdown(wait=True, cancel_futures=True)
-        except BaseException:   # interrupted while waiting: stop them now, not at exit
-            _terminate(executor)
-            raise
+        if executor is not None:
+            processes.shutdown(executor)
 
     def terminate(self):
         """Stop the workers now, mid-job."""
         executor, self._executor = self._executor, None
         if executor is not None:
-            _terminate(executor)
-
-
-def _terminate(executor):
-    """ProcessPoolExecutor.terminate_workers() (Python 3.14) on older Pythons: the workers are
-    killed and joined here, so no job keeps an interrupted program waiting at its exit."""
-    if hasattr(executor, "terminate_workers"):
-        executor.terminate_workers()
-        return
-    processes = list((getattr(executor, "_processes", None) or {}).values())
-    executor.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.join(TERMINATE_JOIN_SECONDS)
-
-
-class _WorkerProcess(multiprocessing.context.SpawnProcess):
-    """A spawned worker that does not import the caller's __main__.
-
-    A spawned child runs the parent's main script again (as __mp_main__) unless the script
-    guards itself with `if __name__ == "__main__":`; concurrent.futures leaves that to the
-    caller. A researcher's unguarded script calling T.tune_language_model would have every
-    worker train its models again and then fail ("bootstrapping phase"). These workers run only
-    this module's jobs, so the child is started as if __main__ were a bare module: nothing of
-    the caller's runs twice."""
-
-    def start(self):
-        with _STARTING:
-            main, sys.modules["__main__"] = sys.modules["__main__"], _BARE_MAIN
-            try:
-                super().start()
-            finally:
-                sys.modules["__main__"] = main
-
-
-class _WorkerContext(multiprocessing.context.SpawnContext):
-    Process = _WorkerProcess
-
-
-_STARTING = threading.Lock()
-_BARE_MAIN = types.ModuleType("__main__")
-
-
-def _ignore_interrupts():
-    """Ctrl-C in a terminal reaches the workers too; their owner shuts them down, so they
-    should not each print a KeyboardInterrupt traceback."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+            processes.terminate(executor)
 
 
 @lru_cache(maxsize=DECODER_CACHE_SIZE)

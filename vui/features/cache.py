@@ -7,17 +7,16 @@ nothing else. data_generator's AudioGeneratorCached keeps one per generator; the
 `DG.FeatureCache` is re-exported there.
 """
 import hashlib
-import multiprocessing
 import os
 import threading
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 
 import numpy as np
 import threadpoolctl
 from tqdm.auto import tqdm
 
 import utils as U
-from vui import cpu_threads
+from vui import cpu_threads, processes
 
 # Fewer missing files are computed in this process: the pool's start-up (about 1.2 s on 2 cores)
 # costs more than it saves below about this many (docs/experiments/scale.md, "Cold cache").
@@ -124,9 +123,10 @@ class FeatureCache:
 
         n_jobs=None uses every usable core when at least POOL_MIN_FILES files are missing (a
         pool's start-up costs more than it saves on fewer), else one; an int forces that many.
-        Workers are "spawn" processes (forking one that has loaded TensorFlow can deadlock)
-        that import only utils, compute POOL_CHUNK files per task and run BLAS on one thread
-        each, since two pools of threads on the same cores slow each other down.
+        Workers are vui.processes' (spawned, since forking one that has loaded TensorFlow can
+        deadlock; never importing the caller's __main__; stopped at once on Ctrl-C) that import
+        only utils, compute POOL_CHUNK files per task and run BLAS on one thread each, since
+        two pools of threads on the same cores slow each other down.
         """
         missing = [p for p in dict.fromkeys(audio_paths) if self.lookup(p) is None]
         errors = {}
@@ -136,9 +136,7 @@ class FeatureCache:
                 self._keep(*_features_of_files([path], self.config)[0], errors)
             return errors
         chunks = [missing[i:i + POOL_CHUNK] for i in range(0, len(missing), POOL_CHUNK)]
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context,
-                                 initializer=_one_blas_thread) as pool, \
+        with processes.worker_pool(workers, initializer=_one_blas_thread) as pool, \
                 tqdm(total=len(missing), desc=desc) as bar:
             futures = [pool.submit(_features_of_files, chunk, self.config) for chunk in chunks]
             for future in as_completed(futures):
