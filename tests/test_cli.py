@@ -91,6 +91,29 @@ def test_the_train_command_guards_the_loss_unless_told_off():
         cli.build_parser().parse_args(["train", "--loss-limit", "never"])
 
 
+def test_a_warning_at_a_terminal_is_written_above_the_progress_bar(monkeypatch):
+    import io
+    import warnings
+    from tqdm import tqdm
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with cli.command_line_warnings():
+        bar = tqdm(total=3, file=terminal, desc="features")
+        bar.update()
+        warnings.warn("'a.flac' is sampled at 8000 Hz")
+        bar.update(2)
+        bar.close()
+    shown = terminal.getvalue()
+    cleared, _, after = shown.partition("warning: 'a.flac' is sampled at 8000 Hz\n")
+    assert after.startswith("\rfeatures:")               # the bar is drawn again below it
+    assert cleared.rstrip(" \r").endswith("it/s]") and cleared.endswith(" \r")  # line wiped
+    assert warnings.showwarning is not None and warnings.formatwarning is not cli.one_line_warning
+
+
 def test_an_empty_transcript_is_an_empty_line_and_a_note(capsys):
     from vui.cli.common import print_transcripts
     assert print_transcripts([{"file": "quiet.wav", "transcript": ""}], as_json=False) == 0

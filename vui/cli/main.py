@@ -16,6 +16,7 @@
 Heavy imports (Keras) happen inside the commands so `--help` answers at once.
 """
 import argparse
+import contextlib
 import shlex
 import sys
 import warnings
@@ -275,12 +276,9 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
-    import warnings
-    python_format = warnings.formatwarning
-    if not debug:
-        warnings.formatwarning = one_line_warning
     try:
-        return _dispatch(argv)
+        with command_line_warnings(debug):
+            return _dispatch(argv)
     except KeyboardInterrupt:
         resumes = argv[:1] in (["train"], ["sweep"], ["demo"])
         print("interrupted" + ("; the same command again resumes after the last finished epoch"
@@ -291,8 +289,29 @@ def main(argv=None):
             raise
         print(f"error: {err}", file=sys.stderr)
         return 2
+
+
+@contextlib.contextmanager
+def command_line_warnings(debug=False):
+    """Warnings as a command-line tool says them (one_line_warning; --debug: Python's format),
+    and at a terminal written above any progress bar (tqdm.write) rather than into its line,
+    where the next redraw would overwrite them. Restored afterwards: main() may run
+    in-process (a notebook)."""
+    python_format, python_show = warnings.formatwarning, warnings.showwarning
+    if not debug:
+        warnings.formatwarning = one_line_warning
+    if sys.stderr.isatty():       # where bars are redrawn; elsewhere Python's own display
+        warnings.showwarning = _show_above_bars
+    try:
+        yield
     finally:
-        warnings.formatwarning = python_format      # main() called in-process (a notebook)
+        warnings.formatwarning, warnings.showwarning = python_format, python_show
+
+
+def _show_above_bars(message, category, filename, lineno, file=None, line=None):
+    from tqdm import tqdm
+    text = warnings.formatwarning(message, category, filename, lineno, line)
+    tqdm.write(text.rstrip("\n"), file=file or sys.stderr)
 
 
 def one_line_warning(message, category, filename, lineno, line=None):
