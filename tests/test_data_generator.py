@@ -457,6 +457,20 @@ def test_speakers_come_from_the_index_or_the_path(gen_factory, corpus_copy):
     assert len(gen.speakers("test")) == len(gen.partition_data("test")[0])
 
 
+def test_a_cache_folder_that_cannot_be_written_costs_a_warning_not_the_run(gen_factory, loaded,
+                                                                          speech_corpus, tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder should be")
+    gen = gen_factory(minibatch_size=4, cache_dir=str(blocked / "cache"))
+    with pytest.warns(UserWarning, match=r"cannot write the feature cache in .*not-a-folder"
+                                         r".*set VUI_CACHE_DIR"):
+        gen.load_train_data(speech_corpus["index"])
+    assert gen.cache.disk_error                           # said once, then memory only
+    for i in range(len(speech_corpus["entries"])):
+        assert np.array_equal(gen.get_features("train", i), loaded.get_features("train", i))
+    assert not list(tmp_path.glob("**/*.tmp.npy"))
+
+
 def test_the_holdout_partition_loads_as_the_seeds_partitions_do(gen_factory, speech_corpus):
     gen = gen_factory()
     gen.load_train_data(speech_corpus["index"])

@@ -6,9 +6,11 @@ utils: `FeatureCache.fill`'s "spawn" workers are handed `utils.features_from_fil
 nothing else. data_generator's AudioGeneratorCached keeps one per generator; the seed's name
 `DG.FeatureCache` is re-exported there.
 """
+import contextlib
 import hashlib
 import os
 import threading
+import warnings
 from concurrent.futures import as_completed
 
 import numpy as np
@@ -69,6 +71,7 @@ class FeatureCache:
         root = cache_dir or default_cache_dir()
         self.dir = os.path.join(os.fspath(root), config.cache_key())
         self.memory = {}
+        self.disk_error = None     # why the disk cache could not be written, once it could not
 
     def disk_path(self, audio_path):
         stat = os.stat(audio_path)
@@ -103,12 +106,28 @@ class FeatureCache:
                 and feats.dtype.kind == "f" and bool(np.isfinite(feats).all()))
 
     def store(self, audio_path, feats):
+        """Keep the features in memory and, while the cache folder takes them, on disk: a
+        folder that cannot be written (read-only, full, not a folder) costs the next process
+        their computation, not this run."""
         self.memory[audio_path] = feats
+        if self.disk_error is not None:
+            return
         disk = self.disk_path(audio_path)
-        os.makedirs(os.path.dirname(disk), exist_ok=True)
         tmp = f"{disk}.{os.getpid()}.{threading.get_ident()}.tmp.npy"  # batch-making threads
-        np.save(tmp, feats)
-        os.replace(tmp, disk)  # atomic: a killed run never leaves half a file
+        try:
+            os.makedirs(os.path.dirname(disk), exist_ok=True)
+            np.save(tmp, feats)
+            os.replace(tmp, disk)  # atomic: a killed run never leaves half a file
+        except OSError as err:
+            self._disk_failed(err, tmp)
+
+    def _disk_failed(self, err, tmp):
+        self.disk_error = f"{err.strerror or err}" + (f": {err.filename}" if err.filename else "")
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        warnings.warn(f"cannot write the feature cache in {self.dir} ({self.disk_error}); "
+                      "features are kept in memory only, so the next run computes them again; "
+                      f"set {CACHE_ENV} (or cache_dir=) to a writable folder", stacklevel=3)
 
     def get(self, audio_path):
         """Features for one file, computing and storing them if needed; raises AudioError."""
