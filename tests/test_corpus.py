@@ -387,6 +387,14 @@ def test_audio_duration_errors_name_file(tmp_path):
         CI.audio_duration(tmp_path / "zero.flac")
     _flac(str(tmp_path / "ok.flac"), 0.5)
     assert CI.audio_duration(tmp_path / "ok.flac") == 0.5
+    noise = np.random.default_rng(0).uniform(-0.3, 0.3, 3 * SR).astype(np.float32)
+    sf.write(str(tmp_path / "whole.flac"), noise, SR, format="FLAC")
+    whole = (tmp_path / "whole.flac").read_bytes()
+    (tmp_path / "cut.flac").write_bytes(whole[:len(whole) // 2])     # a download that stopped
+    assert sf.info(str(tmp_path / "cut.flac")).duration == 3.0         # the header still says 3 s
+    with pytest.raises(ValueError, match=r"cut.flac' is truncated or damaged: its header "
+                                         r"promises 3.00 s"):
+        CI.audio_duration(tmp_path / "cut.flac")
 
 
 def test_report_summary_lists_each_skipped_file():
