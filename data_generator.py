@@ -24,6 +24,7 @@ from utils import STD_FLOOR, normalize_with  # noqa: F401  (DG.normalize_with, D
 from vui.generator.batches import (  # noqa: F401  (public: the seed's DG.x)
     DATASET_WORKERS, DURATION_JITTER, KERAS_PEEKED_BATCHES, PAD_TO_MULTIPLE, AlignmentError,
     UtteranceDataset, apply_output_length, check_alignable, repeated_adjacent)
+from vui.data.audio import MISSING_AUDIO
 from vui.data.corpus_index import (DEFAULT_MAX_DURATION, INDEX_FILES, MissingIndexError,
                                    index_path, read_index_lenient)
 from vui.features.cache import (  # noqa: F401  (public: the seed's DG.x)
@@ -204,16 +205,22 @@ class AudioGeneratorCached:
         too_long += len(longer)
         if skipped and not kept:
             first = "; ".join(f"{key}: {reason}" for key, reason in skipped[:3])
-            expected = (f"a max_duration (--max-duration) above {self.max_duration:g} s"
-                        if too_long == len(skipped) else
-                        "a corpus index of JSON lines with key, duration and text")
             raise ValueError(f"{part} partition from {os.fspath(desc_file)!r}: none of its "
                              f"{len(skipped)} utterances can be used (first: {first}); "
-                             f"expected {expected}")
+                             f"expected {self._what_was_expected(skipped, too_long)}")
         self._set_partition(part, kept)
         self.skipped[part] = skipped
         if skipped:
             self._warn_skipped(part, desc_file, skipped, total)
+
+    def _what_was_expected(self, skipped, too_long):
+        """What a partition none of whose utterances could be used lacked, by its reasons."""
+        if too_long == len(skipped):
+            return f"a max_duration (--max-duration) above {self.max_duration:g} s"
+        if all(MISSING_AUDIO in reason for _, reason in skipped):
+            return ("its audio files where the index says they are: an index holds absolute "
+                    "paths, so a corpus moved since needs indexing again where it lies now")
+        return "a corpus index of JSON lines with key, duration and text"
 
     def _within_max_as_measured(self, rows):
         """Rows whose audio, as its features measure it, is within max_duration, and (key,

@@ -272,6 +272,18 @@ def test_bad_files_are_skipped_and_reported_once(gen_factory, corpus_copy):
     assert len(gen.train_audio_paths) == 6 and len(gen.skipped["train"]) == 7
 
 
+def test_a_corpus_whose_audio_has_moved_says_to_index_it_again(gen_factory, speech_corpus,
+                                                               tmp_path):
+    from conftest import write_index
+    moved = [dict(e, key=str(tmp_path / "old-place" / os.path.basename(e["key"])))
+             for e in speech_corpus["entries"]]
+    index = write_index(tmp_path / "moved.jsonl", moved)
+    with pytest.raises(ValueError, match=r"none of its 6 utterances can be used .* does not "
+                                         r"exist.*expected its audio files where the index says"
+                                         r" they are: an index holds absolute paths"):
+        gen_factory().load_train_data(index)
+
+
 def test_a_clip_longer_than_its_index_says_is_held_to_max_duration(gen_factory, speech_corpus,
                                                                     tmp_path):
     long_path = str(tmp_path / "long.wav")

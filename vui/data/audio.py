@@ -17,6 +17,7 @@ SAMPLE_RATE = 16000
 SILENCE_PEAK = 1e-4              # a clip whose peak stays below this is treated as silent
 RESAMPLE_QUALITY = "HQ"
 WAV_HEADER_SCAN = 4096           # bytes read to find a WAV's data chunk and its declared size
+MISSING_AUDIO = "does not exist"   # how an error names a file that is not there (callers match it)
 
 _warned = set()
 
@@ -54,7 +55,8 @@ def load_audio(path, sample_rate=SAMPLE_RATE):
     if os.path.isdir(path):
         raise AudioError(f"audio file {path!r} is a folder; expected an audio file")
     if not os.path.isfile(path):
-        raise AudioError(f"audio file {path!r} does not exist (expected an audio file: WAV, FLAC, or what ffmpeg reads)")
+        raise AudioError(f"audio file {path!r} {MISSING_AUDIO} (expected an audio file: WAV, "
+                         "FLAC, or what ffmpeg reads)")
     if os.path.getsize(path) == 0:       # said as such, not as two decoders' format errors
         raise AudioError(f"audio file {path!r} is empty (0 bytes); expected speech")
     try:
