@@ -60,6 +60,14 @@ def test_index_librispeech_keeps_good_drops_long_reports_bad(tree, tmp_path, cap
     assert "dropped 1 clips over 10 s" in err and "19-198-0002.flac" in err
 
 
+def test_an_evaluation_subset_indexed_for_training_is_noted(tree, tmp_path, capsys):
+    LS.index_librispeech(str(tree), str(tmp_path / "valid_corpus.json"), progress=False)
+    assert "note:" not in capsys.readouterr().err
+    LS.index_librispeech(str(tree), str(tmp_path / "train_corpus.json"), progress=False)
+    assert "note: dev-clean is a LibriSpeech evaluation subset, indexed here as training" \
+        in capsys.readouterr().err
+
+
 def test_max_duration_none_keeps_long_clip(tree, tmp_path):
     entries, report = LS.collect_entries(str(tree), max_duration=None, progress=False)
     assert sorted(e["duration"] for e in entries) == [1.5, 2.25, 12.0]

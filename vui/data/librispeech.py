@@ -22,7 +22,7 @@ from tqdm import tqdm
 import char_map
 from vui import atomic
 from vui.argtypes import positive_float
-from vui.data.corpus_index import (DEFAULT_MAX_DURATION, IndexReport, audio_duration,
+from vui.data.corpus_index import (DEFAULT_MAX_DURATION, INDEX_FILES, IndexReport, audio_duration,
                                    undecodable_at, write_index)
 
 TRANSCRIPT_SUFFIX = ".trans.txt"
@@ -370,7 +370,19 @@ def index_librispeech(subset_dir, out_json, max_duration=DEFAULT_MAX_DURATION, p
             f"{out_json!r} was not written")
     write_index(out_json, entries)
     print(f"{out_json}: " + report.summary(max_duration), file=sys.stderr)
+    _note_evaluation_subset_for_training(subset_dir, out_json)
     return report
+
+
+def _note_evaluation_subset_for_training(subset_dir, out_json):
+    """A dev-* or test-* subset written as a training index is allowed (a quick experiment may
+    want it) but said, since scoring the model on its own training speech flatters it."""
+    subset = os.path.basename(os.path.normpath(os.fspath(subset_dir)))
+    if (subset.startswith(EVALUATION_SUBSET_PREFIXES)
+            and os.path.basename(os.fspath(out_json)) == INDEX_FILES["train"]):
+        print(f"note: {subset} is a LibriSpeech evaluation subset, indexed here as training "
+              "data; evaluate on speech the model did not train on (e.g. train-clean-100 -> "
+              f"{INDEX_FILES['train']})", file=sys.stderr)
 
 
 def build_parser():
