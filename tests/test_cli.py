@@ -546,6 +546,7 @@ def test_an_interrupted_run_is_told_apart_from_one_never_trained(trained_model, 
     err = capsys.readouterr().err
     assert f"no trained model at {model}: its run '{record['name']}' stopped after epoch 2 of " \
            "5 (interrupted?)" in err and "again to finish it" in err
+    assert "or with epochs=2 (--epochs 2) to save it as it is now" in err
     assert cli.main(["compare", "--results", str(tmp_path), "--out", str(tmp_path / "c.png")]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines()
                if record["name"][:30] in line)

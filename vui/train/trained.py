@@ -139,7 +139,9 @@ def _no_model_message(model_path, pickle_path):
     return (f"no trained model at {model_path}: its run '{record.get('name')}' stopped after "
             f"epoch {epochs} of {record.get('epochs_requested', '?')} (interrupted?); its last "
             "epoch's weights are in its backup. Run the same T.train_model call or `vui train` "
-            "command again to finish it (it resumes) and save the model")
+            "command again to finish it (it resumes) and save the model"
+            + (f", or with epochs={epochs} (--epochs {epochs}) to save it as it is now"
+               if epochs else ""))
 
 
 def _read_keras(keras, model_path):
