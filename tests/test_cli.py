@@ -101,6 +101,7 @@ def test_a_warning_at_a_terminal_is_written_above_the_progress_bar(monkeypatch):
             return True
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
+    python_show, python_format = warnings.showwarning, warnings.formatwarning
     with cli.command_line_warnings():
         bar = tqdm(total=3, file=terminal, desc="features")
         bar.update()
@@ -111,7 +112,7 @@ def test_a_warning_at_a_terminal_is_written_above_the_progress_bar(monkeypatch):
     cleared, _, after = shown.partition("warning: 'a.flac' is sampled at 8000 Hz\n")
     assert after.startswith("\rfeatures:")               # the bar is drawn again below it
     assert cleared.rstrip(" \r").endswith("it/s]") and cleared.endswith(" \r")  # line wiped
-    assert warnings.showwarning is not None and warnings.formatwarning is not cli.one_line_warning
+    assert (warnings.showwarning, warnings.formatwarning) == (python_show, python_format)
 
 
 def test_an_empty_transcript_is_an_empty_line_and_a_note(capsys):

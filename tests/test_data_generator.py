@@ -474,9 +474,10 @@ def test_a_cache_folder_that_cannot_be_written_costs_a_warning_not_the_run(gen_f
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the cache folder should be")
     gen = gen_factory(minibatch_size=4, cache_dir=str(blocked / "cache"))
-    with pytest.warns(UserWarning, match=r"cannot write the feature cache in .*not-a-folder"
-                                         r".*set VUI_CACHE_DIR"):
+    with pytest.warns(UserWarning, match=r"cannot write the feature cache") as said:
         gen.load_train_data(speech_corpus["index"])
+    told = [str(w.message) for w in said if "feature cache" in str(w.message)]
+    assert len(told) == 1 and "not-a-folder" in told[0] and "set VUI_CACHE_DIR" in told[0]
     assert gen.cache.disk_error                           # said once, then memory only
     for i in range(len(speech_corpus["entries"])):
         assert np.array_equal(gen.get_features("train", i), loaded.get_features("train", i))

@@ -133,6 +133,7 @@ def test_set_weights_equals_fresh_decoder(lm_path):
     probs_list = [np.clip(p + rng.uniform(0, 0.05, p.shape), 0, None) for p in probs_list]
     probs_list = [p / p.sum(1, keepdims=True) for p in probs_list]
     reused = D.make_decoder("beam_lm", lm_path=lm_path, alpha=2.0, beta=3.0)
+    reused.decode(probs_list[0])                  # built: its LM loaded with the old weights
     reused.set_weights(alpha=0.7, beta=0.5)
     fresh = D.make_decoder("beam_lm", lm_path=lm_path, alpha=0.7, beta=0.5)
     assert reused.decode_batch(probs_list) == fresh.decode_batch(probs_list)
@@ -268,6 +269,32 @@ def test_a_script_without_a_main_guard_tunes_in_worker_processes(lm_path, tmp_pa
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["the script's body ran", "same grid"]
+
+
+def test_beam_decoders_pickle_and_copy_with_their_settings(lm_path):
+    import copy
+    probs = spell("the dog sat", ambiguous={4: {"d": 0.45, "b": 0.5}})
+    for decoder in (D.BeamDecoder(beam_width=8, hotwords=["dog:4"]),
+                    D.BeamLMDecoder(lm_path, alpha=0.7, beta=0.5)):
+        expected = decoder.decode(probs)                     # built: pyctcdecode objects held
+        for twin in (pickle.loads(pickle.dumps(decoder)), copy.deepcopy(decoder)):
+            assert twin.name == decoder.name and twin.decode(probs) == expected
+
+
+def test_hot_words_share_a_workers_decoder_and_its_language_model(lm_path):
+    """A server's clients each choosing hot words: one decoder (one LM) per worker, the hot
+    words set for each job, with the words the in-process decoders give."""
+    from vui.decode import parallel
+    probs = spell("the dog sat", ambiguous={4: {"d": 0.45, "b": 0.5}})
+    decoders = [D.BeamLMDecoder(lm_path, beam_width=16, hotwords=h, beam_prune_logp=-20.0)
+                for h in (None, ["bog:30"], ["dog:3"], None)]
+    with parallel.DecodePool(1) as pool:
+        got = [pool.decode_words(d, probs, 0.02) for d in decoders]
+        built = pool._executor.submit(parallel.decoders_built).result()
+    assert got == [d.decode_words(probs, 0.02) for d in decoders]
+    assert [" ".join(w.text for w in words) for words in got][:2] == ["the dog sat",
+                                                                      "the bog sat"]
+    assert built == 1
 
 
 def test_decode_batch_cuts_padding():

@@ -156,8 +156,11 @@ def _run(jobs, workers):
         results = [_make_variants(j) for j in tqdm(jobs, **bar)]
     else:
         # vui.processes: spawned (the parent may hold TensorFlow's threads, which fork can
-        # deadlock), not re-running the caller's script, stopped at once on Ctrl-C.
-        with processes.worker_pool(workers) as pool:
+        # deadlock), stopped at once on Ctrl-C, and importing the caller's script only where
+        # the augmenter or a function it passed is defined there.
+        _, _, _, augmenter, feature_fn, load_fn, _ = jobs[0]
+        needs_main = processes.defined_in_main(augmenter, feature_fn, load_fn)
+        with processes.worker_pool(workers, needs_main=needs_main) as pool:
             results = list(tqdm(pool.map(_make_variants, jobs, chunksize=4), **bar))
     return [r for r in results if r is not None]
 

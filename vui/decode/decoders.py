@@ -253,8 +253,24 @@ class BeamDecoder(Decoder):
         self.beam_width = int(beam_width)
         self.beam_prune_logp = float(beam_prune_logp)
         self.token_min_logp = float(token_min_logp)
+        self.set_hotwords(hotwords, hotword_weight)
+        self._built, self._release, self._building = None, None, threading.Lock()
+
+    def set_hotwords(self, hotwords=None, hotword_weight=None):
+        """Change the hot words (see parse_hotwords): pyctcdecode takes them at each decode,
+        so nothing is rebuilt and an LM stays loaded."""
         words, self.hotword_weight = parse_hotwords(hotwords or [], hotword_weight)
         self.hotwords = list(words) or None
+
+    def __getstate__(self):
+        """Settings only: pyctcdecode's objects and the lock are made again where needed."""
+        state = dict(self.__dict__)
+        for key in ("_built", "_release", "_building"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
         self._built, self._release, self._building = None, None, threading.Lock()
 
     @property
@@ -303,9 +319,12 @@ class BeamDecoder(Decoder):
         return self.decode_beams(probs)[0][0]
 
     def close(self):
-        """Free the LM now rather than when this decoder is garbage-collected."""
-        if self._release is not None:
-            self._release()
+        """Free the LM now rather than when this decoder is garbage-collected (after a build
+        under way in another thread, if one is)."""
+        with self._building:
+            release = self._release
+        if release is not None:
+            release()
 
     def _decode_words(self, probs, seconds_per_frame):
         """The best beam's words at the frames pyctcdecode gives them (first character frame,
@@ -354,12 +373,13 @@ class BeamLMDecoder(BeamDecoder):
 
     def set_weights(self, alpha=None, beta=None):
         """Change alpha/beta without reloading the LM (used by the alpha/beta grid search)."""
-        if alpha is not None:
-            self.alpha = float(alpha)
-        if beta is not None:
-            self.beta = float(beta)
-        if self._built is not None:
-            self._built.reset_params(alpha=self.alpha, beta=self.beta)
+        with self._building:          # not lost to a build under way in another thread
+            if alpha is not None:
+                self.alpha = float(alpha)
+            if beta is not None:
+                self.beta = float(beta)
+            if self._built is not None:
+                self._built.reset_params(alpha=self.alpha, beta=self.beta)
 
     def _spec_options(self):
         # The LM's own vocabulary is read again from its file where the spec is built: a

@@ -14,7 +14,6 @@ in the calling process. A worker that dies (killed, out of memory) costs its job
 fresh pool, not the caller.
 """
 import math
-import os
 import threading
 from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
@@ -22,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 from char_map import NUM_CLASSES
-from vui import processes
+from vui import cpu_threads, processes
 from vui.decode.decoders import GreedyDecoder
 
 DECODER_CACHE_SIZE = 16          # decoders kept per worker (a server's hot-word sets)
@@ -31,11 +30,12 @@ CHUNKS_PER_WORKER = 4            # decode_all's share of a list per job: balance
 WARM_UP_FRAMES = 20
 WARM_UP_SECONDS_PER_FRAME = 0.02
 WEIGHTS = ("alpha", "beta")      # what set_weights changes without reloading the LM
+HOTWORD_OPTIONS = ("hotwords", "hotword_weight")   # what set_hotwords changes, per decode
 
 
 def default_workers():
-    """One decoding process per core (up to MAX_DEFAULT_WORKERS)."""
-    return max(1, min(MAX_DEFAULT_WORKERS, os.cpu_count() or 1))
+    """One decoding process per core this process may use (up to MAX_DEFAULT_WORKERS)."""
+    return max(1, min(MAX_DEFAULT_WORKERS, cpu_threads.usable_cores() or 1))
 
 
 class DecodePool:
@@ -97,6 +97,8 @@ class DecodePool:
         """Each job's result, in order; on a dead worker, the jobs once more on a fresh pool."""
         with self._lock:
             executor = self._executor
+        if executor is None:
+            raise RuntimeError("the decoding pool is closed")
         try:
             return [future.result() for future in [executor.submit(*job) for job in jobs]]
         except BrokenProcessPool:
@@ -114,16 +116,22 @@ class DecodePool:
                 self._executor = self._new_executor()
 
     def close(self):
-        """Let the running jobs finish, then stop the workers."""
-        executor, self._executor = self._executor, None
+        """Let the running jobs finish, then stop the workers; decodes asked for later run in
+        the calling thread."""
+        executor = self._take_executor()
         if executor is not None:
             processes.shutdown(executor)
 
     def terminate(self):
         """Stop the workers now, mid-job."""
-        executor, self._executor = self._executor, None
+        executor = self._take_executor()
         if executor is not None:
             processes.terminate(executor)
+
+    def _take_executor(self):
+        with self._lock:
+            executor, self._executor = self._executor, None
+        return executor
 
 
 @lru_cache(maxsize=DECODER_CACHE_SIZE)
@@ -131,14 +139,23 @@ def _built(spec):
     return spec.build()
 
 
+def decoders_built():
+    """In a worker: how many decoders it keeps built (for tests and inspection)."""
+    return _built.cache_info().currsize
+
+
 def _decoder_for(spec):
-    """In a worker: the decoder of `spec`, built once per setting other than the LM weights
-    (which it sets: a worker runs one job at a time)."""
+    """In a worker: the decoder of `spec`, built (its LM loaded) once per setting other than
+    the LM weights and the hot words, which it sets for this job (a worker runs one at a
+    time): a server's clients choosing hot words do not each load an LM."""
     options = dict(spec.options)
     weights = {k: options.pop(k) for k in WEIGHTS if k in options}
+    hot = {k: options.pop(k) for k in HOTWORD_OPTIONS if k in options}
     decoder = _built(type(spec)(spec.kind, tuple(options.items())))
     if weights:
         decoder.set_weights(**weights)
+    if hot:
+        decoder.set_hotwords(**hot)
     return decoder
 
 

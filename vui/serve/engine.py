@@ -19,7 +19,7 @@ from vui.serve.batching import Batcher
 from vui.decode.parallel import DecodePool
 from vui.serve.errors import bad_request, model_loading, model_unavailable
 
-DECODER_CACHE_SIZE = 16            # decoders built for (kind, hot words); an LM is loaded once
+DECODER_CACHE_SIZE = 16            # decoders checked for (kind, hot words), kept for reuse
 WARM_UP_SECONDS = (1.0, 3.0)       # traced once at load, so the first request is not the slow one
 WARM_UP_NOISE = 0.01
 LOADING, READY, FAILED, NO_MODEL = "loading", "ready", "failed", "none"
@@ -124,6 +124,8 @@ class Engine:
     def _warm_up_decoding(self, recognizer):
         """Start the decoding workers with the model's best decoder built in each; if that
         fails, its requests will say why, and the model still serves."""
+        if not self._decode_pool.workers:
+            return
         try:
             self._decode_pool.warm_up(_best_decoder(recognizer))
         except Exception as err:
@@ -149,7 +151,9 @@ class Engine:
         return self.require().feature_config.sample_rate
 
     def decoder(self, kind="greedy", hotwords=()):
-        """A decoder for (kind, hot words), built once and kept (an LM loads only once)."""
+        """A decoder for (kind, hot words), checked once and kept. Its LM loads where it
+        decodes: in each decoding worker once (hot words do not load another), or here at its
+        first decode when decoding runs in the request threads."""
         if kind not in DECODER_KINDS:
             raise bad_request(f"unknown decoder {kind!r}; expected one of "
                               f"{', '.join(DECODER_KINDS)}")
@@ -170,7 +174,8 @@ class Engine:
 
     def _build_decoder(self, kind, hotwords):
         """The model's decoder (beam_lm: its tuned LM and weights) with the hot words; one
-        dropped from the cache frees its LM when the last request using it is done."""
+        dropped from the cache frees its LM, if it loaded one here, when the last request
+        using it is done."""
         return self.require().decoder(kind, hotwords=list(hotwords) or None)
 
     def transcribe(self, audio, decoder="greedy", hotwords=()):
