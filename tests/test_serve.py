@@ -642,6 +642,43 @@ def test_the_command_refuses_bad_numbers_by_option(option, value, expected, caps
     assert code.value.code == 2 and expected in capsys.readouterr().err
 
 
+def test_the_command_refuses_more_decoding_workers_than_cores(capsys):
+    from vui import cpu_threads
+    from vui.cli.serve import main
+    cores = cpu_threads.usable_cores()
+    assert main(["--decode-workers", str(cores + 1), "--port", "0"]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"error: --decode-workers: decode workers {cores + 1}: expected a whole number from 0 "
+        f"to {cores}")
+
+
+def test_dead_decoding_workers_and_bugs_answer_json_not_a_bare_500(recognizer, served_model,
+                                                                  clip, monkeypatch):
+    """Workers killed under a request twice running: 503 with Retry-After, as JSON; an
+    unforeseen failure: 500, still as JSON."""
+    from concurrent.futures.process import BrokenProcessPool
+    app = app_for(recognizer, served_model.parent)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert app.state.engine.wait(READY_TIMEOUT)
+        pool = app.state.engine._decode_pool
+
+        def dies(*_args, **_kwargs):
+            raise BrokenProcessPool("a worker was killed")
+        monkeypatch.setattr(pool, "decode_words", dies)
+        reply = post_audio(client, wav_bytes(clip), decoder="beam")
+        assert reply.status_code == 503 and reply.headers["Retry-After"]
+        assert "the decoding workers stopped while decoding this request" in \
+            reply.json()["error"]
+
+        def bug(*_args, **_kwargs):
+            raise RuntimeError("something nobody foresaw")
+        monkeypatch.setattr(pool, "decode_words", bug)
+        reply = post_audio(client, wav_bytes(clip), decoder="beam")
+        assert reply.status_code == 500
+        assert reply.json() == {"error": "internal error: RuntimeError: something nobody "
+                                         "foresaw"}
+
+
 def test_the_command_names_a_missing_model(tmp_path, capsys):
     from vui.cli.serve import main
     assert main(["--model", str(tmp_path / "nope.keras"), "--port", "0"]) == 2

@@ -17,7 +17,7 @@ import sys
 
 from vui.argtypes import count, port_number, positive_float, positive_int
 from vui.infer.runtimes import RUNTIMES
-from vui.decode.parallel import MAX_DEFAULT_WORKERS
+from vui.decode.parallel import MAX_DEFAULT_WORKERS, check_workers
 from vui.serve.engine import DEFAULT_RUNTIME
 from vui.serve.limits import (DEFAULT_MAX_AUDIO_SECONDS, DEFAULT_MAX_LIVE_SECONDS,
                               DEFAULT_MAX_UPLOAD_BYTES, MIB, Limits)
@@ -70,6 +70,12 @@ def main(argv=None) -> int:
                         args.max_live_seconds)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        if args.decode_workers is not None:
+            check_workers(args.decode_workers)
+    except ValueError as err:
+        print(f"error: --decode-workers: {err}", file=sys.stderr)
         return 2
     model = _model_path(args.model)
     if model is not None and not model.exists():

@@ -38,16 +38,24 @@ def default_workers():
     return max(1, min(MAX_DEFAULT_WORKERS, cpu_threads.usable_cores() or 1))
 
 
+def check_workers(workers):
+    """`workers` if it is a whole number from 0 to the usable cores: beam search is CPU-bound,
+    so more processes than cores only add memory (and thousands would exhaust the machine)."""
+    cores = cpu_threads.usable_cores() or 1
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 0 <= workers <= cores:
+        raise ValueError(f"decode workers {workers!r}: expected a whole number from 0 to "
+                         f"{cores} (this machine's usable cores; 0 decodes in the calling "
+                         "thread)")
+    return workers
+
+
 class DecodePool:
     """Beam decodes in `workers` spawned processes (None: one per core; 0: in the calling
     thread, as the decoder itself would): `decode_words` for one utterance (a server's request),
     `decode_all` for a list (a weight grid's pass over the validation outputs)."""
 
     def __init__(self, workers=None):
-        workers = default_workers() if workers is None else workers
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
-            raise ValueError(f"decode workers must be a whole number >= 0, got {workers!r}")
-        self.workers = workers
+        self.workers = default_workers() if workers is None else check_workers(workers)
         self._lock = threading.Lock()
         self._executor = self._new_executor() if workers else None
 

@@ -21,7 +21,8 @@ from vui import results as R
 from vui.serve.audio import decode_upload
 from vui.serve.body_limit import BodyLimit
 from vui.serve.engine import Engine, default_loader, parse_hotword_field
-from vui.serve.errors import ServeError, bad_request, serve_error_handler
+from vui.serve.errors import (ServeError, bad_request, internal_error_handler,
+                              serve_error_handler)
 from vui.serve.limits import Limits
 from vui.serve.live import LiveSession
 from vui.serve.runs import RunCatalog
@@ -59,6 +60,7 @@ def create_app(model_path=None, results_dir=None, limits=Limits(), loader=defaul
     app = FastAPI(title="vui serve", lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.state.engine, app.state.catalog, app.state.limits = engine, catalog, limits
     app.add_exception_handler(ServeError, serve_error_handler)
+    app.add_exception_handler(Exception, internal_error_handler)
     app.add_middleware(BodyLimit, max_bytes=limits.max_upload_bytes)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_routes(app, engine, catalog, limits)

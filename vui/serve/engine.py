@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -17,7 +18,7 @@ from vui.decode.decoders import DECODER_KINDS
 from vui.decode.words import speech_frames
 from vui.serve.batching import Batcher
 from vui.decode.parallel import DecodePool
-from vui.serve.errors import bad_request, model_loading, model_unavailable
+from vui.serve.errors import bad_request, decoding_failed, model_loading, model_unavailable
 
 DECODER_CACHE_SIZE = 16            # decoders checked for (kind, hot words), kept for reuse
 WARM_UP_SECONDS = (1.0, 3.0)       # traced once at load, so the first request is not the slow one
@@ -92,9 +93,12 @@ class Engine:
         return self._ready.wait(timeout)
 
     def close(self):
+        """At the server's shutdown: uvicorn has let the requests finish (first Ctrl-C) or
+        given up on them (second), so the decoding workers are stopped at once; a decode
+        still running belongs to a request nobody waits for."""
         if self._batcher is not None:
             self._batcher.close()
-        self._decode_pool.close()
+        self._decode_pool.terminate()
 
     def _load(self):
         try:
@@ -190,7 +194,11 @@ class Engine:
         probs = self._batcher.submit(feats).result()
         speech = speech_frames(audio, recognizer.feature_config.sample_rate,
                                self._seconds_per_frame, len(probs))
-        words = self._decode_pool.decode_words(chosen, probs, self._seconds_per_frame, speech)
+        try:
+            words = self._decode_pool.decode_words(chosen, probs, self._seconds_per_frame,
+                                                   speech)
+        except BrokenProcessPool as err:   # a worker died, and again on the retry
+            raise decoding_failed(err) from None
         return Transcript(transcript=" ".join(w.text for w in words), words=words,
                           audio_seconds=len(audio) / recognizer.feature_config.sample_rate,
                           model=recognizer.name, decoder=decoder,

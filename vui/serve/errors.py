@@ -33,6 +33,14 @@ def model_loading(name):
                       {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
+def decoding_failed(err):
+    """The beam decoding workers died under this request (killed, out of memory) twice
+    running; fresh ones start with the next request."""
+    return ServeError(503, f"the decoding workers stopped while decoding this request "
+                           f"({type(err).__name__}: {err}); retry in {RETRY_AFTER_SECONDS} s",
+                      {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def model_unavailable(reason):
     """No model will come: none was given, or it failed to load (no Retry-After: waiting
     will not help)."""
@@ -41,3 +49,10 @@ def model_unavailable(reason):
 
 async def serve_error_handler(_request: Request, err: ServeError):
     return JSONResponse({"error": err.message}, status_code=err.status, headers=err.headers)
+
+
+async def internal_error_handler(_request: Request, err: Exception):
+    """A failure no check foresaw (a bug): still the JSON shape clients parse, with its type
+    and message; the traceback goes to the server's log as before."""
+    return JSONResponse({"error": f"internal error: {type(err).__name__}: {err}"},
+                        status_code=500)
