@@ -281,6 +281,14 @@ def test_beam_decoders_pickle_and_copy_with_their_settings(lm_path):
             assert twin.name == decoder.name and twin.decode(probs) == expected
 
 
+def test_the_default_pool_decodes_in_one_process_per_core():
+    import os
+    from vui.decode import parallel
+    with parallel.DecodePool() as pool:
+        assert pool.workers == parallel.default_workers() >= 1
+        assert pool._executor.submit(os.getpid).result() != os.getpid()
+
+
 def test_hot_words_share_a_workers_decoder_and_its_language_model(lm_path):
     """A server's clients each choosing hot words: one decoder (one LM) per worker, the hot
     words set for each job, with the words the in-process decoders give."""

@@ -57,7 +57,7 @@ class DecodePool:
     def __init__(self, workers=None):
         self.workers = default_workers() if workers is None else check_workers(workers)
         self._lock = threading.Lock()
-        self._executor = self._new_executor() if workers else None
+        self._executor = self._new_executor() if self.workers else None
 
     def __enter__(self):
         return self
