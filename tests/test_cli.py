@@ -240,6 +240,28 @@ def test_a_mean_normalised_model_is_served_its_own_features(speech_corpus, tmp_p
     assert cli.corpus_generator(corpus, recognizer.info.feature_settings).feature_config == expected
 
 
+def test_evaluate_shares_beam_searches_among_worker_processes(trained_model, speech_corpus,
+                                                               tmp_path, capsys):
+    """`vui evaluate --decode-workers N`: the same error rates as one process, the processes
+    named; more than the usable cores is refused when the command line is read."""
+    from vui import cpu_threads
+    corpus = corpus_with_speakers(speech_corpus, tmp_path, "ab")
+    args = ["evaluate", "--model", str(trained_model), "--corpus", str(corpus), "--decoder", "beam"]
+    cores = cpu_threads.usable_cores()
+    lines = {}
+    for workers in (0, min(2, cores)):
+        assert cli.main([*args, "--decode-workers", str(workers)]) in (0, None)
+        lines[workers] = capsys.readouterr().out.splitlines()[0]
+    plain, shared = lines.values()
+    assert plain.split("(")[0] == shared.split("(")[0]       # the same CER and WER
+    assert "decoding processes" not in plain
+    assert shared.endswith("with 2 decoding processes)") or cores == 1
+    with pytest.raises(SystemExit):
+        cli.main([*args, "--decode-workers", str(cores + 1)])
+    assert (f"argument --decode-workers: decode workers {cores + 1}: expected a whole number "
+            f"from 0 to {cores}") in capsys.readouterr().err
+
+
 def test_evaluate_with_a_robust_model_reports_the_gate(trained_model, speech_corpus, tmp_path, capsys):
     """`vui robust evaluate --robust-model`: the gate calibrated on the other partition; with the
     model as its own robust model the error rates cannot change, whoever is routed."""

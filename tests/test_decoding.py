@@ -289,6 +289,28 @@ def test_the_default_pool_decodes_in_one_process_per_core():
         assert pool._executor.submit(os.getpid).result() != os.getpid()
 
 
+def test_a_pool_reports_its_progress_and_keeps_other_decoders_here():
+    """decode_all's progress counts every utterance once, in workers or here; a decoder of the
+    caller's own class (which no DecoderSpec rebuilds) decodes in the calling process."""
+    from vui.decode import parallel
+
+    class Shouting(D.BeamDecoder):
+        kind = "shouting"
+
+        def decode(self, probs):
+            return super().decode(probs).upper()
+
+    probs = [spell(text) for text in ("the cat", "a dog", "sat", "on the mat", "tea")]
+    beam = D.BeamDecoder(beam_width=8)
+    with parallel.DecodePool(1) as pool:
+        for decoder in (beam, Shouting(beam_width=8)):
+            done = []
+            assert pool.decode_all(decoder, probs, progress=done.append) == \
+                [decoder.decode(p) for p in probs]
+            assert sum(done) == len(probs)
+    assert Shouting(beam_width=8).decode(probs[0]) == "THE CAT"
+
+
 def test_hot_words_share_a_workers_decoder_and_its_language_model(lm_path):
     """A server's clients each choosing hot words: one decoder (one LM) per worker, the hot
     words set for each job, with the words the in-process decoders give."""

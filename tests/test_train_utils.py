@@ -12,6 +12,7 @@ import data_generator as DG
 import models as M
 import train_utils as T
 from vui import results as R
+from vui.decode.parallel import default_workers
 
 EPOCHS = 6
 
@@ -260,6 +261,15 @@ def test_language_model_tuning_and_decoder_columns(gen, results_dir):
     table = T.comparison_table(model_names=[name], results_dir=results_dir)
     assert {"WER greedy", "WER beam", "WER beam_lm"} <= set(table.columns)
     assert table.loc[name, "decoded on"] == "validation"         # which partition they scored
+    # beam searches shared among worker processes give the one-process transcripts
+    alone = T.evaluate(model, gen, "validation", decoder="beam_lm", verbose=0)
+    shared = T.evaluate(model, gen, "validation", decoder="beam_lm", verbose=0, decode_workers=None)
+    assert (alone.decode_workers, shared.decode_workers) == (0, default_workers())
+    assert shared.hypotheses == alone.hypotheses and shared.cer == alone.cer
+    # greedy decoding stays in this process whatever is asked
+    assert T.evaluate(model, gen, "validation", verbose=0, decode_workers=None).decode_workers == 0
+    with pytest.raises(ValueError, match=r"decode workers -1: expected a whole number from 0"):
+        T.evaluate(model, gen, "validation", decode_workers=-1)
 
 
 def test_initial_weights_start_a_run_from_a_trained_model(gen, results_dir, tmp_path):

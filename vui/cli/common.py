@@ -3,13 +3,15 @@
 Its own module so that command modules (vui.cli.main, vui.cli.lm) import it and never each other.
 Heavy imports (Keras) happen inside the functions so `--help` answers at once.
 """
+import argparse
 import functools
 from pathlib import Path
 
-from vui.argtypes import positive_float
+from vui.argtypes import count, positive_float
 from vui.features.presets import FEATURE_PRESETS
 from vui.data.corpus_index import DEFAULT_MAX_DURATION, index_path
 from vui.decode.decoders import DECODER_KINDS
+from vui.decode.parallel import MAX_DEFAULT_WORKERS, check_workers
 from vui.data.tts_corpus import EMBEDDED_ROOT
 
 DEFAULT_CORPUS = EMBEDDED_ROOT
@@ -92,7 +94,19 @@ def add_evaluate_arguments(p):
                    help="default %(default)s; holdout: the voice families `vui corpus "
                         "embedded --holdout-families` kept out")
     p.add_argument("--decoder", default="greedy", choices=DECODER_CHOICES)
+    p.add_argument("--decode-workers", type=decode_workers, default=None,
+                   help="processes that share beam searches (default: one per core, at most "
+                        f"{MAX_DEFAULT_WORKERS}; 0: this process, whose real-time factor is "
+                        "the decoder's own)")
     add_max_duration_argument(p)
+
+
+def decode_workers(text):
+    """--decode-workers: a whole number from 0 to the usable cores."""
+    try:
+        return check_workers(count(text))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def add_max_duration_argument(p):
@@ -113,8 +127,13 @@ def add_transcribe_arguments(p):
 def print_evaluation(result, partition):
     """An evaluation's error rates, cost and 95% speaker-bootstrap intervals."""
     print(f"{partition}: CER {result.cer:.2%}  WER {result.wer:.2%}  ({result.utterances} "
-          f"utterances, decoder {result.decoder}, real-time factor {result.real_time_factor:.4f})")
+          f"utterances, decoder {result.decoder}, real-time factor {result.real_time_factor:.4f}"
+          f"{_shared(result.decode_workers)})")
     print(interval_line(result))
+
+
+def _shared(workers):
+    return f" with {workers} decoding processes" if workers > 1 else ""
 
 
 def interval_line(result):

@@ -88,7 +88,8 @@ def cmd_evaluate(args, _):
     gen = corpus_generator(corpus_for(args.corpus, info), info.feature_settings,
                            partitions=(args.partition,), stats=info.stats,
                            max_duration=args.max_duration)
-    print_evaluation(T.evaluate(model, gen, args.partition, decoder=args.decoder), args.partition)
+    print_evaluation(T.evaluate(model, gen, args.partition, decoder=args.decoder,
+                                decode_workers=args.decode_workers), args.partition)
 
 
 def cmd_compare(args, _):

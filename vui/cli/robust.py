@@ -34,7 +34,8 @@ def cmd_evaluate(args):
     gate = _model_gate(model, gen, args) if args.robust_model else None
     strategy = strategy_for(args.warp_search, False if args.speaker_norm == "off"
                             else args.speaker_norm, gate)
-    result = T.evaluate(model, gen, args.partition, decoder=args.decoder, strategy=strategy)
+    result = T.evaluate(model, gen, args.partition, decoder=args.decoder, strategy=strategy,
+                        decode_workers=args.decode_workers)
     print_evaluation(result, args.partition)
     if gate is not None:
         speakers = gen.speakers(args.partition)[:result.utterances]

@@ -22,7 +22,7 @@ import numpy as np
 
 from char_map import NUM_CLASSES
 from vui import cpu_threads, processes
-from vui.decode.decoders import GreedyDecoder
+from vui.decode.decoders import BeamDecoder, BeamLMDecoder
 
 DECODER_CACHE_SIZE = 16          # decoders kept per worker (a server's hot-word sets)
 MAX_DEFAULT_WORKERS = 4          # the default is one per core, up to this many
@@ -31,6 +31,7 @@ WARM_UP_FRAMES = 20
 WARM_UP_SECONDS_PER_FRAME = 0.02
 WEIGHTS = ("alpha", "beta")      # what set_weights changes without reloading the LM
 HOTWORD_OPTIONS = ("hotwords", "hotword_weight")   # what set_hotwords changes, per decode
+POOLED = (BeamDecoder, BeamLMDecoder)   # exactly these: a DecoderSpec rebuilds them
 
 
 def default_workers():
@@ -72,7 +73,10 @@ class DecodePool:
         return processes.new_executor(self.workers)
 
     def _in_thread(self, decoder):
-        return self._executor is None or isinstance(decoder, GreedyDecoder)
+        """Only beam searches go to the workers: greedy decoding is a few numpy calls, and a
+        decoder of the caller's own class (a subclass too) is not what its DecoderSpec
+        rebuilds there."""
+        return self._executor is None or type(decoder) not in POOLED
 
     def warm_up(self, decoder):
         """Start the workers and build `decoder` in each that takes a job (its LM loads), so
@@ -90,28 +94,38 @@ class DecodePool:
             return decoder.decode_words(probs, seconds_per_frame, speech=speech)
         return self._run([(_words_job, decoder.spec(), probs, seconds_per_frame, speech)])[0]
 
-    def decode_all(self, decoder, probs_list):
-        """[decoder.decode(p) for p in probs_list], the list shared out among the workers."""
+    def decode_all(self, decoder, probs_list, progress=None):
+        """[decoder.decode(p) for p in probs_list], the list shared out among the workers;
+        `progress(n)` (optional) hears of every n utterances decoded, in order."""
         probs_list = list(probs_list)
         if self._in_thread(decoder):
-            return [decoder.decode(p) for p in probs_list]
+            texts = []
+            for probs in probs_list:
+                texts.append(decoder.decode(probs))
+                if progress:
+                    progress(1)
+            return texts
         size = max(1, math.ceil(len(probs_list) / (self.workers * CHUNKS_PER_WORKER)))
         spec = decoder.spec()
         jobs = [(_texts_job, spec, probs_list[i:i + size])
                 for i in range(0, len(probs_list), size)]
-        return [text for chunk in self._run(jobs) for text in chunk]
+        report = (lambda chunk: progress(len(chunk))) if progress else None
+        return [text for chunk in self._run(jobs, report) for text in chunk]
 
-    def _run(self, jobs):
-        """Each job's result, in order; on a dead worker, the jobs once more on a fresh pool."""
+    def _run(self, jobs, report=None):
+        """Each job's result, in order (`report` hears of each as it is taken); on a dead
+        worker, the jobs not yet taken once more on a fresh pool."""
         with self._lock:
             executor = self._executor
         if executor is None:
             raise RuntimeError("the decoding pool is closed")
+        results = []
         try:
-            return [future.result() for future in [executor.submit(*job) for job in jobs]]
+            _take([executor.submit(*job) for job in jobs], results, report)
         except BrokenProcessPool:
             self._replace(executor)
-            return [future.result() for future in [self._submit(job) for job in jobs]]
+            _take([self._submit(job) for job in jobs[len(results):]], results, report)
+        return results
 
     def _submit(self, job):
         with self._lock:
@@ -140,6 +154,14 @@ class DecodePool:
         with self._lock:
             executor, self._executor = self._executor, None
         return executor
+
+
+def _take(futures, results, report):
+    """Append each future's result to `results`, in order, as it comes."""
+    for future in futures:
+        results.append(future.result())
+        if report:
+            report(results[-1])
 
 
 @lru_cache(maxsize=DECODER_CACHE_SIZE)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
+from vui.decode.parallel import POOLED, DecodePool, check_workers, default_workers
 from vui.features.speaker_norm import utterance_shifts
 from vui.infer.inference import (as_decoder, check_features, check_generator, decoder_for_model,
                                  normalized_features, partition_features, predict_probabilities)
@@ -32,9 +33,12 @@ class Evaluation:
     hypotheses: list = field(default_factory=list, repr=False)
     extras: dict = field(default_factory=dict, repr=False)  # the strategy's, per utterance
     speakers: list = field(default=None, repr=False)      # per utterance
+    decode_workers: int = 0      # processes that shared the decoding (0: this one)
 
     @property
     def real_time_factor(self):
+        """Wall seconds per audio second, outputs and decoding (with `decode_workers`, the
+        pool's wall time: not comparable with an evaluation decoded in one process)."""
         return self.seconds / max(self.audio_seconds, 1e-9)
 
     def interval(self, unit="char", baseline=None, **options):
@@ -55,16 +59,21 @@ class Evaluation:
 
 
 def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utterances=None,
-             verbose=1, strategy=None):
+             verbose=1, strategy=None, decode_workers=0):
     """CER and WER (jiwer) of `decoder` over a whole partition (or its first `max_utterances`);
     `model` a Recognizer or a model from T.train_model / T.load_model.
 
     `strategy` (a Strategy, e.g. one of vui.research.strategies) says how the model's outputs are
     produced from the utterances' features, grouped by the partition's `speakers`; None: the
     model as trained (AsTrained). What it reports per utterance lands in `extras`.
+
+    `decode_workers` processes share beam searches (pyctcdecode is pure Python, one core per
+    process; vui.decode.parallel): None one per core, 0 (default) this process only, as the
+    real-time factor of vui lm tune's decoder comparison assumes. Greedy decodes here.
     """
     from vui.decode.metrics import cer_wer
     check_generator(audio_gen, "T.evaluate(model, audio_gen, partition)")
+    workers = default_workers() if decode_workers is None else check_workers(decode_workers)
     main = as_decoder(decoder, model)        # a Recognizer's own LM settings, if it is one
     model = keras_model(model)
     check_features(model, audio_gen)
@@ -81,15 +90,36 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     outcome = run_strategy(strategy, model, features, speakers, context)
     decoders = outcome.decoders_or(main)
     label = getattr(main, "kind", type(main).__name__)   # its name can be 150 characters
-    hypotheses = [d.decode(p) for d, p in tqdm(list(zip(decoders, outcome.probs)),
-                                               desc=f"decode ({label})",
-                                               disable=not verbose, leave=False)]
+    with tqdm(total=n, desc=f"decode ({label})", disable=not verbose, leave=False) as bar, \
+            DecodePool(_pooled(decoders, workers)) as pool:
+        hypotheses = _decode(pool, decoders, outcome.probs, bar.update)
     seconds = time.perf_counter() - start
     references = list(texts[:n])
     cer, wer = cer_wer(references, hypotheses)
     return Evaluation(cer=cer, wer=wer, utterances=n, audio_seconds=float(np.sum(durations[:n])),
                       seconds=seconds, decoder=main.name, references=references,
-                      hypotheses=hypotheses, extras=outcome.extras, speakers=list(speakers))
+                      hypotheses=hypotheses, extras=outcome.extras, speakers=list(speakers),
+                      decode_workers=pool.workers)
+
+
+def _pooled(decoders, workers):
+    """`workers` where a decoder is a beam search, else 0: greedy decoding is a few numpy
+    calls, not worth a process start."""
+    return workers if any(type(d) in POOLED for d in decoders) else 0
+
+
+def _decode(pool, decoders, probs, progress):
+    """Each utterance's transcript by its own decoder (a strategy may give some utterances
+    another model's), each decoder's share of the list decoded in one call to the pool."""
+    hypotheses = [None] * len(probs)
+    groups = {}
+    for i, decoder in enumerate(decoders):
+        groups.setdefault(id(decoder), (decoder, []))[1].append(i)
+    for decoder, rows in groups.values():
+        texts = pool.decode_all(decoder, [probs[i] for i in rows], progress=progress)
+        for i, text in zip(rows, texts):
+            hypotheses[i] = text
+    return hypotheses
 
 
 def _partition_context(audio_gen, partition, name, decoder, verbose):
