@@ -12,8 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 LAYERS = [   # lowest first: a package's modules all sit in its layer
-    ("base", ["char_map", "vui", "vui.argtypes", "vui.atomic", "vui.cpu_threads", "vui.devices",
-              "vui.processes", "vui.results"]),
+    ("base", ["char_map", "vui", "vui.argtypes", "vui.atomic", "vui.backend_logs",
+              "vui.cpu_threads", "vui.devices", "vui.processes", "vui.results"]),
     ("data", ["vui.data"]),
     ("features", ["utils", "vui.features"]),
     ("augment", ["vui.augment"]),

@@ -107,11 +107,16 @@ def terminate(executor):
         executor.terminate_workers()
         return
     processes = list((getattr(executor, "_processes", None) or {}).values())
+    manager = getattr(executor, "_executor_manager_thread", None)
     executor.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
     for process in processes:
         process.join(TERMINATE_JOIN_SECONDS)
+    if manager is not None:
+        # it closes the pool's queues once it sees the workers gone; a program that exits
+        # before that is told of "leaked semaphore objects" by multiprocessing
+        manager.join(TERMINATE_JOIN_SECONDS)
 
 
 def _ignore_interrupt(_signum, _frame):

@@ -325,7 +325,8 @@ def _dispatch(argv):
     import os
     # A command line tool does not print its backend's start-up logs (TensorFlow's C++ ones).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_TF_LOG_LEVEL)
-    from vui import cpu_threads
+    from vui import backend_logs, cpu_threads
+    backend_logs.hold_startup_lines()   # the lines TensorFlow prints before it reads the level
     cpu_threads.configure()      # before any command starts TensorFlow's runtime
     if not {"-h", "--help"} & set(argv):
         check_backend_installed(os.environ.get("KERAS_BACKEND", "tensorflow"))

@@ -6,8 +6,9 @@
 Prints one line with the URL, then serves until Ctrl-C. It binds 127.0.0.1 (this machine only)
 by default; `--host 0.0.0.0` exposes it to the network, with no authentication, so do that only
 on a network you trust (or put it behind a reverse proxy that authenticates). TensorFlow's
-start-up logs are silenced (TF_CPP_MIN_LOG_LEVEL=3, set before Keras is imported) so that the
-URL line is what the user sees.
+start-up logs are silenced (TF_CPP_MIN_LOG_LEVEL=3, set before Keras is imported, and
+vui.backend_logs for the lines TensorFlow prints before it reads it) so that the URL line is what
+the user sees.
 """
 import argparse
 import functools
@@ -15,6 +16,7 @@ import os
 import socket
 import sys
 
+from vui import backend_logs
 from vui.argtypes import count, port_number, positive_float, positive_int
 from vui.infer.runtimes import RUNTIMES
 from vui.decode.parallel import MAX_DEFAULT_WORKERS, check_workers
@@ -65,6 +67,7 @@ def parser():
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     os.environ.setdefault(TF_LOG_VARIABLE, TF_QUIET)   # before anything imports Keras
+    backend_logs.hold_startup_lines()                  # and the lines printed before it is read
     try:
         limits = Limits(int(args.max_upload_mb * MIB), args.max_audio_seconds,
                         args.max_live_seconds)
