@@ -254,8 +254,8 @@ def test_evaluate_shares_beam_searches_among_worker_processes(trained_model, spe
         lines[workers] = capsys.readouterr().out.splitlines()[0]
     plain, shared = lines.values()
     assert plain.split("(")[0] == shared.split("(")[0]       # the same CER and WER
-    assert "decoding processes" not in plain
-    assert shared.endswith("with 2 decoding processes)") or cores == 1
+    assert "decoding process" not in plain
+    assert shared.endswith("with 2 decoding processes)" if cores > 1 else "with 1 decoding process)")
     with pytest.raises(SystemExit):
         cli.main([*args, "--decode-workers", str(cores + 1)])
     assert (f"argument --decode-workers: decode workers {cores + 1}: expected a whole number "

@@ -311,6 +311,42 @@ def test_a_pool_reports_its_progress_and_keeps_other_decoders_here():
     assert Shouting(beam_width=8).decode(probs[0]) == "THE CAT"
 
 
+def test_a_dead_worker_costs_only_the_jobs_not_yet_taken(monkeypatch):
+    """decode_all after a worker dies mid-list: the jobs already taken are kept, the rest run
+    once more on a fresh pool; every transcript once, in order, and counted once."""
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+    from vui.decode import parallel
+
+    class Executor:      # runs each job here; its job number `breaks_at` finds its worker dead
+        def __init__(self, breaks_at=None):
+            self.breaks_at, self.jobs = breaks_at, []
+
+        def submit(self, job, *args):
+            self.jobs.append(args)
+            future = Future()
+            if len(self.jobs) - 1 == self.breaks_at:
+                future.set_exception(BrokenProcessPool("a worker was killed"))
+            else:
+                future.set_result(job(*args))
+            return future
+
+        def shutdown(self, wait=True, cancel_futures=False):
+            pass
+
+    probs = [spell(t) for t in ("the cat", "a dog", "sat", "on the mat", "tea", "to", "be", "or")]
+    beam = D.BeamDecoder(beam_width=8)
+    dying, fresh = Executor(breaks_at=2), Executor()
+    monkeypatch.setattr(parallel.DecodePool, "_new_executor", lambda self: dying)
+    pool = parallel.DecodePool(1)
+    monkeypatch.setattr(parallel.DecodePool, "_new_executor", lambda self: fresh)
+    done = []
+    assert pool.decode_all(beam, probs, progress=done.append) == [beam.decode(p) for p in probs]
+    assert sum(done) == len(probs)
+    assert len(dying.jobs) == 4 and fresh.jobs == dying.jobs[2:]   # 2 utterances a job
+    pool.close()
+
+
 def test_hot_words_share_a_workers_decoder_and_its_language_model(lm_path):
     """A server's clients each choosing hot words: one decoder (one LM) per worker, the hot
     words set for each job, with the words the in-process decoders give."""

@@ -133,7 +133,8 @@ def print_evaluation(result, partition):
 
 
 def _shared(workers):
-    return f" with {workers} decoding processes" if workers > 1 else ""
+    """Which real-time factor it is: with a pool, its start and its processes' are in it."""
+    return f" with {workers} decoding process{'es' if workers > 1 else ''}" if workers else ""
 
 
 def interval_line(result):

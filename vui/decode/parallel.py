@@ -14,6 +14,7 @@ in the calling process. A worker that dies (killed, out of memory) costs its job
 fresh pool, not the caller.
 """
 import math
+import numbers
 import threading
 from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
@@ -43,11 +44,12 @@ def check_workers(workers):
     """`workers` if it is a whole number from 0 to the usable cores: beam search is CPU-bound,
     so more processes than cores only add memory (and thousands would exhaust the machine)."""
     cores = cpu_threads.usable_cores() or 1
-    if isinstance(workers, bool) or not isinstance(workers, int) or not 0 <= workers <= cores:
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) \
+            or not 0 <= workers <= cores:
         raise ValueError(f"decode workers {workers!r}: expected a whole number from 0 to "
                          f"{cores} (this machine's usable cores; 0 decodes in the calling "
                          "thread)")
-    return workers
+    return int(workers)        # a numpy integer too
 
 
 class DecodePool:

@@ -68,8 +68,9 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     model as trained (AsTrained). What it reports per utterance lands in `extras`.
 
     `decode_workers` processes share beam searches (pyctcdecode is pure Python, one core per
-    process; vui.decode.parallel): None one per core, 0 (default) this process only, as the
-    real-time factor of vui lm tune's decoder comparison assumes. Greedy decodes here.
+    process; vui.decode.parallel): None one per core (at most 4), 0 (default) this process
+    only, as the real-time factor of vui lm tune's decoder comparison assumes. Greedy decodes
+    here.
     """
     from vui.decode.metrics import cer_wer
     check_generator(audio_gen, "T.evaluate(model, audio_gen, partition)")
