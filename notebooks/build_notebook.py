@@ -20,10 +20,12 @@ PENDING = "_(written after the default-scale run)_"
 
 # Wall-clock times of whole runs, measured (see the report of the run that produced the outputs).
 RUN_TIMES = """
-* **2-core CPU** (this run, shared with other jobs): 27 minutes (1,602 s) at the default scale:
-  26 comparison models in about 21 minutes (a 45 s training budget each, 90 s for the two-layer
-  LSTMs, plus evaluation) and the final model in about 5.5 minutes. The smoke scale takes about
-  2 minutes. Add the embedded corpus's generation if `data/embedded` is missing.
+* **2-core CPU** (this run, 2026-12-08, nothing else running): 33 minutes (1,964 s) at the default
+  scale: 26 comparison models in about 21 minutes (a 45 s training budget each, 90 s for the
+  two-layer LSTMs, plus evaluation) and the final model in about 12 minutes (one 666 s epoch on the
+  18,000-utterance training partition: the budget stops a run only between epochs). The smoke
+  scale takes about 2 minutes. Add the embedded corpus's generation (5 minutes) if `data/embedded`
+  is missing.
 * **GPU**: not measured (no GPU was available to us). Every comparison model stops after 20 epochs
   or at its wall-clock budget, so a GPU run takes at most about as long as the CPU run, less where
   20 epochs fit in the budget; its models get more epochs, so its curves and table will differ
@@ -34,116 +36,122 @@ RUN_TIMES = """
 OBSERVATIONS = {
     "rnn_td": """
 * Without the time-distributed dense layer all three cell types stall on the CTC plateau where the
-  network outputs (almost) only blanks: validation loss 335-342 per utterance, CER 97-99%. Here the
+  network outputs (almost) only blanks: validation loss 318-323 per utterance, CER 98-101%. Here the
   recurrent layer itself has the 29 output units (5.5k-22k parameters), which is very little model.
 * With it (200 recurrent units, BN, ReLU, dropout, a per-frame dense layer) every cell type leaves
-  the plateau within the same 45 s: best validation loss 108 (SimpleRNN), 110 (GRU), 118 (LSTM,
-  still falling steeply when its time ran out). Same conclusion as the seed: the dense layer is
-  what makes these models learn.
+  the plateau within the same 45 s: best validation loss 85 (SimpleRNN), 113 (GRU), 106 (LSTM).
+  Same conclusion as the seed: the dense layer is what makes these models learn.
 * SimpleRNN did not explode: with Adam and clipnorm 5 its loss stayed finite (the seed warned of
-  NaN losses with SimpleRNN under SGD). It is the cheapest cell per epoch, so in a fixed time budget
-  it got the most epochs and the lowest CER (78%); on a longer budget we expect GRU/LSTM to pass it.
+  NaN losses with SimpleRNN under SGD). It is the cheapest cell per epoch (3.4 s against 6.0-6.4
+  s), so in a fixed time budget it got the most epochs (12 against 6-7) and the lowest CER (71%);
+  on a longer budget we expect GRU/LSTM to pass it.
 """,
     "cnn": """
-* The convolution helps, as in the seed: Model 2 reaches validation loss 93 in 5 epochs against
-  118 for Model 1 in 6, and it is the first model whose greedy transcripts start to contain
-  letters (CER 75% against 99%). The stride 2 halves the LSTM's time steps, so it costs about
-  the same per epoch as Model 1 despite 2.3 times the parameters.
+* The convolution helps, as in the seed: Model 2 reaches validation loss 67 in 8 epochs against
+  106 for Model 1 in 7, and its greedy transcripts start to contain letters (CER 65% against
+  100%). The stride 2 halves the LSTM's time steps, so an epoch costs a little less than Model 1's
+  (5.2 s against 6.0 s) despite 2.3 times the parameters.
 """,
     "deeper": """
-* Per epoch, two LSTM layers learn faster than one (validation loss 97 against 118 after 6
-  epochs), as the seed found, but each epoch costs twice as much (16 s against 7 s), and after 6
-  epochs neither decodes to words yet (CER 99%). Per second of CPU time, the CNN of Model 2 is
-  the better investment at this scale.
+* Per epoch, two LSTM layers learn faster than one (validation loss 85 against 106 after 7
+  epochs), as the seed found, but each epoch costs twice as much (12.0 s against 6.0 s, so the
+  two-layer model had twice the budget), and neither decodes to words yet (CER 95% and 100%). Per
+  second of CPU time, the CNN of Model 2 (67 in 45 s) is the better investment at this scale.
 """,
     "bidirectional": """
-* Epoch for epoch the bidirectional models beat the unidirectional two-layer Model 3 (at epoch 4:
-  118 concat, 122 sum, 207 mul against 134), in line with the seed.
-* Among the merge modes, mul is clearly the worst (132 after 5 epochs; it also starts highest),
-  again as in the seed; concat and sum are close (sum 100 after 5 epochs, concat 118 after 4: concat
-  has more parameters and fit one epoch fewer into 90 s).
-* At equal wall-clock time the picture changes: the bidirectional layer costs ~18 s per epoch and
-  none of these runs has left the blank-output regime yet (CER 97-99%). Within this budget the
-  seed's ranking holds per epoch, not per CPU second.
+* Epoch for epoch, concat and sum beat the unidirectional two-layer Model 3 (at epoch 5: 91
+  concat, 115 sum against 139), in line with the seed; mul does not (144).
+* Among the merge modes, mul is clearly the worst (it also starts highest, 365 after one epoch),
+  again as in the seed; concat leads sum (91 against 115 after 5 epochs) with more parameters
+  (1.07M against 0.91M) at the same cost per epoch (16.5-18 s).
+* At equal wall-clock time the picture changes: in the same 90 s Model 3 fits 7 epochs and reaches
+  85, and none of these runs has left the blank-output regime yet (CER 94-99%). Within this budget
+  the seed's ranking holds per epoch, not per CPU second.
 """,
     "cnn_depth": """
-* Per epoch, deeper stacks of kernel-3 convolutions learn faster (validation loss at epoch 4: 95
-  for one layer, 91 for three, 90 for five), the direction the seed reports.
-* Per CPU second, the single layer is as good: it fits 6 epochs into the budget against 4 for five
-  layers, reaching 80 (CER 72%) against 90 (CER 84%). The seed's optimum of 10-12 layers appeared
-  after 50-150 epochs on a GPU; a 45 s budget cannot show it, and we do not claim it either way.
+* Per epoch, three kernel-3 convolutions lead one a little (157 against 176 after 2 epochs, 143
+  against 147 after 3); five do not (185 after 2). The seed found deeper stacks better.
+* Per CPU second, the single layer wins: it fits 4 epochs into the budget against 3 (three layers)
+  and 2 (five), reaching 91 (CER 80%) against 143 and 185 (CER 99% and 100%). The seed's optimum of 10-12
+  layers appeared after 50-150 epochs on a GPU; a 45 s budget cannot show it, and we do not claim
+  it either way.
 """,
     "order": """
-* Leaving out **batch norm** hurts most: without it the model starts fastest (120 after the first
-  epoch) but then stalls around 103-115, while the base ("relu DO BN") goes on to 78.
-* Leaving out **dropout** costs nothing here (79 against 78): after 5 epochs the models do not
-  overfit yet (training and validation losses are equal), so there is nothing for dropout to fix.
-  This is the opposite of the seed's finding that dropout matters more than batch norm; its
-  runs were long enough to overfit, ours are not.
-* Order: the canonical "BN relu DO" (86) is a little behind the seed's preferred "relu DO BN"
-  (78). Like the seed, we see no strong effect of the order, and with one run per configuration a
-  gap of this size is within run-to-run noise.
+* Leaving out **batch norm** starts fastest (126 after the first epoch, against 196-287 for the
+  others) but gains least afterwards (109 after 3 epochs); the seed's ranking of batch norm as
+  important shows here only in that slower descent.
+* Leaving out **dropout** costs nothing (106 after 3 epochs, the best of the four): the models do
+  not overfit yet, so there is nothing for dropout to fix. The seed, whose runs were long enough
+  to overfit, found dropout to matter more than batch norm.
+* Order: the canonical "BN relu DO" (112) is ahead of the base's "relu DO BN" (143). The base run
+  is the outlier of this notebook: the same architecture with other CNN dropout rates or orders
+  ends at 106-114, so a gap of this size, with one 3-epoch run per configuration, is within how
+  soon a run happens to leave the CTC plateau. Like the seed, we see no effect of the order we
+  could defend.
 """,
     "dilation": """
-* Growing dilations (1, 2, 4) do not help: 84 after 5 epochs against 78 for the undilated stack,
-  as the seed found on spectrograms.
-* Inverse dilations (4, 2, 1) are worse here (131 after 4 epochs against 91 for the base at epoch
-  4, CER ~100%), where the seed saw them do about as well as regular dilations. A wide first
-  layer on 161 spectrogram bins may simply start more slowly; one short run cannot tell.
+* Growing dilations (1, 2, 4) and the seed's inverse dilations (4, 2, 1) both end at 130 after 3
+  epochs against 143 for the undilated base (CER 99-100% for all three). Against the base's
+  outlying run (see the order comparison) that is no evidence for dilations; the seed found them
+  no better than the plain stack on spectrograms.
 """,
     "dense": """
-* Dense CNN: `CNN_DENSE(80)x3` (290k parameters) reaches 109 after 4 epochs against 91 for the
-  plain 200-filter stack at epoch 4. As in the seed, dense connections in the CNN do not pay off.
-* Dense RNN: three GRU layers with DenseNet-style connections reach 92 after 4 epochs (CER 79%)
-  against 110 (CER 98%) for the same three layers stacked plainly, at about the same cost per
-  epoch. This agrees with the seed, whose best models used dense RNN connections, and it is why
-  our final model uses them.
+* Dense CNN: `CNN_DENSE(80)x3` (290k parameters) is behind the plain 200-filter stack epoch for
+  epoch (174 against 143 after 3 epochs); cheaper per epoch (9.4 s against 12.2 s), it fit a 4th
+  and reached 130. As in the seed, dense connections in the CNN do not pay off.
+* Dense RNN: three GRU layers with DenseNet-style connections reach 98 after 3 epochs (CER 91%)
+  against 117 (CER 99%) for the same three layers stacked plainly, at about the same cost per
+  epoch (11.3 s against 10.9 s). This agrees with the seed, whose best models used dense RNN
+  connections, and it is why our final model uses them.
 """,
     "dropout": """
-* The base's CNN dropout of 0.2 did best (78 after 5 epochs; 91 at epoch 4), 0.1 and 0.35 both
-  worse (131 and 141 at epoch 4). The seed found 0.25 best, so a middle rate wins in both.
-* But the run with dropout 0.1 also has the *higher training* loss (122 against 79), which less
+* CNN dropout 0.1 and 0.35 reach 109 and 114 after 3 epochs, the base's 0.2 only 143; the seed
+  found 0.25 best.
+* But the training losses rank the same way (97 and 101 against 121), which more or less
   regularisation cannot explain: these differences come from how soon each run leaves the CTC
-  plateau, not from regularisation. Choosing a dropout rate needs runs long enough to overfit.
+  plateau (the base is this notebook's outlier), not from dropout. Choosing a dropout rate needs
+  runs long enough to overfit.
 """,
     "gru_lstm": """
-* LSTM and GRU are indistinguishable here: 95 and 91 after 4 epochs. The LSTM has 11% more
-  parameters (587k against 527k) and was not faster per epoch on this CPU (9.1 s against 8.0 s);
-  the seed saw a 20% larger LSTM model train faster on cuDNN and overfit sooner, for about the
-  same best loss: the same best loss is all our short runs can confirm.
+* LSTM and GRU cannot be told apart here: 115 against the GRU base's 143 after 3 epochs, a gap
+  the base's outlying run explains. The LSTM has 11% more parameters (587k against 527k) and was
+  not slower per epoch on this CPU (11.0 s against 12.2 s); the seed saw a 20% larger LSTM model
+  train faster on cuDNN and overfit sooner, for about the same best loss: the same best loss is
+  all our short runs could confirm.
 """,
     "features": """
-* Here the spectrogram wins: with 13 MFCCs the same model is at 126 after 4 epochs against 91 on
-  the spectrogram, and it still decodes no letters (CER ~100%). The seed found both features
-  equally good after long training; in short runs, the 161 spectrogram bins give the first
-  convolution more to work with. Our corpus is synthetic speech, whose spectra are cleaner than
-  LibriSpeech's, which may favour the raw spectrogram too.
+* With 13 MFCCs the same model is at 128 after 3 epochs against 143 on the spectrogram, and
+  neither decodes letters yet (CER 100% and 99%). The seed found both features equally good after
+  long training; one short run each cannot separate them (the spectrogram run is the base, this
+  notebook's outlier).
 """,
     "final": """
-* The final model (1.9M parameters) trained on the whole 4,500-utterance training partition, 143 s
-  per epoch, so its 300 s budget gave it 2 epochs: validation loss 49 (the best comparison model:
-  78) and greedy CER 39.9% / WER 86.3% on the validation subset, the only model here whose output
-  reads as words.
-* Its training loss (54) is still above its validation loss: it is far from converged and does not
-  overfit. Nine times more data did more in two epochs than any architecture change did on the
-  500-utterance subset; a longer budget is the obvious next step (`final_time_limit`).
+* The final model (1.9M parameters) trained on the whole 18,000-utterance training partition (11.2
+  hours of audio): one epoch took 666 s, past its 300 s budget, which stops a run only between
+  epochs. That one epoch gave validation loss 38 (the best comparison model: 67) and greedy CER
+  34.9% / WER 80.9% on the validation subset, the only model here whose output reads as words.
+* Its training loss (58, averaged over the epoch while it learnt) is still above its validation
+  loss: it is far from converged and does not overfit. 36 times more data did more in one epoch
+  than any architecture change did on the 500-utterance subset; a longer budget is the obvious
+  next step (`final_time_limit`).
 """,
     "predictions": """
 * The final model's transcripts are phonetically close and fail mostly on spelling and word
-  boundaries ("flipover the porp top", "an abrigged bvashon"), much like the seed's; validation
-  speakers and sentences are never heard in training, and the validation lines are only a little
-  worse than the training ones.
-* The MFCC model prints (almost) nothing: after 4 epochs on 500 utterances it still emits blanks
-  (CER 99.8%). That is the honest level of the short comparison runs, unlike the seed's MFCC model,
+  boundaries ("flipover the pork cop", "he n eve anyon wat tadomin an imorgency"), much like the
+  seed's; validation speakers and sentences are never heard in training, and the validation lines
+  are only a little worse than the training ones.
+* The MFCC model prints nothing: after 3 epochs on 500 utterances it still emits blanks (CER
+  100%). That is the honest level of the short comparison runs, unlike the seed's MFCC model,
   which had the final architecture and a full training run.
 """,
     "table": """
-* Only the final model decodes usable text (CER 39.9%); the comparison models sit between CER 72%
-  and 100% with WER near 100%: their loss curves separate long before their greedy transcripts do.
-* CER mostly follows the best validation loss but not strictly (the dilated CNN has validation loss
-  84 and CER 96%; the one-layer CNN, loss 80, has the lowest comparison CER, 72%): a model's CER
-  stays near 100% until it starts emitting characters at all. Compare the comparison models by
-  their curves; the CER column matters once models train for longer.
+* Only the final model decodes usable text (CER 34.9%); the comparison models sit between CER 65%
+  and 101% with WER 95-100%: their loss curves separate long before their greedy transcripts do.
+* CER mostly follows the best validation loss but not strictly (the bidirectional concat model and
+  the one-layer CNN both reach 91, at CER 95% and 80%; the two-layer LSTM and the SimpleRNN both
+  85, at 95% and 71%): a model's CER stays near 100% until it starts emitting characters at all.
+  Compare the comparison models by their curves; the CER column matters once models train for
+  longer.
 """,
 }
 
@@ -173,7 +181,7 @@ INTRO = """
 This notebook rebuilds the seed investigation (Udacity's "VUI capstone" notebook, `../shared/seed/`)
 on the vui toolkit (`import models as M, train_utils as T, data_generator as DG, utils as U`) and
 runs it on the **embedded corpus**: English spoken by Debian's speech engines (espeak-ng, festival,
-flite), 4,500 training / 400 validation / 400 test utterances, made by `vui demo` or
+flite), 18,000 training / 400 validation / 400 test utterances, made by `vui demo` or
 `vui corpus embedded` (the cell below makes it if it is missing).
 
 * The data: one training example's waveform, spectrogram and MFCC, its transcript and an audio player.
@@ -216,6 +224,12 @@ from pathlib import Path
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "models.py").exists())
 os.chdir(ROOT)
 sys.path.insert(0, str(ROOT))
+# TensorFlow's C++ start-up lines (oneDNN, CUDA registration) are not for this page; its errors
+# still show. Set before the first import of Keras (a value you set yourself wins); the hook
+# holds the lines TensorFlow prints before it reads the variable (docs/design.md, "Backends").
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from vui import backend_logs
+backend_logs.hold_startup_lines()
 
 import keras
 import numpy as np
