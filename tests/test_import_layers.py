@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 LAYERS = [   # lowest first: a package's modules all sit in its layer
     ("base", ["char_map", "vui", "vui.argtypes", "vui.atomic", "vui.backend_logs",
-              "vui.cpu_threads", "vui.devices", "vui.processes", "vui.results"]),
+              "vui.cpu_threads", "vui.devices", "vui.processes", "vui.results", "vui.watched"]),
     ("data", ["vui.data"]),
     ("features", ["utils", "vui.features"]),
     ("augment", ["vui.augment"]),

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from vui import processes
 from vui.augment.augmenter import AugmentConfig, Augmenter, SpecAugmentConfig, SpecAugmenter
+from vui.watched import watched
 
 MANIFEST = "manifest.json"
 SAMPLE_RATE = 16000
@@ -151,7 +152,8 @@ def precompute_variants(paths: Sequence[str], n_variants: int, feature_fn: Calla
 
 
 def _run(jobs, workers):
-    bar = dict(total=len(jobs), desc="augmented variants", unit="utt", disable=not jobs)
+    bar = dict(total=len(jobs), desc="augmented variants", unit="utt",
+               disable=not (jobs and watched()))
     if workers == 1 or len(jobs) <= 1:
         results = [_make_variants(j) for j in tqdm(jobs, **bar)]
     else:

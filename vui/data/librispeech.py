@@ -24,6 +24,7 @@ from vui import atomic
 from vui.argtypes import positive_float
 from vui.data.corpus_index import (DEFAULT_MAX_DURATION, INDEX_FILES, IndexReport, audio_duration,
                                    undecodable_at, write_index)
+from vui.watched import shows_progress
 
 TRANSCRIPT_SUFFIX = ".trans.txt"
 AUDIO_SUFFIX = ".flac"                   # LibriSpeech's own
@@ -315,7 +316,7 @@ def collect_entries(subset_dir, max_duration=DEFAULT_MAX_DURATION, progress=True
                                 f"{TRANSCRIPT_SUFFIX} beside speaker-chapter-utt{AUDIO_SUFFIX}")
     report, entries = LibriSpeechReport(), []
     for folder, transcripts, audio in tqdm(chapters, desc="indexing", unit="chapter",
-                                           disable=not progress):
+                                           disable=not shows_progress(progress)):
         entries += chapter_entries(folder, transcripts, audio, max_duration, report)
     return entries, report
 

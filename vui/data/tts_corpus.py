@@ -32,6 +32,7 @@ from vui.data import sentences as sentence_sources
 
 from vui.data import tts_engines
 from vui.data.corpus_index import IndexReport, audio_duration, write_index
+from vui.watched import shows_progress
 
 EMBEDDED_ROOT = Path("data/embedded")   # the default corpus of the demo, CLI and benchmarks
 SAMPLE_RATE = 16000
@@ -183,7 +184,7 @@ def run_jobs(root, jobs, workers, progress=True):
         else:
             durations[job.utt_id] = found
     chunks = [(root, c) for c in _chunks(todo)]
-    bar = tqdm(total=len(todo), desc="synthesising", unit="utt", disable=not progress)
+    bar = tqdm(total=len(todo), desc="synthesising", unit="utt", disable=not shows_progress(progress))
     by_id = {j.utt_id: j for j in todo}
     if workers > 1 and len(chunks) > 1:
         with processes.worker_pool(workers) as pool:

@@ -15,6 +15,7 @@ from vui import atomic
 from vui.decode.decoders import DEFAULT_BEAM_WIDTH, BeamLMDecoder
 from vui.decode.metrics import cer_wer
 from vui.decode.parallel import DecodePool
+from vui.watched import shows_progress
 
 DEFAULT_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
 DEFAULT_BETAS = (0.0, 1.0, 2.0, 3.0)
@@ -40,7 +41,7 @@ def tune_lm_weights(probs_list, references, lm_path, alphas=DEFAULT_ALPHAS, beta
     points = [(float(a), float(b)) for a in alphas for b in betas]
     try:
         with DecodePool(workers) as pool:
-            for alpha, beta in tqdm(points, desc="alpha/beta grid", disable=not progress):
+            for alpha, beta in tqdm(points, desc="alpha/beta grid", disable=not shows_progress(progress)):
                 decoder.set_weights(alpha=alpha, beta=beta)
                 hypotheses = pool.decode_all(decoder, probs_list)
                 cer, wer = cer_wer(references, hypotheses)

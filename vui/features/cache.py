@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 import utils as U
 from vui import cpu_threads, processes
+from vui.watched import watched
 
 # Fewer missing files are computed in this process: the pool's start-up (about 1.2 s on 2 cores)
 # costs more than it saves below about this many (docs/experiments/scale.md, "Cold cache").
@@ -151,12 +152,12 @@ class FeatureCache:
         errors = {}
         workers = pool_workers(n_jobs, len(missing))
         if workers <= 1:
-            for path in tqdm(missing, desc=desc, disable=not missing):
+            for path in tqdm(missing, desc=desc, disable=not (missing and watched())):
                 self._keep(*_features_of_files([path], self.config)[0], errors)
             return errors
         chunks = [missing[i:i + POOL_CHUNK] for i in range(0, len(missing), POOL_CHUNK)]
         with processes.worker_pool(workers, initializer=_one_blas_thread) as pool, \
-                tqdm(total=len(missing), desc=desc) as bar:
+                tqdm(total=len(missing), desc=desc, disable=not watched()) as bar:
             futures = [pool.submit(_features_of_files, chunk, self.config) for chunk in chunks]
             for future in as_completed(futures):
                 for path, feats, error in future.result():

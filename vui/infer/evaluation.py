@@ -16,6 +16,7 @@ from vui.infer.inference import (as_decoder, check_features, check_generator, de
                                  normalized_features, partition_features, predict_probabilities)
 from vui.infer.strategy import Context, run_strategy
 from vui.train.trained import keras_model, model_info
+from vui.watched import shows_progress
 
 RULE = "-" * 80
 
@@ -91,7 +92,8 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
     outcome = run_strategy(strategy, model, features, speakers, context)
     decoders = outcome.decoders_or(main)
     label = getattr(main, "kind", type(main).__name__)   # its name can be 150 characters
-    with tqdm(total=n, desc=f"decode ({label})", disable=not verbose, leave=False) as bar, \
+    with tqdm(total=n, desc=f"decode ({label})", disable=not shows_progress(verbose),
+              leave=False) as bar, \
             DecodePool(_pooled(decoders, workers)) as pool:
         hypotheses = _decode(pool, decoders, outcome.probs, bar.update)
     seconds = time.perf_counter() - start

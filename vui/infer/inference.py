@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 import utils
 from vui.train.trained import model_info
+from vui.watched import shows_progress
 
 PREDICT_BATCH = 32
 PAD_FRAMES_TO = 32          # pad batch lengths to a multiple of this: fewer distinct shapes to trace
@@ -120,7 +121,7 @@ def predict_probabilities(model, features, verbose=0):
     order = np.argsort([len(f) for f in features])
     out = [None] * len(features)
     batches = [order[i:i + PREDICT_BATCH] for i in range(0, len(order), PREDICT_BATCH)]
-    for batch in tqdm(batches, desc="predict", disable=not verbose, leave=False):
+    for batch in tqdm(batches, desc="predict", disable=not shows_progress(verbose), leave=False):
         longest = max(len(features[i]) for i in batch)
         padded = -(-longest // PAD_FRAMES_TO) * PAD_FRAMES_TO
         x = np.zeros((len(batch), padded, features[batch[0]].shape[1]), dtype="float32")

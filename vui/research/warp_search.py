@@ -24,6 +24,7 @@ import numpy as np
 
 from char_map import BLANK_INDEX
 from vui.features.speaker_norm import PER_CHOICES
+from vui.watched import shows_progress
 
 DEFAULT_ALPHAS = (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2)
 SCORES = ("best_path", "speech_frames")
@@ -140,7 +141,7 @@ def search_warps(model, features, feature_config, mean, std, alphas=DEFAULT_ALPH
                          "computed without it, so every factor must be run (pass known=None)")
     known = {float(a): p for a, p in (known or {}).items()}
     probs, scores = {}, []
-    for alpha in tqdm(alphas, desc="warps", disable=not verbose, leave=False):
+    for alpha in tqdm(alphas, desc="warps", disable=not shows_progress(verbose), leave=False):
         if alpha in known:
             if len(known[alpha]) != len(features):
                 raise ValueError(f"known outputs at warp {alpha}: {len(known[alpha])} for "
