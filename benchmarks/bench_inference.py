@@ -162,6 +162,8 @@ def main(argv=None):
     if args.corpus is None:
         raise SystemExit(f"error: no {EMBEDDED}; pass --corpus FOLDER (with {VALID_INDEX})")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from vui import backend_logs
+    backend_logs.hold_startup_lines()       # and the lines TensorFlow prints before reading it
     from vui import results as R
     model = R.default_model() if args.model is None else R.resolve_model_path(args.model)
     files, audio_seconds = validation_files(args.corpus, args.n)

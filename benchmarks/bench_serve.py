@@ -329,6 +329,8 @@ def export_for(model, runtimes):
 def main(argv=None):
     args = parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from vui import backend_logs
+    backend_logs.hold_startup_lines()       # and the lines TensorFlow prints before reading it
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         folder = Path(tmp)
         track = speech_track(folder)
