@@ -63,7 +63,7 @@ OBSERVATIONS = {
   concat, 115 sum against 139), in line with the seed; mul does not (144).
 * Among the merge modes, mul is clearly the worst (it also starts highest, 365 after one epoch),
   again as in the seed; concat leads sum (91 against 115 after 5 epochs) with more parameters
-  (1.07M against 0.91M) at the same cost per epoch (16.5-18 s).
+  (1.07M against 0.91M) at the same cost per epoch (16.5 and 16.8 s; mul 18.1 s).
 * At equal wall-clock time the picture changes: in the same 90 s Model 3 fits 7 epochs and reaches
   85, and none of these runs has left the blank-output regime yet (CER 94-99%). Within this budget
   the seed's ranking holds per epoch, not per CPU second.
@@ -107,8 +107,8 @@ OBSERVATIONS = {
     "dropout": """
 * CNN dropout 0.1 and 0.35 reach 109 and 114 after 3 epochs, the base's 0.2 only 143; the seed
   found 0.25 best.
-* But the training losses rank the same way (97 and 101 against 121), which more or less
-  regularisation cannot explain: these differences come from how soon each run leaves the CTC
+* But the training losses rank the same way (97 and 101 against 121), which 0.35's stronger
+  dropout cannot explain: these differences come from how soon each run leaves the CTC
   plateau (the base is this notebook's outlier), not from dropout. Choosing a dropout rate needs
   runs long enough to overfit.
 """,

@@ -31,15 +31,22 @@ import os
 os.write(2, {startup!r}.encode())
 import sys
 print("python's own stderr, during the import", file=sys.stderr)
+if os.environ.get("CRASH"):
+    os.write(2, b"F0000 00:00:1796699355.7   13802 port.cc:99] this CPU lacks AVX\\n")
+    os.abort()
 """
 USER = """
-import sys
+import importlib.util, sys
 sys.path.insert(0, sys.argv[1])
 from vui import backend_logs
 backend_logs.hold_startup_lines()
+assert importlib.util.find_spec("tensorflow") is not None   # a probe first, as the CLI's
 import tensorflow
+assert tensorflow.__loader__ is tensorflow.__spec__.loader
+assert type(tensorflow.__loader__).__name__ == "SourceFileLoader"
 print("after the import", file=sys.stderr)
 """
+DURING = "python's own stderr, during the import\n"
 
 
 @pytest.mark.parametrize("level, expected", [
@@ -57,8 +64,7 @@ def test_the_level_is_read_as_tensorflow_reads_it():
                                        {"TF_CPP_MIN_LOG_LEVEL": "x"})] == [0, 2, 0]
 
 
-@pytest.mark.parametrize("level", ["3", None])
-def test_the_first_import_is_held_and_everything_else_comes_through(tmp_path, level):
+def run_user_script(tmp_path, level, crash=False):
     package = tmp_path / "site" / "tensorflow"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text(STAND_IN.format(startup=STARTUP))
@@ -66,13 +72,31 @@ def test_the_first_import_is_held_and_everything_else_comes_through(tmp_path, le
     script.write_text(USER)
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    env.pop("CRASH", None)
     if level is not None:
         env["TF_CPP_MIN_LOG_LEVEL"] = level
-    done = subprocess.run([sys.executable, str(script), str(ROOT)], env=env, capture_output=True,
+    if crash:
+        env["CRASH"] = "1"
+    return subprocess.run([sys.executable, str(script), str(ROOT)], env=env, capture_output=True,
                           text=True, timeout=60)
+
+
+@pytest.mark.parametrize("level", ["3", None])
+def test_the_first_import_is_held_and_everything_else_comes_through(tmp_path, level):
+    """After a find_spec probe (which must not use the hook up), the import's lines below the
+    level go and the rest come through, in order; the module's loader is its own."""
+    done = run_user_script(tmp_path, level)
     assert done.returncode == 0, done.stderr
-    during = "python's own stderr, during the import\n"
     if level is None:       # unset: TensorFlow would print everything, and so does the hook
-        assert done.stderr == f"{STARTUP}{during}after the import\n"
+        assert done.stderr == f"{STARTUP}{DURING}after the import\n"
     else:
-        assert done.stderr == f"{OTHER}{during}after the import\n"
+        assert done.stderr == f"{OTHER}{DURING}after the import\n"
+
+
+def test_an_import_that_crashes_still_says_why(tmp_path):
+    """absl's fatal line before abort() (or an illegal instruction) reaches the terminal: the
+    filter is a child process, which outlives the crash."""
+    done = run_user_script(tmp_path, "3", crash=True)
+    assert done.returncode != 0
+    assert done.stderr.startswith(f"{OTHER}{DURING}F0000 ") and "this CPU lacks AVX" in done.stderr
+    assert "oneDNN" not in done.stderr

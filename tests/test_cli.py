@@ -240,6 +240,24 @@ def test_a_mean_normalised_model_is_served_its_own_features(speech_corpus, tmp_p
     assert cli.corpus_generator(corpus, recognizer.info.feature_settings).feature_config == expected
 
 
+def test_a_command_writes_neither_backend_logs_nor_bars_into_a_log(trained_model, speech_corpus,
+                                                                  tmp_path):
+    """`vui evaluate ... 2> log`: no TensorFlow start-up lines (not even those it prints before
+    reading TF_CPP_MIN_LOG_LEVEL, vui.backend_logs) and no progress bars (nobody watches a log,
+    vui.watched); what the command itself says still comes through."""
+    import os
+    import re
+    corpus = corpus_with_speakers(speech_corpus, tmp_path, "ab")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    done = subprocess.run([sys.executable, "-m", "vui.cli", "evaluate", "--model",
+                           str(trained_model), "--corpus", str(corpus), "--decoder", "beam"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("validation: CER ")
+    assert not re.search(r"oneDNN|absl|tensorflow|cuda|it/s|\r", done.stderr, re.I), done.stderr
+
+
 def test_evaluate_shares_beam_searches_among_worker_processes(trained_model, speech_corpus,
                                                                tmp_path, capsys):
     """`vui evaluate --decode-workers N`: the same error rates as one process, the processes

@@ -9,18 +9,18 @@ a notebook's first cell is no place for them either. TensorFlow offers no switch
 `warnings` and `logging` never see them, since they are written to file descriptor 2 by C++.
 
 `hold_startup_lines()` installs an import hook: the first `import tensorflow` runs with file
-descriptor 2 pointed at a temporary file; afterwards every line in it is written back to the real
-stderr except absl's lines below TF_CPP_MIN_LOG_LEVEL (the same rule TensorFlow applies to its
-later lines) and the notice that goes with them. Nothing else written meanwhile (a Python
-warning, another thread's error) is lost; it is only delayed until the import ends.
+descriptor 2 piped through a filter in a child process (this file run as a script), which
+passes every line on to the real stderr at once except absl's lines below TF_CPP_MIN_LOG_LEVEL
+(the rule TensorFlow applies to its later lines) and the notice that goes with them. The child
+outlives a crash of the import (absl's fatal line before abort(), an illegal instruction on an
+old CPU), so even then nothing but those lines is lost.
 """
 import contextlib
 import importlib.abc
-import importlib.util
 import os
 import re
+import subprocess
 import sys
-import tempfile
 import threading
 
 LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
@@ -33,6 +33,7 @@ ABSL_NOTICE = "WARNING: All log messages before absl::InitializeLog() is called 
 # cpu_feature_guard's INFO line goes on over a second line without absl's prefix
 CONTINUATION = re.compile(r"^To enable the following instructions: .* rebuild TensorFlow")
 STDERR_FD = 2
+FILTER_EXIT_SECONDS = 5     # a process started during the import may hold the pipe open
 
 _lock = threading.Lock()
 
@@ -46,45 +47,65 @@ def min_log_level(environ=None):
         return 0
 
 
-def kept_lines(text, level):
-    """The lines of `text` that TF_CPP_MIN_LOG_LEVEL `level` lets through: absl lines of a lower
-    severity go, with the notice and continuation lines that belong to them; all else stays."""
-    kept, dropping = [], False
-    for line in text.splitlines(keepends=True):
+class LineFilter:
+    """Which lines TF_CPP_MIN_LOG_LEVEL `level` lets through, one at a time: absl lines of a
+    lower severity go, with the notice and continuation lines that belong to them; all else
+    stays."""
+
+    def __init__(self, level):
+        self.level, self.dropping = level, False
+
+    def keeps(self, line):
         match = ABSL_LINE.match(line)
         if match:
-            dropping = SEVERITY[match.group(1)] < level
+            self.dropping = SEVERITY[match.group(1)] < self.level
         elif line.rstrip("\n") == ABSL_NOTICE:
-            dropping = level > 0
-        elif not (dropping and CONTINUATION.match(line)):
-            dropping = False
-        if not dropping:
-            kept.append(line)
-    return "".join(kept)
+            self.dropping = self.level > 0
+        elif not (self.dropping and CONTINUATION.match(line)):
+            self.dropping = False
+        return not self.dropping
+
+
+def kept_lines(text, level):
+    """The lines of `text` that TF_CPP_MIN_LOG_LEVEL `level` lets through (LineFilter)."""
+    line_filter = LineFilter(level)
+    return "".join(line for line in text.splitlines(keepends=True) if line_filter.keeps(line))
+
+
+def filter_stream(source, sink, level):
+    """Copy `source`'s lines (bytes) to `sink` as they come, less those LineFilter drops."""
+    line_filter = LineFilter(level)
+    for raw in iter(source.readline, b""):
+        if line_filter.keeps(raw.decode("utf-8", "replace")):
+            sink.write(raw)
+            sink.flush()
 
 
 @contextlib.contextmanager
-def stderr_held(level):
-    """File descriptor 2 into a temporary file for the block; then its kept lines to stderr."""
-    with _lock, tempfile.TemporaryFile(mode="w+b") as held:
+def stderr_filtered(level):
+    """File descriptor 2 through filter_stream in a child process for the block."""
+    with _lock:
         sys.stderr.flush()
         saved = os.dup(STDERR_FD)
-        os.dup2(held.fileno(), STDERR_FD)
+        child = subprocess.Popen([sys.executable, "-I", "-S", __file__, str(level)],
+                                 stdin=subprocess.PIPE, stdout=saved, stderr=saved)
+        os.dup2(child.stdin.fileno(), STDERR_FD)
         try:
             yield
         finally:
             sys.stderr.flush()
             os.dup2(saved, STDERR_FD)
             os.close(saved)
-            held.seek(0)
-            text = kept_lines(held.read().decode("utf-8", "replace"), level)
-            if text:
-                sys.stderr.write(text)
-                sys.stderr.flush()
+            child.stdin.close()
+            try:
+                child.wait(FILTER_EXIT_SECONDS)    # every line out before anything after
+            except subprocess.TimeoutExpired:
+                pass                                # it goes on forwarding, then exits
 
 
 class _HeldLoader(importlib.abc.Loader):
-    """The module's own loader, its execution run under stderr_held."""
+    """The module's own loader, its execution run under stderr_filtered; once it runs, the
+    hook has done its work and leaves."""
 
     def __init__(self, loader, level):
         self.loader, self.level = loader, level
@@ -93,24 +114,36 @@ class _HeldLoader(importlib.abc.Loader):
         return self.loader.create_module(spec)
 
     def exec_module(self, module):
-        module.__spec__.loader = self.loader     # as if it had been loaded the usual way
-        with stderr_held(self.level):
+        _unhook()
+        module.__spec__.loader = module.__loader__ = self.loader   # as if loaded the usual way
+        with stderr_filtered(self.level):
             self.loader.exec_module(module)
 
 
 class _StartupHook(importlib.abc.MetaPathFinder):
-    """Finds nothing itself: wraps the loader of the first `import tensorflow`, then leaves."""
+    """Finds nothing itself: wraps the loader of `import tensorflow` that the other finders
+    find. It stays until that import runs, so a probe (importlib.util.find_spec) before it
+    does not use it up."""
 
     def find_spec(self, name, path, target=None):
         if name != HOOKED_MODULE:
             return None
-        _unhook()
+        spec = _find_without(self, name, path, target)
         level = min_log_level()
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.loader is None or level <= 0:
+        if spec is None or level <= 0 or not hasattr(spec.loader, "exec_module"):
             return spec
         spec.loader = _HeldLoader(spec.loader, level)
         return spec
+
+
+def _find_without(hook, name, path, target):
+    for finder in list(sys.meta_path):
+        if finder is hook or not hasattr(finder, "find_spec"):
+            continue
+        spec = finder.find_spec(name, path, target)
+        if spec is not None:
+            return spec
+    return None
 
 
 def _unhook():
@@ -124,3 +157,7 @@ def hold_startup_lines():
         return
     _unhook()
     sys.meta_path.insert(0, _StartupHook())
+
+
+if __name__ == "__main__":     # the filter's child process (stderr_filtered)
+    filter_stream(sys.stdin.buffer, sys.stdout.buffer, int(sys.argv[1]))

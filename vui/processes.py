@@ -103,16 +103,16 @@ def shutdown(executor):
 
 def terminate(executor):
     """Kill and join the workers now, mid-job; pending jobs are cancelled."""
+    manager = getattr(executor, "_executor_manager_thread", None)
     if hasattr(executor, "terminate_workers"):       # Python 3.14
         executor.terminate_workers()
-        return
-    processes = list((getattr(executor, "_processes", None) or {}).values())
-    manager = getattr(executor, "_executor_manager_thread", None)
-    executor.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.join(TERMINATE_JOIN_SECONDS)
+    else:
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(TERMINATE_JOIN_SECONDS)
     if manager is not None:
         # it closes the pool's queues once it sees the workers gone; a program that exits
         # before that is told of "leaked semaphore objects" by multiprocessing
