@@ -186,8 +186,9 @@ def test_a_decoder_spec_rebuilds_the_same_decoder_and_nothing_loads_before_a_dec
 
 JOB_UNDER_WAY_SECONDS = 2
 INTERRUPTED_CHILD = r"""
-import os, sys
+import faulthandler, os, signal, sys
 import numpy as np
+faulthandler.register(signal.SIGUSR1, all_threads=True)   # the test's view of a hang
 sys.path.insert(0, sys.argv[1])
 from char_map import NUM_CLASSES
 from vui.decode.decoders import make_decoder
@@ -220,7 +221,14 @@ def test_an_interrupted_pool_stops_its_workers_mid_job(tmp_path):
         worker = int(child.stdout.readline().split()[1])
         time.sleep(JOB_UNDER_WAY_SECONDS)                 # the long job has reached the worker
         child.send_signal(signal.SIGINT)
-        _, err = child.communicate(timeout=30)
+        try:
+            _, err = child.communicate(timeout=30)
+        except subprocess.TimeoutExpired:     # say where it hangs: every thread's stack
+            child.send_signal(signal.SIGUSR1)
+            time.sleep(1)
+            child.kill()
+            pytest.fail("still running 30 s after Ctrl-C; its threads:\n"
+                        + child.communicate()[1][-8000:])
         left_running = _kill_if_alive(worker)
     finally:
         child.kill()
