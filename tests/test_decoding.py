@@ -186,7 +186,7 @@ def test_a_decoder_spec_rebuilds_the_same_decoder_and_nothing_loads_before_a_dec
 
 JOB_UNDER_WAY_SECONDS = 2
 INTERRUPTED_CHILD = r"""
-import faulthandler, os, signal, sys
+import faulthandler, os, signal, sys, threading
 import numpy as np
 faulthandler.register(signal.SIGUSR1, all_threads=True)   # the test's view of a hang
 sys.path.insert(0, sys.argv[1])
@@ -199,13 +199,19 @@ if __name__ == "__main__":
     with DecodePool(1) as pool:
         pool.warm_up(beam)
         print("worker", pool._executor.submit(os.getpid).result(), flush=True)
+        if sys.argv[2] == "thread":   # the kernel may hand a Ctrl-C to any thread: here, not main
+            threading.Timer(float(sys.argv[3]), lambda: signal.pthread_kill(
+                threading.get_ident(), signal.SIGINT)).start()
         pool.decode_all(beam, [long_and_flat])
 """
 
 
-def test_an_interrupted_pool_stops_its_workers_mid_job(tmp_path):
+@pytest.mark.parametrize("received_by", ["main", "thread"])
+def test_an_interrupted_pool_stops_its_workers_mid_job(tmp_path, received_by):
     """Ctrl-C while workers decode: the caller stops at once and leaves no worker behind (a
-    pool shut down politely would first wait minutes for the job, or hang at exit)."""
+    pool shut down politely would first wait minutes for the job, or hang at exit), also when
+    the signal reaches another of its threads than the main one (a wait without a timeout
+    never saw it: vui.processes.result)."""
     import signal
     import subprocess
     import sys
@@ -214,21 +220,24 @@ def test_an_interrupted_pool_stops_its_workers_mid_job(tmp_path):
     script = tmp_path / "child.py"
     script.write_text(INTERRUPTED_CHILD)
     root = str(Path(__file__).resolve().parents[1])
-    child = subprocess.Popen([sys.executable, str(script), root], stdout=subprocess.PIPE,
+    child = subprocess.Popen([sys.executable, str(script), root, received_by,
+                              str(JOB_UNDER_WAY_SECONDS)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     worker = None
     try:
         worker = int(child.stdout.readline().split()[1])
         time.sleep(JOB_UNDER_WAY_SECONDS)                 # the long job has reached the worker
-        child.send_signal(signal.SIGINT)
+        if received_by == "main":
+            child.send_signal(signal.SIGINT)
         try:
             _, err = child.communicate(timeout=30)
         except subprocess.TimeoutExpired:     # say where it hangs: every thread's stack
             child.send_signal(signal.SIGUSR1)
             time.sleep(1)
             child.kill()
+            _kill_if_alive(worker)            # it holds the child's pipes open
             pytest.fail("still running 30 s after Ctrl-C; its threads:\n"
-                        + child.communicate()[1][-8000:])
+                        + child.communicate(timeout=30)[1][-8000:])
         left_running = _kill_if_alive(worker)
     finally:
         child.kill()

@@ -17,10 +17,11 @@ import contextlib
 import multiprocessing
 import signal
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import spawn
 
 TERMINATE_JOIN_SECONDS = 5
+WAIT_SLICE_SECONDS = 0.25      # how soon a Ctrl-C is seen while waiting for a worker (result)
 MAIN_MODULE_KEYS = ("init_main_from_name", "init_main_from_path")
 _installed = threading.Lock()
 _stdlib_preparation_data = None
@@ -99,6 +100,24 @@ def shutdown(executor):
     except BaseException:
         terminate(executor)
         raise
+
+
+def result(future):
+    """future.result(), waited for in slices. A wait without a timeout blocks the main thread in
+    one lock acquire; a Ctrl-C that the kernel hands to another thread (the pool's manager or
+    feeder) then never reaches it, since Python runs signal handlers only in the main thread,
+    between bytecodes: the caller hung with its worker decoding on (tests/test_decoding.py)."""
+    while not future.done():
+        wait([future], timeout=WAIT_SLICE_SECONDS)
+    return future.result()
+
+
+def as_completed(futures):
+    """concurrent.futures.as_completed, waited for in slices (see result)."""
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=WAIT_SLICE_SECONDS, return_when=FIRST_COMPLETED)
+        yield from done
 
 
 def terminate(executor):

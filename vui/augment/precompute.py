@@ -27,6 +27,7 @@ from vui.watched import watched
 
 MANIFEST = "manifest.json"
 SAMPLE_RATE = 16000
+JOBS_PER_TASK = 4           # utterances a worker takes at a time (fewer round trips)
 
 
 def _digest(text: str, n: int = 16) -> str:
@@ -151,6 +152,10 @@ def precompute_variants(paths: Sequence[str], n_variants: int, feature_fn: Calla
     return store
 
 
+def _make_chunk(jobs):
+    return [_make_variants(job) for job in jobs]
+
+
 def _run(jobs, workers):
     bar = dict(total=len(jobs), desc="augmented variants", unit="utt",
                disable=not (jobs and watched()))
@@ -162,8 +167,12 @@ def _run(jobs, workers):
         # the augmenter or a function it passed is defined there.
         _, _, _, augmenter, feature_fn, load_fn, _ = jobs[0]
         needs_main = processes.defined_in_main(augmenter, feature_fn, load_fn)
-        with processes.worker_pool(workers, needs_main=needs_main) as pool:
-            results = list(tqdm(pool.map(_make_variants, jobs, chunksize=4), **bar))
+        chunks = [jobs[i:i + JOBS_PER_TASK] for i in range(0, len(jobs), JOBS_PER_TASK)]
+        with processes.worker_pool(workers, needs_main=needs_main) as pool, tqdm(**bar) as shown:
+            results = []
+            for future in [pool.submit(_make_chunk, chunk) for chunk in chunks]:
+                results += processes.result(future)       # in order, as Executor.map was
+                shown.update(len(results) - shown.n)
     return [r for r in results if r is not None]
 
 

@@ -16,7 +16,6 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -184,11 +183,13 @@ def run_jobs(root, jobs, workers, progress=True):
         else:
             durations[job.utt_id] = found
     chunks = [(root, c) for c in _chunks(todo)]
-    bar = tqdm(total=len(todo), desc="synthesising", unit="utt", disable=not shows_progress(progress))
+    bar = tqdm(total=len(todo), desc="synthesising", unit="utt",
+               disable=not shows_progress(progress))
     by_id = {j.utt_id: j for j in todo}
     if workers > 1 and len(chunks) > 1:
         with processes.worker_pool(workers) as pool:
-            done = as_completed([pool.submit(synthesize_chunk, chunk) for chunk in chunks])
+            done = processes.as_completed([pool.submit(synthesize_chunk, chunk)
+                                           for chunk in chunks])
             _collect((future.result() for future in done), root, by_id, durations, failures,
                      bar)
     else:

@@ -88,7 +88,7 @@ class DecodePool:
         probs = np.full((WARM_UP_FRAMES, NUM_CLASSES), 1.0 / NUM_CLASSES, np.float32)
         job = (_words_job, decoder.spec(), probs, WARM_UP_SECONDS_PER_FRAME, None)
         for future in [self._submit(job) for _ in range(self.workers)]:
-            future.result()
+            processes.result(future)
 
     def decode_words(self, decoder, probs, seconds_per_frame, speech=None):
         """decoder.decode_words(probs, seconds_per_frame, speech=speech), in a worker."""
@@ -161,7 +161,7 @@ class DecodePool:
 def _take(futures, results, report):
     """Append each future's result to `results`, in order, as it comes."""
     for future in futures:
-        results.append(future.result())
+        results.append(processes.result(future))
         if report:
             report(results[-1])
 

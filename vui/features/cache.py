@@ -11,7 +11,6 @@ import hashlib
 import os
 import threading
 import warnings
-from concurrent.futures import as_completed
 
 import numpy as np
 import threadpoolctl
@@ -159,7 +158,7 @@ class FeatureCache:
         with processes.worker_pool(workers, initializer=_one_blas_thread) as pool, \
                 tqdm(total=len(missing), desc=desc, disable=not watched()) as bar:
             futures = [pool.submit(_features_of_files, chunk, self.config) for chunk in chunks]
-            for future in as_completed(futures):
+            for future in processes.as_completed(futures):
                 for path, feats, error in future.result():
                     self._keep(path, feats, error, errors)
                     bar.update()
