@@ -189,6 +189,8 @@ INTERRUPTED_CHILD = r"""
 import faulthandler, os, signal, sys, threading
 import numpy as np
 faulthandler.register(signal.SIGUSR1, all_threads=True)   # the test's view of a hang
+status = [line.strip() for line in open("/proc/self/status") if line.startswith(("SigBlk", "SigIgn"))]
+print("inherited:", status, signal.getsignal(signal.SIGINT), file=sys.stderr, flush=True)
 sys.path.insert(0, sys.argv[1])
 from char_map import NUM_CLASSES
 from vui.decode.decoders import make_decoder

@@ -1,6 +1,6 @@
 """Worker processes for the toolkit's pools (feature extraction, beam decoding, TTS, variants).
 
-Two gaps that concurrent.futures leaves, filled here once for every pool:
+Three gaps that concurrent.futures leaves, filled here once for every pool:
 - A spawned child runs the parent's main script again (as __mp_main__) unless the script guards
   itself with `if __name__ == "__main__":`. A researcher's plain script that featurises a large
   corpus or tunes an LM would have every worker run the whole script (train its models) again
@@ -12,6 +12,8 @@ Two gaps that concurrent.futures leaves, filled here once for every pool:
 - A pool left by an exception (Ctrl-C) waits for every job it was given, minutes for a large
   corpus, and can hang at exit. `worker_pool` stops the workers at once instead
   (ProcessPoolExecutor.terminate_workers() of Python 3.14, done by hand before it).
+- A caller waiting on a future without a timeout misses a Ctrl-C that the kernel hands to one of
+  the pool's threads: `result` and `as_completed` wait in slices, so the main thread sees it.
 """
 import contextlib
 import multiprocessing
