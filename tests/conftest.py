@@ -226,27 +226,3 @@ def machine(tmp_path_factory):
     with sharing_the_machine(tmp_path_factory) as share:
         yield share
 
-
-def _interrupt_handling():
-    import signal
-    return signal.getsignal(signal.SIGINT), signal.pthread_sigmask(signal.SIG_BLOCK, [])
-
-
-INTERRUPT_HANDLING = _interrupt_handling()     # as this test process started
-
-
-@pytest.fixture(autouse=True)
-def interrupt_handling_kept(request):
-    """Every test (and its fixtures) leaves this process's Ctrl-C handling as the process
-    started with it: its handler and whether it is blocked. A blocked or ignored SIGINT passes
-    to every process a later test starts, and a child that cannot be interrupted hangs tests of
-    what Ctrl-C does. A test that changes it is named (a warning) and the state is put back."""
-    import signal
-    import warnings
-    yield
-    now = _interrupt_handling()
-    if now != INTERRUPT_HANDLING:
-        warnings.warn(f"{request.node.nodeid} (or a fixture of it) changed SIGINT handling: "
-                      f"{INTERRUPT_HANDLING} -> {now}")
-        signal.signal(signal.SIGINT, INTERRUPT_HANDLING[0])
-        signal.pthread_sigmask(signal.SIG_SETMASK, INTERRUPT_HANDLING[1])
