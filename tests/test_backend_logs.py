@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from vui.backend_logs import ABSL_NOTICE, kept_lines, min_log_level
+from vui.backend_logs import ABSL_NOTICE, LineFilter, min_log_level
 
 ROOT = Path(__file__).resolve().parents[1]
 INFO = ("I0000 00:00:1796699355.322466   13802 port.cc:153] oneDNN custom operations are on. "
@@ -47,6 +47,11 @@ assert type(tensorflow.__loader__).__name__ == "SourceFileLoader"
 print("after the import", file=sys.stderr)
 """
 DURING = "python's own stderr, during the import\n"
+
+
+def kept_lines(text, level):
+    line_filter = LineFilter(level)
+    return "".join(line for line in text.splitlines(keepends=True) if line_filter.keeps(line))
 
 
 @pytest.mark.parametrize("level, expected", [

@@ -66,12 +66,6 @@ class LineFilter:
         return not self.dropping
 
 
-def kept_lines(text, level):
-    """The lines of `text` that TF_CPP_MIN_LOG_LEVEL `level` lets through (LineFilter)."""
-    line_filter = LineFilter(level)
-    return "".join(line for line in text.splitlines(keepends=True) if line_filter.keeps(line))
-
-
 def filter_stream(source, sink, level):
     """Copy `source`'s lines (bytes) to `sink` as they come, less those LineFilter drops."""
     line_filter = LineFilter(level)

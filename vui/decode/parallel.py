@@ -35,6 +35,12 @@ HOTWORD_OPTIONS = ("hotwords", "hotword_weight")   # what set_hotwords changes, 
 POOLED = (BeamDecoder, BeamLMDecoder)   # exactly these: a DecoderSpec rebuilds them
 
 
+def pooled(decoder):
+    """Whether `decoder` goes to the workers: only beam searches (greedy decoding is a few
+    numpy calls), and only the classes a DecoderSpec rebuilds there (not a caller's subclass)."""
+    return type(decoder) in POOLED
+
+
 def default_workers():
     """One decoding process per core this process may use (up to MAX_DEFAULT_WORKERS)."""
     return max(1, min(MAX_DEFAULT_WORKERS, cpu_threads.usable_cores() or 1))
@@ -75,10 +81,7 @@ class DecodePool:
         return processes.new_executor(self.workers)
 
     def _in_thread(self, decoder):
-        """Only beam searches go to the workers: greedy decoding is a few numpy calls, and a
-        decoder of the caller's own class (a subclass too) is not what its DecoderSpec
-        rebuilds there."""
-        return self._executor is None or type(decoder) not in POOLED
+        return self._executor is None or not pooled(decoder)
 
     def warm_up(self, decoder):
         """Start the workers and build `decoder` in each that takes a job (its LM loads), so

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
-from vui.decode.parallel import POOLED, DecodePool, check_workers, default_workers
+from vui.decode.parallel import DecodePool, check_workers, default_workers, pooled
 from vui.features.speaker_norm import utterance_shifts
 from vui.infer.inference import (as_decoder, check_features, check_generator, decoder_for_model,
                                  normalized_features, partition_features, predict_probabilities)
@@ -106,9 +106,9 @@ def evaluate(model, audio_gen, partition="validation", decoder="greedy", max_utt
 
 
 def _pooled(decoders, workers):
-    """`workers` where a decoder is a beam search, else 0: greedy decoding is a few numpy
-    calls, not worth a process start."""
-    return workers if any(type(d) in POOLED for d in decoders) else 0
+    """`workers` where a decoder goes to a pool (vui.decode.parallel.pooled), else 0: no
+    process start for greedy decoding."""
+    return workers if any(pooled(d) for d in decoders) else 0
 
 
 def _decode(pool, decoders, probs, progress):
